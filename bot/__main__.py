@@ -1,0 +1,33 @@
+"""Entry point: ``python -m bot`` and the ``interpret-bot`` console script.
+
+Configuration problems end the process with status 2 and one line on stderr;
+everything after that is logged through the redacting handler.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bot.log_redaction import configure_logging
+from bot.settings import Settings, SettingsError
+
+EXIT_CONFIG_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"interpret-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    configure_logging(settings.log_level)
+
+    # Imported late so that a configuration error costs no discord.py import.
+    from bot.app import run
+
+    run(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Process settings, read once from the environment and an optional ``.env`` file.
+
+The environment wins over ``.env``. Missing required variables are reported
+together in one :class:`SettingsError` that names them and never shows a value;
+tokens are held as :class:`~bot.secrets.Secret`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from bot.secrets import Secret
+
+DEFAULT_PINCH_BASE_URL: Final = "https://api.startpinch.com"
+DEFAULT_DATA_DIR: Final = "data"
+_LOG_LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+REQUIRED: Final = ("DISCORD_TOKEN", "PINCH_API_TOKEN")
+
+
+class SettingsError(Exception):
+    """The configuration is incomplete or invalid; the message is fit for a user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the process is configured with."""
+
+    discord_token: Secret = field(repr=True)
+    pinch_api_token: Secret = field(repr=True)
+    pinch_base_url: str = DEFAULT_PINCH_BASE_URL
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    database_url: str = ""
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        env_file: Path | str | None = ".env",
+    ) -> Settings:
+        """Read settings; ``environ`` defaults to ``os.environ``.
+
+        ``env_file`` is read if it exists; its values fill only what the
+        environment leaves unset.
+        """
+        merged: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ if environ is None else environ)
+
+        def get(name: str) -> str:
+            return merged.get(name, "").strip()
+
+        missing = [name for name in REQUIRED if not get(name)]
+        if missing:
+            names = " and ".join(missing)
+            raise SettingsError(
+                f"missing required environment variable{'s' if len(missing) > 1 else ''} "
+                f"{names} (set it in the environment or in .env)"
+            )
+
+        base_url = (get("PINCH_BASE_URL") or DEFAULT_PINCH_BASE_URL).rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError("PINCH_BASE_URL must be an http(s) URL such as "
+                                f"{DEFAULT_PINCH_BASE_URL}")
+
+        level = (get("LOG_LEVEL") or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+
+        data_dir = Path(get("DATA_DIR") or DEFAULT_DATA_DIR)
+        database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'interpret.sqlite3'}"
+        if not database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
+            raise SettingsError("DATABASE_URL must start with sqlite: or postgresql:")
+
+        return cls(
+            discord_token=Secret(get("DISCORD_TOKEN")),
+            pinch_api_token=Secret(get("PINCH_API_TOKEN")),
+            pinch_base_url=base_url,
+            data_dir=data_dir,
+            database_url=database_url,
+            log_level=level,
+        )
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]

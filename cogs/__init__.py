@@ -1,0 +1,1 @@
+"""discord.py extensions: thin adapters from slash commands to ``bot`` services."""

@@ -1,0 +1,23 @@
+"""Fixtures shared by the whole suite: the real LiveKit server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.livekit_server import LiveKitServer, find_binary
+
+
+@pytest.fixture(scope="session")
+def livekit_server() -> Iterator[LiveKitServer]:
+    """A livekit-server v1.13.5 process for the test session.
+
+    Fails (never skips) when the binary is missing: run scripts/setup-deps test.
+    """
+    server = LiveKitServer(binary=find_binary())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
