@@ -8,6 +8,11 @@ import pytest
 
 from tests.support.livekit_server import LiveKitServer, find_binary
 
+pytest_plugins = [
+    "tests.support.fixtures_pinch",
+    "tests.support.fixtures_discord",
+]
+
 
 @pytest.fixture(scope="session")
 def livekit_server() -> Iterator[LiveKitServer]:

@@ -1,0 +1,1 @@
+"""pytest fixtures for the discord fakes (registered by tests/conftest.py)."""

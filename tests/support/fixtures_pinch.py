@@ -1,0 +1,1 @@
+"""pytest fixtures for the pinch fakes (registered by tests/conftest.py)."""
