@@ -5,7 +5,9 @@ Discord delivers 48 kHz. ``StreamResampler`` wraps ``soxr.ResampleStream`` (a
 band-limited resampler: content above the new Nyquist is filtered out, not folded
 back) and a ``FrameChunker``, because soxr's streaming output arrives in irregular
 blocks while ``rtc.AudioSource.capture_frame`` wants one constant frame duration.
-At equal rates it is a pure re-chunker (no filter, no delay).
+At equal rates it is a pure re-chunker (no filter, no delay). soxr runs in float32
+on int16-scaled values and the result is rounded and saturated here: deterministic
+(soxr's own int16 output dithers) and never wrapped on overshoot.
 
 soxr was chosen over ``rtc.AudioResampler`` by measurement
 (``python -m tests.benchmarks.bench_audio``): same libsoxr underneath, but the
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import soxr
 
 from bot.audio.frames import Int16Array, samples_per_channel
@@ -76,17 +79,17 @@ class StreamResampler:
             raise ValueError(f"{samples.size} samples do not divide into {self.channels} channels")
         if self.passthrough:
             return self._chunker.push(samples)
-        out = self._soxr().resample_chunk(self._shape(samples))
+        out = self._soxr().resample_chunk(self._shape(samples.astype(np.float32)))
         self._fed = True
-        return self._chunker.push(out.reshape(-1))
+        return self._chunker.push(_to_int16(out))
 
     def flush(self) -> list[Int16Array]:
         """End the current stream: emit everything still inside the filter and the
         chunker, the last frame zero-padded. The next ``push`` starts afresh."""
         frames: list[Int16Array] = []
         if self._fed and self._stream is not None:
-            tail = self._stream.resample_chunk(self._shape(np.empty(0, np.int16)), last=True)
-            frames = self._chunker.push(tail.reshape(-1))
+            tail = self._stream.resample_chunk(self._shape(np.empty(0, np.float32)), last=True)
+            frames = self._chunker.push(_to_int16(tail))
             # soxr refuses input after ``last=True``; clear() readies it for the next
             # utterance without rebuilding the filter.
             self._stream.clear()
@@ -103,10 +106,17 @@ class StreamResampler:
     def _soxr(self) -> soxr.ResampleStream:
         if self._stream is None:
             self._stream = soxr.ResampleStream(
-                self.in_rate, self.out_rate, self.channels, dtype="int16", quality=self._quality
+                self.in_rate, self.out_rate, self.channels, dtype="float32", quality=self._quality
             )
         return self._stream
 
-    def _shape(self, samples: Int16Array) -> Int16Array:
+    def _shape(self, samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         # soxr takes mono as 1-D and multi-channel as [frame, channel].
         return samples if self.channels == 1 else samples.reshape(-1, self.channels)
+
+
+def _to_int16(resampled: npt.NDArray[np.float32]) -> Int16Array:
+    # The filter's ringing can overshoot full scale slightly: saturate, do not wrap.
+    flat = np.rint(resampled.reshape(-1))
+    np.clip(flat, -32768, 32767, out=flat)
+    return flat.astype(np.int16)

@@ -19,7 +19,7 @@ from bot.audio.frames import (
 def test_a_discord_frame_is_20_ms_of_48k_stereo_s16le() -> None:
     assert FRAME_SAMPLES == 960
     assert FRAME_BYTES == 3840
-    assert SILENCE_FRAME == bytes(3840)
+    assert bytes(3840) == SILENCE_FRAME
 
 
 def test_durations_convert_to_samples_and_back() -> None:
