@@ -1,0 +1,34 @@
+"""A Pinch-compatible simulator for tests and by-hand runs (``python -m tests.fakes.pinch``).
+
+It serves the real REST contract on loopback and, for every session, puts a
+``translation-agent`` participant into a room of the real local LiveKit server,
+so the bot is exercised end to end without the real service.
+"""
+
+from tests.fakes.pinch.agent import GARBAGE_MESSAGES, TRACK_NAME
+from tests.fakes.pinch.config import (
+    DEFAULT_SCRIPT,
+    AgentTuning,
+    SimulatorFaults,
+    segment_number_for,
+    translation_frequency,
+)
+from tests.fakes.pinch.records import CallRecord, SegmentRecord, SessionRequest, SimulatedSession
+from tests.fakes.pinch.simulator import PinchSimulator
+from tests.fakes.pinch.tokens import AGENT_IDENTITY
+
+__all__ = [
+    "AGENT_IDENTITY",
+    "DEFAULT_SCRIPT",
+    "GARBAGE_MESSAGES",
+    "TRACK_NAME",
+    "AgentTuning",
+    "CallRecord",
+    "PinchSimulator",
+    "SegmentRecord",
+    "SessionRequest",
+    "SimulatedSession",
+    "SimulatorFaults",
+    "segment_number_for",
+    "translation_frequency",
+]

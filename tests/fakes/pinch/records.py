@@ -1,0 +1,76 @@
+"""What the simulator remembers, per HTTP call and per session, for tests to assert on.
+
+Records are plain mutable dataclasses written only by the simulator's own tasks
+on the event loop; tests read them (usually after :meth:`wait_for_segments`).
+Tokens are never recorded: only whether the caller's was right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One ``POST /api/beta1/session`` as the simulator saw and answered it."""
+
+    number: int  # 1-based, simulator-wide
+    status: int
+    authorized: bool
+    content_type: str
+    body: Any  # the decoded JSON body, or None when it was not JSON
+    received_at: float  # unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    source_language: str
+    target_language: str
+    voice_type: str
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class SegmentRecord:
+    """One stretch of speech the agent heard and translated."""
+
+    index: int  # 0-based within the session: picks the script line
+    number: int  # 0-based within the simulator: picks the tone frequency
+    started_at: float  # unix seconds of the first voiced frame
+    ended_at: float  # unix seconds of the end of the last voiced frame
+    samples: int  # voiced samples at 48 kHz mono
+    heard_frequency: float  # dominant frequency of what was heard (FFT)
+    heard_rms: float
+    translation_frequency: float  # of the tone played back
+    original_text: str
+    translated_text: str
+    interim_texts: list[str] = field(default_factory=list)
+    final_original_sent_at: float | None = None
+    translation_sent_at: float | None = None
+    audio_started_at: float | None = None
+    audio_ended_at: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples / 48_000
+
+
+@dataclass(slots=True)
+class SimulatedSession:
+    """One session handed out, and everything its agent did in the room."""
+
+    room_name: str
+    client_identity: str
+    request: SessionRequest
+    token_expires_at: float
+    segments: list[SegmentRecord] = field(default_factory=list)
+    messages_sent: list[bytes] = field(default_factory=list)  # every data packet, in order
+    client_joined_at: float | None = None
+    client_active_at: float | None = None
+    agent_dropped: bool = False
+    ended_reason: str | None = None  # "client_left", "join_timeout", "closed", "dropped", ...
+    ignored_tracks: int = 0  # extra audio tracks the agent did not listen to
+    audio_segments_dropped: int = 0  # translated tones dropped because the player queue was full
+    ended: asyncio.Event = field(default_factory=asyncio.Event)

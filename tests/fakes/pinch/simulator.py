@@ -1,0 +1,234 @@
+"""The Pinch-compatible simulator: an aiohttp server plus one agent per session.
+
+``POST /api/beta1/session`` authenticates the Bearer token, applies the
+configured faults, validates the body, mints a LiveKit token for the real local
+server (grants of the reference's sample JWT), starts a
+:class:`~tests.fakes.pinch.agent.TranslationAgent` in the new room and answers
+``{"url", "token", "room_name"}`` once the agent is in. Everything it does is
+recorded in :attr:`PinchSimulator.calls` and :attr:`PinchSimulator.sessions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import enum
+import logging
+import secrets
+import time
+from collections.abc import Collection, Sequence
+from typing import Final
+
+from aiohttp import web
+
+from bot.languages import SUPPORTED
+from tests.fakes.pinch import http_api
+from tests.fakes.pinch.agent import TranslationAgent
+from tests.fakes.pinch.config import DEFAULT_SCRIPT, AgentTuning, SimulatorFaults
+from tests.fakes.pinch.records import CallRecord, SegmentRecord, SessionRequest, SimulatedSession
+from tests.fakes.pinch.tokens import agent_token, client_token
+
+log = logging.getLogger(__name__)
+
+SESSION_PATH: Final = "/api/beta1/session"
+TOKEN_TTL: Final = datetime.timedelta(hours=1)
+EXPIRED_TTL: Final = datetime.timedelta(minutes=-5)
+_POLL_S: Final = 0.02
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class PinchSimulator:
+    """A fake Pinch service on loopback. ``await start()`` → base URL; ``await aclose()``."""
+
+    def __init__(
+        self,
+        *,
+        livekit_url: str,
+        livekit_api_key: str,
+        livekit_api_secret: str,
+        api_token: str = "sim-pinch-token",
+        script: Sequence[tuple[str, str]] = DEFAULT_SCRIPT,
+        faults: SimulatorFaults | None = None,
+        tuning: AgentTuning | None = None,
+        languages: Collection[str] = tuple(SUPPORTED),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.livekit_url = livekit_url
+        self._api_key = livekit_api_key
+        self._api_secret = livekit_api_secret
+        self.api_token = api_token
+        self.script = list(script)
+        self.faults = faults or SimulatorFaults()
+        self.tuning = tuning or AgentTuning()
+        self.languages = frozenset(languages)
+        self._host = host
+        self._port = port
+        self.calls: list[CallRecord] = []
+        self.sessions: list[SimulatedSession] = []
+        self.agents: list[TranslationAgent] = []
+        self._segment_numbers = 0
+        self._runner: web.AppRunner | None = None
+        self._state = _State.NEW
+        self.base_url = ""
+
+    async def start(self) -> str:
+        """Serve on ``host:port`` (0 = a free port); returns ``http://host:port``."""
+        if self._state is not _State.NEW:
+            raise RuntimeError("a simulator starts once")
+        self._state = _State.RUNNING
+        app = web.Application()
+        app.router.add_post(SESSION_PATH, self._create_session)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://{self._host}:{port}"
+        return self.base_url
+
+    async def aclose(self) -> None:
+        """Stop serving, make every agent leave its room; safe to call twice."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await asyncio.gather(*(agent.aclose() for agent in self.agents), return_exceptions=True)
+
+    async def __aenter__(self) -> PinchSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    def next_segment_number(self) -> int:
+        number = self._segment_numbers
+        self._segment_numbers += 1
+        return number
+
+    async def wait_for_segments(
+        self,
+        n: int,
+        timeout: float = 10.0,  # noqa: ASYNC109 (the API other tests call)
+        *,
+        session: SimulatedSession | None = None,
+        played: bool = False,
+    ) -> list[SegmentRecord]:
+        """Wait until ``n`` segments were heard (and, if ``played``, their audio played)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pool = [session] if session is not None else self.sessions
+            done = [
+                s for sess in pool for s in sess.segments
+                if not played or s.audio_ended_at is not None
+            ]
+            if len(done) >= n:
+                return done
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{len(done)} of {n} segments {'played' if played else 'heard'} "
+                    f"within {timeout} s"
+                )
+            await asyncio.sleep(_POLL_S)
+
+    async def wait_for_session_end(
+        self, session: SimulatedSession, timeout: float = 10.0  # noqa: ASYNC109
+    ) -> str:
+        await asyncio.wait_for(session.ended.wait(), timeout)
+        return session.ended_reason or ""
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    async def _create_session(self, request: web.Request) -> web.StreamResponse:
+        number = len(self.calls) + 1
+        raw = await request.read()
+        authorized = request.headers.get("Authorization") == f"Bearer {self.api_token}"
+        call = CallRecord(
+            number=number,
+            status=0,
+            authorized=authorized,
+            content_type=request.content_type,
+            body=http_api.parse_json(raw),
+            received_at=time.time(),
+        )
+        self.calls.append(call)
+        if self.faults.response_delay > 0:
+            await asyncio.sleep(self.faults.response_delay)
+        response = await self._answer(call)
+        call.status = response.status
+        return response
+
+    async def _answer(self, call: CallRecord) -> web.Response:
+        f = self.faults
+        plain = f.plain_string_errors
+        if call.number <= len(f.scripted_statuses):
+            return http_api.fault_response(
+                f.scripted_statuses[call.number - 1], f.retry_after, plain=plain
+            )
+        if f.rate_limit_every and call.number % f.rate_limit_every == 0:
+            return http_api.rate_limited(f.retry_after, plain=plain)
+        if f.internal_error_every and call.number % f.internal_error_every == 0:
+            return http_api.internal_error(plain=plain)
+        if not call.authorized:
+            return http_api.error(401, "invalid_token", "Invalid or expired API token",
+                                  plain=plain)
+        if call.content_type != "application/json":
+            return http_api.error(400, "invalid_request",
+                                  "Content-Type must be application/json", plain=plain)
+        validated = http_api.validate(call.body, self.languages, plain=plain)
+        if isinstance(validated, web.Response):
+            return validated
+        return await self._open_session(validated)
+
+    async def _open_session(self, request: SessionRequest) -> web.Response:
+        suffix = secrets.token_hex(4)
+        room_name = f"api-{suffix}"
+        identity = f"client-{suffix}"
+        ttl = EXPIRED_TTL if self.faults.expired_tokens else TOKEN_TTL
+        token = client_token(self._api_key, self._api_secret, room_name, identity, ttl)
+        session = SimulatedSession(
+            room_name=room_name,
+            client_identity=identity,
+            request=request,
+            token_expires_at=time.time() + ttl.total_seconds(),
+        )
+        agent = TranslationAgent(
+            session=session,
+            livekit_url=self.livekit_url,
+            token=agent_token(self._api_key, self._api_secret, room_name),
+            script=self.script,
+            faults=self.faults,
+            tuning=self.tuning,
+            next_number=self.next_segment_number,
+        )
+        try:
+            await agent.start()
+        except Exception:
+            log.exception("translation agent failed to join %s", room_name)
+            return http_api.internal_error(plain=self.faults.plain_string_errors)
+        if self._state is _State.CLOSED:  # closed while the agent was joining
+            await agent.aclose()
+            return http_api.internal_error(plain=self.faults.plain_string_errors)
+        self.sessions.append(session)
+        self.agents.append(agent)
+        return self._success_body(room_name, token)
+
+    def _success_body(self, room_name: str, token: str) -> web.Response:
+        body = {"url": self.livekit_url, "token": token, "room_name": room_name}
+        match self.faults.bad_success:
+            case "not_json":
+                return web.Response(status=200, text="<html>OK</html>", content_type="text/html")
+            case "missing_token":
+                del body["token"]
+            case "bad_jwt":
+                body["token"] = "not-a-jwt"
+            case None:
+                pass
+        return web.json_response(body)
