@@ -141,9 +141,7 @@ class Ducker(Generic[K]):
         np.clip(acc, _INT16_MIN, _INT16_MAX, out=acc)
         return acc.astype(np.int16)
 
-    def _gains(
-        self, state: _Source, target: float, size: int
-    ) -> float | npt.NDArray[np.float32]:
+    def _gains(self, state: _Source, target: float, size: int) -> float | npt.NDArray[np.float32]:
         start = state.gain
         if start == target:
             return start

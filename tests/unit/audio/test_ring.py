@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 
 from bot.audio.ring import SampleRing
 
-_ops = st.lists(
-    st.tuples(st.booleans(), st.integers(min_value=0, max_value=40)), max_size=60
-)
+_ops = st.lists(st.tuples(st.booleans(), st.integers(min_value=0, max_value=40)), max_size=60)
 
 
 @given(_ops)
