@@ -43,6 +43,8 @@ class LocalDaveGroup:
         self.sessions: dict[int, davey.DaveSession] = {}
         self.errors: list[ClientError] = []
         self.executed_transitions: dict[int, list[int]] = {}
+        # Opcodes each member received, in order (a member's log outlives its session).
+        self.received: dict[int, list[int]] = {}
         self._seq: dict[int, int] = {}
 
     @property
@@ -53,6 +55,7 @@ class LocalDaveGroup:
         session = davey.DaveSession(self.server.protocol_version, user_id, self.channel_id)
         self.sessions[user_id] = session
         self.executed_transitions[user_id] = []
+        self.received[user_id] = []
         self._seq[user_id] = 0
         self.deliver(self.server.member_joined(user_id))
         self._send_key_package(user_id)
@@ -81,6 +84,7 @@ class LocalDaveGroup:
 
     def _handle(self, message: Outgoing) -> list[Outgoing]:
         user_id = message.to
+        self.received[user_id].append(message.opcode)
         self._seq[user_id] = (self._seq[user_id] + 1) & 0xFFFF
         wire = message.to_wire(self._seq[user_id])
         if isinstance(wire, bytes):

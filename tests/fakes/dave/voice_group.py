@@ -142,10 +142,12 @@ class DaveVoiceGroup:
         if user_id in self._connected:
             # A reconnect: whatever group state the client had is gone.
             out += self._invalidate(user_id)
+            out += self._changed()
         else:
+            # Nothing to propose until its key package arrives.
             self._connected[user_id] = _Member(user_id)
         out.append(Outgoing(user_id, DaveOp.MLS_EXTERNAL_SENDER, self.external_sender.package))
-        return out + self._changed()
+        return out
 
     def member_left(self, user_id: int) -> list[Outgoing]:
         if self._connected.pop(user_id, None) is None:
