@@ -25,6 +25,8 @@ OPUS_PAYLOAD_TYPE: Final = 120
 RTCP_TYPES: Final = range(200, 205)
 FIXED_HEADER: Final = 12
 EXTENSION_PREAMBLE: Final = 4
+SEALED_OVERHEAD: Final = 20
+"""AEAD tag (16) + nonce counter (4) that follow the clear header in both modes."""
 SILENCE_FRAME: Final = b"\xf8\xff\xfe"
 """The Opus frame clients send (unencrypted, even under DAVE) before going quiet."""
 
@@ -88,7 +90,7 @@ def parse_header(datagram: bytes) -> RtpHeader | DropReason:
             return DropReason.TRUNCATED
         extension = 4 * int.from_bytes(datagram[clear + 2 : clear + 4], "big")
         clear += EXTENSION_PREAMBLE
-    if size < clear:
+    if size < clear + SEALED_OVERHEAD:
         return DropReason.TRUNCATED
     return RtpHeader(
         sequence=int.from_bytes(datagram[2:4], "big"),

@@ -26,6 +26,8 @@ from __future__ import annotations
 import struct
 from typing import Final, Literal
 
+import discord.opus
+import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 
@@ -196,3 +198,19 @@ def ip_discovery_reply(ssrc: int, ip: str = "127.0.0.1", port: int = 50000) -> b
     packet[8 : 8 + len(raw_ip)] = raw_ip
     struct.pack_into(">H", packet, 72, port)
     return bytes(packet)
+
+
+def tone_pcm(frames: int, *, frequency: float = 440.0, amplitude: float = 0.3) -> list[bytes]:
+    """``frames`` consecutive 20 ms frames of a stereo sine (48 kHz s16le, 3840 bytes each)."""
+    t = np.arange(frames * SAMPLES_PER_FRAME) / 48_000
+    mono = (np.sin(2 * np.pi * frequency * t) * amplitude * 32767).astype("<i2")
+    stereo = np.repeat(mono, 2).reshape(frames, SAMPLES_PER_FRAME * 2)
+    return [row.tobytes() for row in stereo]
+
+
+def opus_frames(frames: int, *, frequency: float = 440.0) -> list[bytes]:
+    """Real Opus packets (20 ms, in-band FEC on) of a sine, as a member's client encodes."""
+    if not discord.opus.is_loaded():
+        discord.opus._load_default()
+    encoder = discord.opus.Encoder()
+    return [encoder.encode(pcm, SAMPLES_PER_FRAME) for pcm in tone_pcm(frames, frequency=frequency)]

@@ -1,0 +1,1 @@
+"""Specifications of the voice receive layer (bot/voice)."""
