@@ -25,8 +25,9 @@ they share one ``threading.Lock`` held only around ring copies and counters (a f
 µs), never while converting, gating or mixing. ``read()`` never waits for audio.
 
 Idle: after ``idle_after_ms`` of reads with nothing to play, ``is_idle()`` turns True
-and ``on_idle`` is called once (from the player thread); the next audible push turns
-it False and calls ``on_active`` once (from the pushing thread). Owners use them to
+and ``on_idle`` is called once (from the player thread); as soon as an input is ready
+to play again (prebuffer filled, or its source went quiet or closed) it turns False
+and ``on_active`` is called once (from the pushing thread). Owners use them to
 pause/resume the voice client so the bot stops "speaking"; both callbacks must be
 quick and thread-safe (e.g. ``loop.call_soon_threadsafe``). A mixer starts idle.
 
@@ -168,11 +169,15 @@ class PlaybackInput:
             underruns=self._underruns,
         )
 
+    def _ready_locked(self, prebuffer: int) -> bool:
+        """Whether a buffering input may start: prebuffer reached, or no more coming."""
+        held = len(self._ring)
+        return held > 0 and (held >= prebuffer or not self._talking or self._closed)
+
     def _pull_locked(self, out: Int16Array, prebuffer: int) -> tuple[int, bool]:
         """Fill ``out`` with the next frame; return (samples taken, underrun?)."""
         if self._state is _State.BUFFERING:
-            held = len(self._ring)
-            if held == 0 or (held < prebuffer and self._talking and not self._closed):
+            if not self._ready_locked(prebuffer):
                 return 0, False
             self._state = _State.PLAYING
         n = self._ring.read_into(out)
@@ -356,14 +361,11 @@ class PlaybackMixer(discord.AudioSource):
                 return
             inp._pushed += n
             inp._talking = audible
-            if not audible:
+            if audible:
+                inp._dropped += inp._ring.write(samples)
+            else:
                 inp._trimmed += n
-                return
-            inp._dropped += inp._ring.write(samples)
-            if self._idle:
-                self._idle = False
-                self._quiet_frames = 0
-                woke = True
+            woke = self._wake_locked(inp)
         if woke:
             self._notify(self._on_active, "on_active")
 
@@ -372,6 +374,19 @@ class PlaybackMixer(discord.AudioSource):
             inp._closed = True
             if not drain or len(inp._ring) == 0:
                 self._detach_locked(inp)
+                return
+            woke = self._wake_locked(inp)
+        if woke:
+            self._notify(self._on_active, "on_active")
+
+    def _wake_locked(self, inp: PlaybackInput) -> bool:
+        # Wake only once there is something to play, so a resumed player's first
+        # read() already has audio instead of prebuffering silence.
+        if not self._idle or not inp._ready_locked(self._prebuffer):
+            return False
+        self._idle = False
+        self._quiet_frames = 0
+        return True
 
     def _detach_locked(self, inp: PlaybackInput) -> None:
         if self._inputs.get(inp.name) is inp:

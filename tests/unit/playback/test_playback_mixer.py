@@ -145,16 +145,31 @@ def test_mixer_goes_idle_after_quiet_reads_and_says_so_once() -> None:
     assert idled == [True]
 
 
-def test_an_audible_push_wakes_an_idle_mixer() -> None:
+def test_an_idle_mixer_wakes_once_an_input_is_prebuffered() -> None:
     woke: list[bool] = []
-    mixer = PlaybackMixer(on_active=lambda: woke.append(True))
+    mixer = PlaybackMixer(prebuffer_ms=60, on_active=lambda: woke.append(True))
     inp = mixer.open_input("a")
     assert mixer.is_idle()
     inp.push(bytes(FRAME_BYTES))  # silence does not wake it
+    inp.push(_pcm(440, 40))  # audible, but the prebuffer is not full yet
     assert woke == []
-    inp.push(_pcm(440, 20))
+    inp.push(_pcm(440, 20, start_ms=40))
+    inp.push(_pcm(440, 20, start_ms=60))
     assert not mixer.is_idle()
     assert woke == [True]
+
+
+def test_a_short_utterance_under_the_prebuffer_still_wakes_the_mixer_when_it_ends() -> None:
+    woke: list[bool] = []
+    mixer = PlaybackMixer(
+        prebuffer_ms=60, silence_hangover_ms=0, on_active=lambda: woke.append(True)
+    )
+    inp = mixer.open_input("a")
+    inp.push(_pcm(440, 20))
+    assert woke == []
+    inp.push(bytes(FRAME_BYTES))  # the source went quiet: nothing more is coming
+    assert woke == [True]
+    assert mixer.read() == _pcm(440, 20)
 
 
 def test_a_closed_input_drains_then_detaches() -> None:
