@@ -1,0 +1,171 @@
+"""Decoding and recording the bot's outgoing voice (what Discord would relay).
+
+Per datagram: parse the RTP header, undo transport encryption (both rtpsize AEAD
+modes), undo DAVE with a fake member's session when the frame carries the DAVE
+marker, decode Opus, and keep the PCM with its arrival time. Written from the
+protocol description, independently of ``bot.voice``, so it is an oracle for the
+bot rather than a mirror of it. Nothing here raises on bad input: drops are counted
+by reason.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import davey
+import discord.opus
+import numpy as np
+import numpy.typing as npt
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
+from nacl.exceptions import CryptoError
+
+SILENCE = b"\xf8\xff\xfe"
+#: DAVE frames end with this 2-byte magic marker.
+DAVE_MAGIC = b"\xfa\xfa"
+
+
+@dataclass(frozen=True)
+class RtpPacket:
+    sequence: int
+    timestamp: int
+    ssrc: int
+    clear_length: int
+    has_extension: bool
+    padding: bool
+
+
+def parse_rtp(datagram: bytes) -> RtpPacket | None:
+    if len(datagram) < 12 + 4 or datagram[0] >> 6 != 2 or 200 <= datagram[1] <= 204:
+        return None
+    cc = datagram[0] & 0x0F
+    has_ext = bool(datagram[0] & 0x10)
+    clear = 12 + 4 * cc + (4 if has_ext else 0)
+    if len(datagram) < clear + 4:
+        return None
+    seq, ts, ssrc = struct.unpack_from(">HII", datagram, 2)
+    return RtpPacket(seq, ts, ssrc, clear, has_ext, bool(datagram[0] & 0x20))
+
+
+def transport_decrypt(mode: str, key: bytes, datagram: bytes, clear_length: int) -> bytes | None:
+    """Plaintext (extension body + payload + padding) or ``None`` if it does not open."""
+    header, sealed, counter = datagram[:clear_length], datagram[clear_length:-4], datagram[-4:]
+    try:
+        if mode == "aead_xchacha20_poly1305_rtpsize":
+            return bytes(crypto_aead_xchacha20poly1305_ietf_decrypt(
+                sealed, header, counter + bytes(20), key))
+        if mode == "aead_aes256_gcm_rtpsize":
+            return AESGCM(key).decrypt(counter + bytes(8), sealed, header)
+    except (CryptoError, InvalidTag, ValueError):
+        return None
+    return None
+
+
+def opus_payload(packet: RtpPacket, datagram: bytes, plaintext: bytes) -> bytes:
+    """Strip the encrypted extension body and RTP padding from the plaintext."""
+    start = 0
+    if packet.has_extension:
+        words = struct.unpack_from(">H", datagram, packet.clear_length - 2)[0]
+        start = 4 * words
+    end = len(plaintext)
+    if packet.padding and plaintext:
+        end -= plaintext[-1]
+    return plaintext[start:end]
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    """One decoded 20 ms frame of the bot's voice."""
+
+    arrival: float
+    sequence: int
+    timestamp: int
+    #: 48 kHz stereo int16, shape (960, 2).
+    pcm: npt.NDArray[np.int16]
+    dave: bool
+
+
+@dataclass
+class CapturedAudio:
+    """Everything the bot sent, decoded, in arrival order."""
+
+    frames: list[CapturedFrame] = field(default_factory=list)
+    drops: Counter[str] = field(default_factory=Counter)
+    silence_frames: int = 0
+
+    def pcm(self) -> npt.NDArray[np.int16]:
+        """All decoded audio, stereo int16 of shape (n, 2)."""
+        if not self.frames:
+            return np.zeros((0, 2), dtype=np.int16)
+        return np.concatenate([f.pcm for f in self.frames])
+
+    def mono(self) -> npt.NDArray[np.float64]:
+        return self.pcm().astype(np.float64).mean(axis=1)
+
+    @property
+    def arrivals(self) -> list[float]:
+        return [f.arrival for f in self.frames]
+
+    @property
+    def dave_frames(self) -> int:
+        return sum(f.dave for f in self.frames)
+
+
+class OutgoingAudioRecorder:
+    """Turns the bot's RTP datagrams into :class:`CapturedAudio` for one connection."""
+
+    def __init__(self, bot_user_id: int,
+                 dave_decryptor: Callable[[], davey.DaveSession | None]) -> None:
+        self.bot_user_id = bot_user_id
+        self._dave = dave_decryptor
+        self.audio = CapturedAudio()
+        self._decoder: discord.opus.Decoder | None = None
+        self.mode = ""
+        self.key = b""
+
+    def set_transport(self, mode: str, key: bytes) -> None:
+        self.mode, self.key = mode, key
+
+    def feed(self, datagram: bytes) -> None:
+        drops = self.audio.drops
+        packet = parse_rtp(datagram)
+        if packet is None:
+            drops["not_rtp"] += 1
+            return
+        plaintext = transport_decrypt(self.mode, self.key, datagram, packet.clear_length)
+        if plaintext is None:
+            drops["transport_decrypt"] += 1
+            return
+        frame = opus_payload(packet, datagram, plaintext)
+        if frame == SILENCE:
+            self.audio.silence_frames += 1
+            return
+        is_dave = frame.endswith(DAVE_MAGIC)
+        if is_dave:
+            session = self._dave()
+            if session is None:
+                drops["dave_no_session"] += 1
+                return
+            try:
+                frame = session.decrypt(self.bot_user_id, davey.MediaType.audio, frame)
+            except ValueError as exc:
+                drops[f"dave:{str(exc)[:40]}"] += 1
+                return
+            if frame is None:
+                drops["dave_none"] += 1
+                return
+        if self._decoder is None:
+            self._decoder = discord.opus.Decoder()
+        try:
+            pcm = self._decoder.decode(bytes(frame), fec=False)
+        except discord.opus.OpusError:
+            drops["opus"] += 1
+            return
+        samples = np.frombuffer(pcm, dtype=np.int16).reshape(-1, 2).copy()
+        self.audio.frames.append(CapturedFrame(time.monotonic(), packet.sequence,
+                                               packet.timestamp, samples, is_dave))

@@ -1,0 +1,368 @@
+"""``FakeDiscord``: the one object a test starts, scripts and inspects.
+
+It owns the aiohttp server (one TLS port on loopback for REST, the gateway and the
+voice gateway, told apart by path and Host), the UDP voice socket and the world
+state, and offers the scripting verbs of an end-to-end test: invoke a slash
+command, move members in and out of voice, make them speak, ask the bot's gateway
+to reconnect, and read back messages, threads and the bot's decoded audio.
+
+Lifecycle: ``start()`` then ``aclose()`` (or ``async with``); closing twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import numpy as np
+import numpy.typing as npt
+from aiohttp import web
+
+from tests.fakes.discord import payloads
+from tests.fakes.discord.capture import CapturedAudio
+from tests.fakes.discord.gateway import GatewayHub, GatewaySession
+from tests.fakes.discord.interactions import build_interaction
+from tests.fakes.discord.model import (
+    Channel,
+    ChannelType,
+    InteractionRecord,
+    Member,
+    Message,
+    Permission,
+    VoiceState,
+    compute_permissions,
+)
+from tests.fakes.discord.rest import RestApi
+from tests.fakes.discord.speech import (
+    SpeechReport,
+    build_datagrams,
+    load_pcm,
+    new_sender,
+    opus_frames,
+    pace,
+)
+from tests.fakes.discord.tls import VOICE_HOST, FakeTls, make_connector, make_tls
+from tests.fakes.discord.voice import BotConnection, PendingVoice, VoiceCall, VoiceServer
+from tests.fakes.discord.world import World
+
+T = TypeVar("T")
+DEFAULT_WAIT = 5.0
+
+
+class FakeDiscord:
+    def __init__(self, world: World | None = None, *, dave_version: int = 1) -> None:
+        self.world = world or World.default()
+        self.gateway = GatewayHub(self.world, self._on_bot_voice_state)
+        self.rest = RestApi(self.world, self.gateway.dispatch)
+        self.voice = VoiceServer(self.world, dave_version=dave_version)
+        self.tls: FakeTls | None = None
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._closed = False
+        self._speech_tasks: set[asyncio.Task[SpeechReport]] = set()
+
+    # -- lifecycle --------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._runner is not None or self._closed:
+            raise RuntimeError("FakeDiscord is single-use: start it once")
+        self.tls = make_tls()
+        app = web.Application()
+        app.router.add_get("/", self._websocket)
+        self.rest.install(app)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                                     shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls.server_context)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self._port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        await self.voice.start()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._speech_tasks):
+            task.cancel()
+        for task in list(self._speech_tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.voice.aclose()
+        await self.gateway.aclose()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeDiscord:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def bot_token(self) -> str:
+        return self.world.bot_token
+
+    def connector(self) -> aiohttp.TCPConnector:
+        """A connector trusting the fake's CA and resolving every host to it."""
+        assert self.tls is not None, "start() first"
+        return make_connector(self.tls, self._port)
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments that point a ``discord.Client`` at this fake."""
+        return {"connector": self.connector(), "guild_ready_timeout": 0.1}
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if request.url.host == VOICE_HOST:
+            return await self.voice.handle(request)
+        return await self.gateway.handle(request)
+
+    # -- world shortcuts --------------------------------------------------
+
+    @property
+    def guild(self) -> Any:
+        return self.world.guild
+
+    @property
+    def text_channel(self) -> Channel:
+        return next(c for c in self.guild.channels.values() if c.type == ChannelType.TEXT)
+
+    @property
+    def voice_channel(self) -> Channel:
+        return next(c for c in self.guild.channels.values() if c.type == ChannelType.VOICE)
+
+    def member(self, name: str) -> Member:
+        return self.world.member_named(name)
+
+    @property
+    def admin(self) -> Member:
+        return self.guild.members[self.guild.owner_id]
+
+    @property
+    def humans(self) -> list[Member]:
+        return [m for m in self.guild.members.values()
+                if not m.user.bot and m.id != self.guild.owner_id]
+
+    @property
+    def bot_user_id(self) -> int:
+        return self.world.bot_user.id
+
+    def set_bot_permission(self, channel: Channel, *, allow: int = 0, deny: int = 0) -> None:
+        """Add a member overwrite for the bot on ``channel`` (e.g. deny SEND_MESSAGES)."""
+        from tests.fakes.discord.model import Overwrite
+        channel.overwrites = [o for o in channel.overwrites
+                              if not (o.type == 1 and o.id == self.bot_user_id)]
+        channel.overwrites.append(Overwrite(self.bot_user_id, 1, allow, deny))
+
+    def bot_permissions(self, channel: Channel) -> Permission:
+        return Permission(compute_permissions(self.guild, self.guild.members[self.bot_user_id],
+                                              channel))
+
+    # -- waiting ----------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = DEFAULT_WAIT,
+                       what: str = "condition") -> T:
+        """Poll ``predicate`` until it returns something truthy (then return it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fake discord: timed out waiting for {what}")
+            await asyncio.sleep(0.01)
+
+    # -- interactions -----------------------------------------------------
+
+    async def _send_interaction(self, name: str, user: Member | str | None,
+                                channel: Channel | None, options: dict[str, Any],
+                                focused: str | None) -> InteractionRecord:
+        guild = self.guild
+        member = (self.admin if user is None
+                  else self.member(user) if isinstance(user, str) else user)
+        channel = channel or self.text_channel
+        iid = self.world.new_id()
+        token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
+        data = build_interaction(
+            interaction_id=iid, token=token, application_id=self.world.application.id,
+            commands=self.world.all_commands(guild.id), name=name, guild=guild,
+            channel=channel, member=member, bot_member=guild.members[self.bot_user_id],
+            options=options, focused=focused,
+        )
+        rec = InteractionRecord(id=iid, token=token, type=data["type"], name=name,
+                                user_id=member.id, channel_id=channel.id, options=options)
+        self.world.interactions[iid] = rec
+        await self.gateway.dispatch("INTERACTION_CREATE", data)
+        return rec
+
+    async def invoke(self, name: str, *, user: Member | str | None = None,
+                     channel: Channel | None = None, timeout: float = DEFAULT_WAIT,
+                     **options: Any) -> InteractionRecord:
+        """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the admin).
+
+        Returns once the bot answered the interaction (any callback type).
+        """
+        rec = await self._send_interaction(name, user, channel, options, None)
+        await self.wait_for(lambda: rec.responses, timeout, f"a response to /{name}")
+        return rec
+
+    async def autocomplete(self, name: str, focused: str, *, user: Member | str | None = None,
+                           channel: Channel | None = None, timeout: float = DEFAULT_WAIT,
+                           **options: Any) -> list[dict[str, Any]]:
+        """Ask for autocomplete of option ``focused``; returns the choices offered."""
+        rec = await self._send_interaction(name, user, channel, options, focused)
+        await self.wait_for(lambda: rec.responses, timeout, f"autocomplete for /{name}")
+        return rec.choices
+
+    # -- gateway scripting ------------------------------------------------
+
+    async def reconnect_gateway(self, timeout: float = 10.0) -> None:
+        """Send op 7 RECONNECT and wait until the bot resumed its session."""
+        await self.gateway.reconnect(timeout)
+
+    async def _on_bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
+        guild = self.world.guilds.get(int(data["guild_id"]))
+        if guild is None:
+            return
+        bot_id = self.bot_user_id
+        channel_id = None if data.get("channel_id") is None else int(data["channel_id"])
+        previous = guild.voice_states.get(bot_id)
+        if channel_id is not None:
+            channel = guild.channels.get(channel_id)
+            if channel is None or channel.type != ChannelType.VOICE:
+                return
+            if not self.bot_permissions(channel) & Permission.CONNECT:
+                return  # Discord ignores the request; discord.py times out
+        state = VoiceState(bot_id, channel_id, session.session_id,
+                           self_mute=bool(data.get("self_mute")),
+                           self_deaf=bool(data.get("self_deaf")))
+        guild.voice_states[bot_id] = state
+        await self.gateway.dispatch("VOICE_STATE_UPDATE", payloads.voice_state(state, guild))
+        if channel_id is None:
+            self.voice.pending.pop(guild.id, None)
+            return
+        if previous is not None and previous.channel_id == channel_id:
+            return
+        token = secrets.token_hex(8)
+        self.voice.expect_bot(PendingVoice(guild.id, channel_id, bot_id,
+                                           session.session_id, token))
+        await self.gateway.dispatch("VOICE_SERVER_UPDATE", {
+            "token": token, "guild_id": str(guild.id), "endpoint": VOICE_HOST})
+
+    async def move_member(self, member: Member | str, channel: Channel | None) -> None:
+        """A fake member joins, moves to, or (``None``) leaves a voice channel."""
+        m = self.member(member) if isinstance(member, str) else member
+        guild = self.guild
+        old = guild.voice_states.get(m.id)
+        old_channel = None if old is None else old.channel_id
+        new_channel = None if channel is None else channel.id
+        if old_channel == new_channel:
+            return
+        state = VoiceState(m.id, new_channel, secrets.token_hex(16))
+        guild.voice_states[m.id] = state
+        if old_channel is not None:
+            await self.voice.member_left(old_channel, m.id)
+        await self.gateway.dispatch("VOICE_STATE_UPDATE", payloads.voice_state(state, guild))
+        if new_channel is not None:
+            await self.voice.member_joined(new_channel, m.id)
+        if channel is None:
+            del guild.voice_states[m.id]
+
+    # -- voice inspection and speech --------------------------------------
+
+    def voice_call(self, channel: Channel | None = None) -> VoiceCall:
+        return self.voice.call((channel or self.voice_channel).id)
+
+    def bot_voice(self, channel: Channel | None = None) -> BotConnection | None:
+        return self.voice_call(channel).bot
+
+    async def wait_bot_voice_ready(self, channel: Channel | None = None,
+                                   timeout: float = DEFAULT_WAIT) -> BotConnection:
+        """Until the bot has a session description and a UDP address in the call."""
+        def ready() -> BotConnection | None:
+            conn = self.bot_voice(channel)
+            return conn if conn and conn.described.is_set() and conn.udp_addr else None
+        return await self.wait_for(ready, timeout, "the bot's voice connection")
+
+    async def wait_dave_ready(self, channel: Channel | None = None,
+                              timeout: float = DEFAULT_WAIT) -> None:
+        """Until every fake member in the call holds a ready DAVE session with the bot."""
+        call = self.voice_call(channel)
+
+        def ready() -> bool:
+            group = call.dave
+            return (call.bot is not None and group is not None
+                    and self.bot_user_id in group.members
+                    and not group.pending_transitions
+                    and all(m.ready for m in call.members.values()))
+        await self.wait_for(ready, timeout, "the DAVE group to settle")
+
+    def captured_audio(self, channel: Channel | None = None) -> CapturedAudio:
+        """The bot's decoded outgoing audio in the call (all its connections, merged)."""
+        merged = CapturedAudio()
+        for conn in self.voice_call(channel).bot_history:
+            merged.frames.extend(conn.recorder.audio.frames)
+            merged.drops.update(conn.recorder.audio.drops)
+            merged.silence_frames += conn.recorder.audio.silence_frames
+        return merged
+
+    async def speak(self, member: Member | str, audio: str | Path | npt.NDArray[np.int16],
+                    *, wait: bool = True) -> SpeechReport | asyncio.Task[SpeechReport]:
+        """Make a fake member in the bot's call speak a WAV file or int16 samples.
+
+        With ``wait=False`` returns the running task (owned by the fake).
+        """
+        m = self.member(member) if isinstance(member, str) else member
+        call = self.voice.call_of(m.id)
+        if call is None or m.id not in call.members:
+            raise RuntimeError(f"{m.user.username} is not in a voice channel")
+        conn = call.bot
+        if conn is None or conn.mode is None or conn.secret_key is None:
+            raise RuntimeError("the bot is not connected to that call")
+        voice_member = call.members[m.id]
+        pcm = load_pcm(audio)
+        frames = await asyncio.to_thread(opus_frames, pcm)
+
+        async def run() -> SpeechReport:
+            assert conn.mode is not None and conn.secret_key is not None
+            sender = new_sender(voice_member.ssrc, conn.mode, conn.secret_key)
+            session = voice_member.session if voice_member.ready else None
+            datagrams, dave = build_datagrams(frames, sender, session)
+            await self.voice.announce_speaking(conn, voice_member, 1)
+            await pace(datagrams, lambda d: self.voice.send_to_bot(conn, d))
+            return SpeechReport(len(frames), dave, len(datagrams) - len(frames),
+                                voice_member.ssrc)
+
+        task = asyncio.create_task(run(), name=f"fake-discord-speak-{m.user.username}")
+        self._speech_tasks.add(task)
+        task.add_done_callback(self._speech_tasks.discard)
+        if not wait:
+            return task
+        return await task
+
+    # -- reading back -----------------------------------------------------
+
+    def messages_in(self, channel: Channel | int) -> list[Message]:
+        """Live (not deleted) messages in a channel or thread, oldest first."""
+        cid = channel if isinstance(channel, int) else channel.id
+        return [m for m in self.world.messages.values() if m.channel_id == cid and not m.deleted]
+
+    def threads_in(self, channel: Channel | None = None) -> list[Channel]:
+        parent = (channel or self.text_channel).id
+        return [c for c in self.guild.channels.values() if c.is_thread and c.parent_id == parent]
+
+    def rest_calls(self, method: str | None = None, path_contains: str = "") -> list[Any]:
+        return [c for c in self.world.rest_calls
+                if (method is None or c.method == method) and path_contains in c.path]
