@@ -122,7 +122,6 @@ class PlaybackInput:
         self._state = _State.BUFFERING
         self._talking = False
         self._closed = False
-        self._drain = True
         self._pushed = 0
         self._played = 0
         self._dropped = 0

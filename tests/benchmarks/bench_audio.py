@@ -22,6 +22,7 @@ from bot.audio.levels import VoiceGate
 from bot.audio.mix import Ducker, mix
 from bot.audio.resample import StreamResampler
 from bot.audio.ring import SampleRing
+from bot.audio.speech import SpeechFeed
 from tests.benchmarks import bench_playback
 from tests.support.signals import tone
 
@@ -38,7 +39,7 @@ def measure(label: str, per_frame: Callable[[int], object], frames: int = FRAMES
             per_frame(i)
         best_wall = min(best_wall, (time.perf_counter() - w0) / frames * 1e6)
         best_cpu = min(best_cpu, (time.process_time() - c0) / frames * 1e6)
-    print(f"  {label:<58} {best_wall:8.1f} µs wall {best_cpu:8.1f} µs cpu")
+    print(f"  {label:<64} {best_wall:8.1f} µs wall {best_cpu:8.1f} µs cpu")
 
 
 def _stereo_frames(n: int) -> list[bytes]:
@@ -63,6 +64,15 @@ def bench_resample() -> None:
             return r.push(stereo_to_mono(pcm_to_samples(frames[i % 50])))
 
         measure(f"soxr StreamResampler {quality} (+ re-chunk to 20 ms)", soxr_step)
+
+    feed = SpeechFeed(out_rate=16_000)
+    measure(
+        "SpeechFeed.push (downmix + gate + soxr HQ + re-chunk), speech",
+        lambda i: feed.push(frames[i % 50]),
+    )
+    quiet = SpeechFeed(out_rate=16_000)
+    silent = bytes(3840)
+    measure("SpeechFeed.push, silence (gated: dropped)", lambda _i: quiet.push(silent))
 
     for quality in (rtc.AudioResamplerQuality.HIGH, rtc.AudioResamplerQuality.MEDIUM):
         native = rtc.AudioResampler(48_000, 16_000, num_channels=1, quality=quality)
