@@ -31,7 +31,11 @@ def test_joiner_leaving_before_its_add_is_committed_is_revoked() -> None:
     held += server.member_left(1003)
     group.deliver(held)
 
-    revokes = [m for m in held if m.opcode == DaveOp.MLS_PROPOSALS and m.payload[:1] == bytes([1])]
+    revokes = [
+        m
+        for m in held
+        if m.opcode == DaveOp.MLS_PROPOSALS and isinstance(m.payload, bytes) and m.payload[0] == 1
+    ]
     assert {m.to for m in revokes} == {1001, 1002}
     assert server.epoch == 1
     assert server.members == (1001, 1002)
