@@ -134,7 +134,10 @@ class VoiceReceiver:
             packet = self._pipeline.admit(datagram, self._clock())
             if packet is None:
                 return
-            if len(self._packets) >= PACKET_QUEUE_SIZE or self._state is not _State.RUNNING:
+            if self._state is not _State.RUNNING:
+                self.stats.drop(DropReason.NOT_RUNNING)
+                return
+            if len(self._packets) >= PACKET_QUEUE_SIZE:
                 self.stats.drop(DropReason.QUEUE_FULL)
                 return
             self._packets.append(packet)

@@ -43,6 +43,7 @@ class DropReason(StrEnum):
     TRANSPORT_AUTH = "transport_auth"
     BAD_PADDING = "bad_padding"
     QUEUE_FULL = "queue_full"
+    NOT_RUNNING = "not_running"
     UNKNOWN_SSRC = "unknown_ssrc"
     DAVE_NO_DECRYPTOR = "dave_no_decryptor"
     DAVE_NO_CRYPTOR = "dave_no_cryptor"
