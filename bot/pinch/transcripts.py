@@ -157,6 +157,7 @@ def strip_trailing_commas(text: str) -> str:
     in_string = False
     escaped = False
     pending_comma = -1  # index in ``out`` of a comma that may turn out to be trailing
+    last = ""  # last significant character outside strings
     for ch in text:
         if in_string:
             out.append(ch)
@@ -172,10 +173,13 @@ def strip_trailing_commas(text: str) -> str:
             pending_comma = -1
         elif not ch.isspace():
             pending_comma = -1
-        if ch == ",":
+        # Only a comma after a value can be trailing: "{,}" and "[1,,]" stay broken.
+        if ch == "," and last not in ("", "{", "[", ",", ":"):
             pending_comma = len(out)
         elif ch == '"':
             in_string = True
+        if not ch.isspace():
+            last = ch
         out.append(ch)
     return "".join(out)
 
