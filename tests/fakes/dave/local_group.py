@@ -5,6 +5,11 @@ and parsed back with discord.py's own slicing, then handled the way discord.py 2
 voice gateway handles it (set external sender, process proposals and send the commit,
 process commit/welcome and report ready, or report op 31 and re-initialise). Delivery
 is synchronous and FIFO, so a test sees the settled state as soon as a call returns.
+
+Members that live elsewhere (the bot under test, speaking discord.py over a fake
+voice websocket) are *remote*: messages for them collect in an outbox the caller
+drains and forwards, and their replies come back through `from_remote_binary` /
+`from_remote_json`, so local and remote members share one group.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ class LocalDaveGroup:
         # Opcodes each member received, in order (a member's log outlives its session).
         self.received: dict[int, list[int]] = {}
         self._seq: dict[int, int] = {}
+        self._remote: set[int] = set()
+        self._outbox: list[Outgoing] = []
+        # Messages for users who are neither local nor remote (e.g. already gone).
+        self.undeliverable = 0
 
     @property
     def all_ready(self) -> bool:
@@ -68,6 +77,30 @@ class LocalDaveGroup:
         self.deliver(self.server.member_left(user_id))
         return session
 
+    def attach_remote(self, user_id: int) -> None:
+        """Connect a member that is not in-process; its op 25 lands in the outbox.
+
+        Call it once the remote client has a DAVE session (after SESSION_DESCRIPTION).
+        """
+        self._remote.add(user_id)
+        self.deliver(self.server.member_joined(user_id))
+
+    def detach_remote(self, user_id: int) -> None:
+        self._remote.discard(user_id)
+        self.deliver(self.server.member_left(user_id))
+
+    def from_remote_binary(self, user_id: int, frame: bytes) -> None:
+        """A binary frame the remote client sent (`opcode + payload`)."""
+        self.deliver(self.server.on_client_binary(user_id, frame))
+
+    def from_remote_json(self, user_id: int, opcode: int, data: object) -> None:
+        self.deliver(self.server.on_client_json(user_id, opcode, data))
+
+    def drain_outbox(self) -> list[Outgoing]:
+        """Messages for remote members, oldest first; the caller frames and sends them."""
+        drained, self._outbox = self._outbox, []
+        return drained
+
     def deliver(self, outgoing: list[Outgoing]) -> None:
         queue = deque(outgoing)
         deliveries = 0
@@ -76,7 +109,11 @@ class LocalDaveGroup:
             if deliveries > _MAX_DELIVERIES:
                 raise RuntimeError("DAVE exchange did not settle")
             message = queue.popleft()
+            if message.to in self._remote:
+                self._outbox.append(message)
+                continue
             if message.to not in self.sessions:
+                self.undeliverable += 1
                 continue
             queue.extend(self._handle(message))
 
