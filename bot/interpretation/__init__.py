@@ -1,0 +1,1 @@
+"""The engine: interpreter links (one Pinch session each), speaker routing, channel runs."""
