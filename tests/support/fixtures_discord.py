@@ -1,1 +1,104 @@
-"""pytest fixtures for the discord fakes (registered by tests/conftest.py)."""
+"""pytest fixtures for the discord fakes (registered by tests/conftest.py).
+
+- ``fake_discord``: a started :class:`~tests.fakes.discord.FakeDiscord` with the
+  default guild (text + voice channel, admin, two humans, one other bot).
+- ``discord_bot``: our :class:`~bot.app.InterpretBot` logged in to it, connected and
+  ready. Its extensions come from the ``discord_bot_extensions`` fixture (override it
+  in a test module, default none); ``discord_bot_setup`` may register test-only
+  commands on the bot before it syncs.
+- ``running_bot(fake, ...)``: the same as an async context manager, for tests that
+  need several bots or their own start-up.
+
+The scripting helpers live on the fake: ``fake_discord.invoke(...)``,
+``.speak(member, wav)``, ``.captured_audio()``, ``.messages_in(thread)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from bot.app import InterpretBot
+from bot.secrets import Secret
+from bot.settings import Settings
+from tests.fakes.discord import FakeDiscord
+
+#: A hook run on the constructed bot before login (register test commands here).
+BotSetup = Callable[[InterpretBot], None]
+
+READY_TIMEOUT = 5.0
+
+
+def bot_settings(fake: FakeDiscord) -> Settings:
+    return Settings(discord_token=Secret(fake.bot_token),
+                    pinch_api_token=Secret("fake-pinch-token"))
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    fake: FakeDiscord,
+    *,
+    extensions: tuple[str, ...] = (),
+    setup: BotSetup | None = None,
+    settings: Settings | None = None,
+    **client_options: Any,
+) -> AsyncIterator[InterpretBot]:
+    """An InterpretBot connected to ``fake`` and ready; closed and awaited on exit."""
+    options = {**fake.client_options(), **client_options}
+    bot = InterpretBot(settings or bot_settings(fake), extensions=extensions, **options)
+    if setup is not None:
+        setup(bot)
+    runner: asyncio.Task[None] | None = None
+    try:
+        await bot.login(fake.bot_token)
+        runner = asyncio.create_task(bot.connect(reconnect=True), name="discord-bot-connect")
+        ready = asyncio.create_task(bot.wait_until_ready(), name="discord-bot-ready")
+        done, _ = await asyncio.wait({runner, ready}, timeout=READY_TIMEOUT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ready
+            if runner in done:
+                runner.result()  # re-raise why the connection ended
+            raise TimeoutError("the bot did not become ready against the fake Discord")
+        yield bot
+    finally:
+        for vc in list(bot.voice_clients):
+            with contextlib.suppress(Exception):
+                await vc.disconnect(force=True)
+        await bot.close()
+        if runner is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        yield fake
+
+
+@pytest.fixture
+def discord_bot_extensions() -> tuple[str, ...]:
+    return ()
+
+
+@pytest.fixture
+def discord_bot_setup() -> BotSetup | None:
+    return None
+
+
+@pytest.fixture
+async def discord_bot(
+    fake_discord: FakeDiscord,
+    discord_bot_extensions: tuple[str, ...],
+    discord_bot_setup: BotSetup | None,
+) -> AsyncIterator[InterpretBot]:
+    async with running_bot(fake_discord, extensions=discord_bot_extensions,
+                           setup=discord_bot_setup) as bot:
+        yield bot

@@ -86,16 +86,17 @@ class GatewayHub:
             if session.wants(event):
                 await self._send_dispatch(session, event, data)
 
-    async def reconnect(self, timeout: float = 10.0) -> None:
-        """Ask every connected client to reconnect (op 7) and wait until it resumed."""
-        waiting = []
+    async def reconnect(self, timeout: float = 10.0, *, wait: bool = True) -> None:
+        """Ask every connected client to reconnect (op 7); by default wait until it resumed."""
+        asked = []
         for session in self.sessions.values():
             if session.ws is None:
                 continue
             session.resumed.clear()
-            waiting.append(session.resumed.wait())
+            asked.append(session)
             await self._send(session, {"op": RECONNECT, "d": None})
-        await asyncio.wait_for(asyncio.gather(*waiting), timeout)
+        if wait:
+            await asyncio.wait_for(asyncio.gather(*(s.resumed.wait() for s in asked)), timeout)
 
     async def aclose(self) -> None:
         for ws in list(self._connections):

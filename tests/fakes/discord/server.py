@@ -207,30 +207,36 @@ class FakeDiscord:
         await self.gateway.dispatch("INTERACTION_CREATE", data)
         return rec
 
-    async def invoke(self, name: str, *, user: Member | str | None = None,
+    async def invoke(self, name: str, /, *, user: Member | str | None = None,
                      channel: Channel | None = None, timeout: float = DEFAULT_WAIT,
-                     **options: Any) -> InteractionRecord:
+                     options: dict[str, Any] | None = None,
+                     **more_options: Any) -> InteractionRecord:
         """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the admin).
 
-        Returns once the bot answered the interaction (any callback type).
+        Command options come as keywords (or in ``options`` when one is called
+        ``user``, ``channel`` or ``timeout``). Returns once the bot answered the
+        interaction (any callback type).
         """
-        rec = await self._send_interaction(name, user, channel, options, None)
+        rec = await self._send_interaction(name, user, channel,
+                                           {**(options or {}), **more_options}, None)
         await self.wait_for(lambda: rec.responses, timeout, f"a response to /{name}")
         return rec
 
-    async def autocomplete(self, name: str, focused: str, *, user: Member | str | None = None,
-                           channel: Channel | None = None, timeout: float = DEFAULT_WAIT,
-                           **options: Any) -> list[dict[str, Any]]:
+    async def autocomplete(self, name: str, focused: str, /, *,
+                           user: Member | str | None = None, channel: Channel | None = None,
+                           timeout: float = DEFAULT_WAIT, options: dict[str, Any] | None = None,
+                           **more_options: Any) -> list[dict[str, Any]]:
         """Ask for autocomplete of option ``focused``; returns the choices offered."""
-        rec = await self._send_interaction(name, user, channel, options, focused)
+        rec = await self._send_interaction(name, user, channel,
+                                           {**(options or {}), **more_options}, focused)
         await self.wait_for(lambda: rec.responses, timeout, f"autocomplete for /{name}")
         return rec.choices
 
     # -- gateway scripting ------------------------------------------------
 
-    async def reconnect_gateway(self, timeout: float = 10.0) -> None:
-        """Send op 7 RECONNECT and wait until the bot resumed its session."""
-        await self.gateway.reconnect(timeout)
+    async def reconnect_gateway(self, timeout: float = 10.0, *, wait: bool = True) -> None:
+        """Send op 7 RECONNECT and (by default) wait until the bot resumed its session."""
+        await self.gateway.reconnect(timeout, wait=wait)
 
     async def _on_bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data["guild_id"]))
