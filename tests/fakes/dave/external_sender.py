@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.fakes.dave import mls_wire
+from tests.fakes.dave.signing import sign_with_label
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class ExternalSender:
         return mls_wire.encode_external_sender(self.signature_key, self.identity)
 
     def sign_with_label(self, label: str, content: bytes) -> bytes:
-        return self._key.sign(mls_wire.sign_content(label, content), ec.ECDSA(hashes.SHA256()))
+        return sign_with_label(self._key, label, content)
 
     def propose(self, group_id: bytes, epoch: int, proposal: bytes) -> SignedProposal:
         content = mls_wire.encode_external_framed_content(

@@ -220,6 +220,9 @@ class LeafNodeInfo:
 class KeyPackageInfo:
     cipher_suite: int
     leaf: LeafNodeInfo
+    # `KeyPackageTBS` (every field but the signature) and the signature over it.
+    signed_part: bytes
+    signature: bytes
 
     @property
     def user_id(self) -> int | None:
@@ -266,6 +269,7 @@ def _read_leaf_node(reader: Reader) -> LeafNodeInfo:
 
 
 def read_key_package(reader: Reader) -> KeyPackageInfo:
+    start = reader.offset
     version = reader.uint(2)
     if version != MLS_VERSION_10:
         raise MlsDecodeError(f"unsupported MLS version {version}")
@@ -273,8 +277,9 @@ def read_key_package(reader: Reader) -> KeyPackageInfo:
     reader.opaque()  # init_key
     leaf = _read_leaf_node(reader)
     reader.opaque()  # extensions
-    reader.opaque()  # signature
-    return KeyPackageInfo(cipher_suite, leaf)
+    signed_part = reader.data[start : reader.offset]
+    signature = reader.opaque()
+    return KeyPackageInfo(cipher_suite, leaf, signed_part, signature)
 
 
 def parse_key_package(data: bytes) -> KeyPackageInfo:

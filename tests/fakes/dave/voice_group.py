@@ -37,6 +37,7 @@ import davey
 from tests.fakes.dave import mls_wire
 from tests.fakes.dave.external_sender import ExternalSender, SignedProposal
 from tests.fakes.dave.framing import DaveOp, Outgoing, decode_client_binary
+from tests.fakes.dave.signing import verify_with_label
 
 __all__ = ["DaveVoiceGroup", "Outgoing"]
 
@@ -174,6 +175,11 @@ class DaveVoiceGroup:
             return []
         if info.user_id != user_id:
             self.rejected["credential_mismatch"] += 1
+            return []
+        if not verify_with_label(
+            info.leaf.signature_key, "KeyPackageTBS", info.signed_part, info.signature
+        ):
+            self.rejected["bad_key_package_signature"] += 1
             return []
         if self.leaf_index(user_id) is not None:
             # The client re-initialised its session: its current leaf is dead.

@@ -39,6 +39,16 @@ def test_key_package_naming_another_user_is_counted() -> None:
     assert server.rejected["credential_mismatch"] == 1
 
 
+def test_key_package_altered_after_signing_is_counted() -> None:
+    server = DaveVoiceGroup(CHANNEL_ID)
+    server.member_joined(1)
+    key_package = bytearray(_key_package(1))
+    key_package[10] ^= 0x01  # inside init_key: structure intact, signature broken
+
+    assert server.on_key_package(1, bytes(key_package)) == []
+    assert server.rejected["bad_key_package_signature"] == 1
+
+
 def test_key_package_from_an_unconnected_user_is_counted() -> None:
     server = DaveVoiceGroup(CHANNEL_ID)
 
