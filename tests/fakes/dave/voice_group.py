@@ -13,7 +13,9 @@ Rules that keep real davey sessions consistent:
   appending: a client that already committed would otherwise re-commit and merge a
   different commit than the one relayed.
 - A commit is accepted only if it cites exactly the proposals offered to its sender
-  in the open round, at the current epoch; late losers of the race are `stale_epoch`.
+  in the open round, at the current epoch. Every client offered a round commits, so
+  all but one commit lose the race: those are counted in `superseded` (by reason
+  `stale_epoch` or `revoked_round`), apart from genuinely bad input in `rejected`.
 - Before any group exists (epoch 0) each client holds a one-member pending group at
   epoch 0; every candidate is offered Adds for all the others, the first commit
   founds the group (its sender is leaf 0) and the rest join by Welcome.
@@ -45,6 +47,9 @@ _APPEND = 0
 _REVOKE = 1
 
 _CIPHERSUITE_BY_PROTOCOL_VERSION = {1: mls_wire.CIPHERSUITE_P256}
+
+# Commit rejections that are the normal outcome of the commit race, not bad input.
+_SUPERSEDED = frozenset({"stale_epoch", "revoked_round"})
 
 
 @dataclass
@@ -97,6 +102,7 @@ class DaveVoiceGroup:
         self.external_sender = external_sender or ExternalSender()
         self.epoch = 0
         self.rejected: Counter[str] = Counter()
+        self.superseded: Counter[str] = Counter()
         self.accepted_commits = 0
         self.invalid_reports: Counter[int] = Counter()
         self._ciphersuite = _CIPHERSUITE_BY_PROTOCOL_VERSION[protocol_version]
@@ -105,6 +111,8 @@ class DaveVoiceGroup:
         self._round: _Round | None = None
         self._transitions: dict[int, _Transition] = {}
         self._last_transition_id = 0
+        # Proposals revoked at the current epoch: commits citing them lost a race.
+        self._revoked_refs: set[bytes] = set()
 
     # ------------------------------------------------------------------ views
 
@@ -203,7 +211,8 @@ class DaveVoiceGroup:
                 return []
         reason = self._commit_rejection(user_id, info, welcome)
         if reason is not None:
-            self.rejected[reason] += 1
+            counter = self.superseded if reason in _SUPERSEDED else self.rejected
+            counter[reason] += 1
             return []
         assert self._round is not None  # checked by _commit_rejection
         cited = [self._round.proposals[ref] for ref in info.proposal_refs]
@@ -275,8 +284,12 @@ class DaveVoiceGroup:
             return "unknown_member"
         if info.group_id != self.group_id:
             return "wrong_group"
-        if info.epoch != self.epoch:
+        if info.epoch < self.epoch:
             return "stale_epoch"
+        if info.epoch > self.epoch:
+            return "future_epoch"
+        if self._revoked_refs.intersection(info.proposal_refs):
+            return "revoked_round"
         round_ = self._round
         if round_ is None or round_.epoch != info.epoch:
             return "no_open_round"
@@ -330,6 +343,7 @@ class DaveVoiceGroup:
         self.epoch += 1
         self.accepted_commits += 1
         self._round = None
+        self._revoked_refs.clear()
 
         transition_id = self._next_transition_id()
         tid = transition_id.to_bytes(2, "big")
@@ -390,6 +404,7 @@ class DaveVoiceGroup:
         if round_ is None:
             return []
         self._round = None
+        self._revoked_refs.update(round_.proposals)
         out: list[Outgoing] = []
         for uid, refs in round_.offers.items():
             member = self._connected.get(uid)
@@ -405,6 +420,7 @@ class DaveVoiceGroup:
         self.epoch = 0
         self._leaves = []
         self._round = None
+        self._revoked_refs.clear()
         self._transitions.clear()
         for member in self._connected.values():
             member.stale = False

@@ -90,3 +90,13 @@ def test_every_member_executes_the_transition_that_admitted_it() -> None:
     for user_id in (1001, 1002, 1003):
         assert group.executed_transitions[user_id][-1] == latest
     assert group.server.pending_transitions == ()
+
+
+def test_commits_that_lose_the_race_are_superseded_not_rejected() -> None:
+    group = LocalDaveGroup()
+    for user_id in (1001, 1002, 1003):
+        group.add_member(user_id)
+
+    # Every offered member commits; only one commit per epoch wins.
+    assert group.server.superseded["stale_epoch"] > 0
+    assert group.server.rejected == {}

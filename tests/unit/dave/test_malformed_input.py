@@ -100,7 +100,7 @@ def test_commit_without_the_welcome_its_adds_need_is_counted() -> None:
     assert server.rejected["missing_welcome"] == 1
 
 
-def test_replayed_commit_is_counted_as_stale() -> None:
+def test_replayed_commit_is_counted_as_superseded() -> None:
     server = DaveVoiceGroup(CHANNEL_ID)
     alice, _ = join(server, 1)
     _, proposals = join(server, 2)
@@ -108,7 +108,8 @@ def test_replayed_commit_is_counted_as_stale() -> None:
     server.on_commit_welcome(1, result.commit, result.welcome)
 
     assert server.on_commit_welcome(1, result.commit, result.welcome) == []
-    assert server.rejected["stale_epoch"] == 1
+    assert server.superseded["stale_epoch"] == 1
+    assert server.rejected == {}
     assert server.epoch == 1
 
 
