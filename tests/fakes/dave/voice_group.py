@@ -100,6 +100,7 @@ class DaveVoiceGroup:
         # DAVE's MLS group id is the channel id as 8 big-endian bytes.
         self.group_id = channel_id.to_bytes(8, "big")
         self.external_sender = external_sender or ExternalSender()
+        # The MLS group's epoch; 0 while no group exists (clients' pending groups are at 0).
         self.epoch = 0
         self.rejected: Counter[str] = Counter()
         self.superseded: Counter[str] = Counter()
