@@ -20,8 +20,8 @@ class Stream:
         self.sender = RtpSender(ssrc, XCHACHA, KEY)
         self.now = 0.0
 
-    def datagram(self, frame: bytes, **options: int) -> bytes:
-        return self.sender.packet(frame, **options)
+    def datagram(self, frame: bytes, *, timestamp_step: int = 960) -> bytes:
+        return self.sender.packet(frame, timestamp_step=timestamp_step)
 
     def deliver(self, datagram: bytes) -> list[ReceiveEvent]:
         self.now += 0.02
