@@ -32,7 +32,7 @@ async def one_run() -> dict[str, float]:
         await fake.move_member("alice", fake.voice_channel)
         channel = bot.get_channel(fake.voice_channel.id)
         assert isinstance(channel, discord.VoiceChannel)
-        vc = await channel.connect(timeout=10)
+        vc: discord.VoiceClient = await channel.connect(timeout=10)
         await fake.wait_dave_ready()
         t_voice = time.perf_counter()
         await vc.disconnect(force=True)

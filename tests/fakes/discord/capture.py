@@ -105,7 +105,8 @@ class CapturedAudio:
         return np.concatenate([f.pcm for f in self.frames])
 
     def mono(self) -> npt.NDArray[np.float64]:
-        return self.pcm().astype(np.float64).mean(axis=1)
+        mono: npt.NDArray[np.float64] = self.pcm().astype(np.float64).mean(axis=1)
+        return mono
 
     @property
     def arrivals(self) -> list[float]:
@@ -160,7 +161,7 @@ class OutgoingAudioRecorder:
                 drops["dave_none"] += 1
                 return
         if self._decoder is None:
-            self._decoder = discord.opus.Decoder()
+            self._decoder = discord.opus.Decoder()  # type: ignore[no-untyped-call]
         try:
             pcm = self._decoder.decode(bytes(frame), fec=False)
         except discord.opus.OpusError:

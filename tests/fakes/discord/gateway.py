@@ -86,7 +86,7 @@ class GatewayHub:
             if session.wants(event):
                 await self._send_dispatch(session, event, data)
 
-    async def reconnect(self, timeout: float = 10.0, *, wait: bool = True) -> None:
+    async def reconnect(self, within: float = 10.0, *, wait: bool = True) -> None:
         """Ask every connected client to reconnect (op 7); by default wait until it resumed."""
         asked = []
         for session in self.sessions.values():
@@ -96,7 +96,7 @@ class GatewayHub:
             asked.append(session)
             await self._send(session, {"op": RECONNECT, "d": None})
         if wait:
-            await asyncio.wait_for(asyncio.gather(*(s.resumed.wait() for s in asked)), timeout)
+            await asyncio.wait_for(asyncio.gather(*(s.resumed.wait() for s in asked)), within)
 
     async def aclose(self) -> None:
         for ws in list(self._connections):
@@ -131,7 +131,8 @@ class GatewayHub:
 
     async def _on_frame(self, ws: web.WebSocketResponse, session: GatewaySession | None,
                         frame: dict[str, Any]) -> GatewaySession | None:
-        op, data = frame.get("op"), frame.get("d")
+        op = frame.get("op")
+        data: Any = frame.get("d") or {}
         if op == HEARTBEAT:
             if session is not None:
                 session.heartbeats += 1

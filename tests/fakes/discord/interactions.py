@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakes.discord import payloads
-from tests.fakes.discord.model import Channel, Guild, Member, Role, compute_permissions
+from tests.fakes.discord.model import (
+    ALL_PERMISSIONS,
+    Channel,
+    Guild,
+    Member,
+    Role,
+    compute_permissions,
+)
 
 APPLICATION_COMMAND = 2
 AUTOCOMPLETE = 4
@@ -47,7 +54,8 @@ def _convert(
         elif isinstance(value, Channel) or obj_id in guild.channels:
             c = guild.channels[obj_id]
             resolved.setdefault("channels", {})[str(obj_id)] = {
-                "id": str(c.id), "name": c.name, "type": int(c.type), "permissions": str((1 << 51) - 1),
+                "id": str(c.id), "name": c.name, "type": int(c.type),
+                "permissions": str(ALL_PERMISSIONS),
                 "parent_id": None if c.parent_id is None else str(c.parent_id),
             }
         elif isinstance(value, Role) or obj_id in guild.roles:

@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord import payloads
+from tests.fakes.discord.model import Channel as ChannelModel
 from tests.fakes.discord.model import (
     ChannelType,
     InteractionRecord,
@@ -29,7 +30,6 @@ from tests.fakes.discord.model import (
     Webhook,
     compute_permissions,
 )
-from tests.fakes.discord.model import Channel as ChannelModel
 from tests.fakes.discord.validation import (
     ApiError,
     form_error,
@@ -86,7 +86,7 @@ class RestApi:
         s = r"(\d+)"
         t = r"([^/]+)"
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
-        for method, pattern, handler, auth in [
+        table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/users/@me", self.get_me, True),
             ("GET", "/oauth2/applications/@me", self.get_application, True),
             ("GET", "/gateway/bot", self.get_gateway_bot, True),
@@ -114,7 +114,8 @@ class RestApi:
             ("GET", f"/guilds/{s}/channels", self.guild_channels, True),
             ("GET", f"/guilds/{s}/roles", self.guild_roles, True),
             ("GET", f"/guilds/{s}/members/{s}", self.get_member, True),
-        ]:
+        ]
+        for method, pattern, handler, auth in table:
             self._routes.append((method, re.compile(f"^{pattern}$"), handler, auth))
 
     # -- knobs ------------------------------------------------------------
@@ -358,7 +359,8 @@ class RestApi:
         elif rtype == 7:
             validate_message(data, editing=True)
         elif rtype not in (6, 9):
-            raise form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (1, 4, 5, 6, 7, 8, 9).")
+            raise form_error("type", "BASE_TYPE_CHOICES",
+                             "Value must be one of (1, 4, 5, 6, 7, 8, 9).")
         rec.responses.append(body)
         if message is not None:
             rec.original = message
@@ -421,7 +423,7 @@ class RestApi:
         validate_webhook_username(body.get("username"))
         channel_id = target.channel_id
         if "thread_id" in req.query:
-            guild, thread = self._channel(req.query["thread_id"])
+            _, thread = self._channel(req.query["thread_id"])
             if not thread.is_thread or thread.parent_id != target.channel_id:
                 raise ApiError(400, 220001, "Webhooks can only be used with threads in the "
                                             "webhook's channel")
@@ -511,7 +513,7 @@ class RestApi:
 
     async def edit_message(self, req: Request, channel_id: str,
                            message_id: str) -> tuple[int, Any]:
-        guild, channel, msg = self._message_in(channel_id, message_id)
+        _, _, msg = self._message_in(channel_id, message_id)
         if msg.author.id != self.world.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
         self._apply_edit(msg, req.body if isinstance(req.body, dict) else {})
@@ -664,10 +666,12 @@ async def _read_body(request: web.Request) -> tuple[Any, int]:
         files = 0
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue
             if part.name == "payload_json":
-                body = json.loads(await part.text())  # type: ignore[union-attr]
+                body = json.loads(await part.text())
             else:
-                await part.read()  # type: ignore[union-attr]
+                await part.read()
                 files += 1
         return body, files
     raw = await request.read()

@@ -31,6 +31,7 @@ from tests.fakes.discord.interactions import build_interaction
 from tests.fakes.discord.model import (
     Channel,
     ChannelType,
+    Guild,
     InteractionRecord,
     Member,
     Message,
@@ -82,8 +83,9 @@ class FakeDiscord:
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls.server_context)
         await site.start()
         server = site._server
-        assert server is not None
-        self._port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        if not isinstance(server, asyncio.Server):
+            raise RuntimeError("the fake's TLS site did not start")
+        self._port = int(server.sockets[0].getsockname()[1])
         await self.voice.start()
 
     async def aclose(self) -> None:
@@ -117,7 +119,8 @@ class FakeDiscord:
 
     def connector(self) -> aiohttp.TCPConnector:
         """A connector trusting the fake's CA and resolving every host to it."""
-        assert self.tls is not None, "start() first"
+        if self.tls is None:
+            raise RuntimeError("start() the fake first")
         return make_connector(self.tls, self._port)
 
     def client_options(self) -> dict[str, Any]:
@@ -132,7 +135,7 @@ class FakeDiscord:
     # -- world shortcuts --------------------------------------------------
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild:
         return self.world.guild
 
     @property
@@ -172,10 +175,10 @@ class FakeDiscord:
 
     # -- waiting ----------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = DEFAULT_WAIT,
+    async def wait_for(self, predicate: Callable[[], T | None], within: float = DEFAULT_WAIT,
                        what: str = "condition") -> T:
         """Poll ``predicate`` until it returns something truthy (then return it)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             value = predicate()
             if value:
@@ -208,7 +211,7 @@ class FakeDiscord:
         return rec
 
     async def invoke(self, name: str, /, *, user: Member | str | None = None,
-                     channel: Channel | None = None, timeout: float = DEFAULT_WAIT,
+                     channel: Channel | None = None, within: float = DEFAULT_WAIT,
                      options: dict[str, Any] | None = None,
                      **more_options: Any) -> InteractionRecord:
         """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the admin).
@@ -219,24 +222,24 @@ class FakeDiscord:
         """
         rec = await self._send_interaction(name, user, channel,
                                            {**(options or {}), **more_options}, None)
-        await self.wait_for(lambda: rec.responses, timeout, f"a response to /{name}")
+        await self.wait_for(lambda: rec.responses, within, f"a response to /{name}")
         return rec
 
     async def autocomplete(self, name: str, focused: str, /, *,
                            user: Member | str | None = None, channel: Channel | None = None,
-                           timeout: float = DEFAULT_WAIT, options: dict[str, Any] | None = None,
+                           within: float = DEFAULT_WAIT, options: dict[str, Any] | None = None,
                            **more_options: Any) -> list[dict[str, Any]]:
         """Ask for autocomplete of option ``focused``; returns the choices offered."""
         rec = await self._send_interaction(name, user, channel,
                                            {**(options or {}), **more_options}, focused)
-        await self.wait_for(lambda: rec.responses, timeout, f"autocomplete for /{name}")
+        await self.wait_for(lambda: rec.responses, within, f"autocomplete for /{name}")
         return rec.choices
 
     # -- gateway scripting ------------------------------------------------
 
-    async def reconnect_gateway(self, timeout: float = 10.0, *, wait: bool = True) -> None:
+    async def reconnect_gateway(self, within: float = 10.0, *, wait: bool = True) -> None:
         """Send op 7 RECONNECT and (by default) wait until the bot resumed its session."""
-        await self.gateway.reconnect(timeout, wait=wait)
+        await self.gateway.reconnect(within, wait=wait)
 
     async def _on_bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data["guild_id"]))
@@ -295,15 +298,15 @@ class FakeDiscord:
         return self.voice_call(channel).bot
 
     async def wait_bot_voice_ready(self, channel: Channel | None = None,
-                                   timeout: float = DEFAULT_WAIT) -> BotConnection:
+                                   within: float = DEFAULT_WAIT) -> BotConnection:
         """Until the bot has a session description and a UDP address in the call."""
         def ready() -> BotConnection | None:
             conn = self.bot_voice(channel)
             return conn if conn and conn.described.is_set() and conn.udp_addr else None
-        return await self.wait_for(ready, timeout, "the bot's voice connection")
+        return await self.wait_for(ready, within, "the bot's voice connection")
 
     async def wait_dave_ready(self, channel: Channel | None = None,
-                              timeout: float = DEFAULT_WAIT) -> None:
+                              within: float = DEFAULT_WAIT) -> None:
         """Until every fake member in the call holds a ready DAVE session with the bot."""
         call = self.voice_call(channel)
 
@@ -313,7 +316,7 @@ class FakeDiscord:
                     and self.bot_user_id in group.members
                     and not group.pending_transitions
                     and all(m.ready for m in call.members.values()))
-        await self.wait_for(ready, timeout, "the DAVE group to settle")
+        await self.wait_for(ready, within, "the DAVE group to settle")
 
     def captured_audio(self, channel: Channel | None = None) -> CapturedAudio:
         """The bot's decoded outgoing audio in the call (all its connections, merged)."""
@@ -324,12 +327,15 @@ class FakeDiscord:
             merged.silence_frames += conn.recorder.audio.silence_frames
         return merged
 
-    async def speak(self, member: Member | str, audio: str | Path | npt.NDArray[np.int16],
-                    *, wait: bool = True) -> SpeechReport | asyncio.Task[SpeechReport]:
-        """Make a fake member in the bot's call speak a WAV file or int16 samples.
+    async def speak(self, member: Member | str,
+                    audio: str | Path | npt.NDArray[np.int16]) -> SpeechReport:
+        """Make a fake member in the bot's call speak a WAV file or int16 samples."""
+        return await (await self.start_speaking(member, audio))
 
-        With ``wait=False`` returns the running task (owned by the fake).
-        """
+    async def start_speaking(
+        self, member: Member | str, audio: str | Path | npt.NDArray[np.int16]
+    ) -> asyncio.Task[SpeechReport]:
+        """Like :meth:`speak` but returns at once with the running task (owned by the fake)."""
         m = self.member(member) if isinstance(member, str) else member
         call = self.voice.call_of(m.id)
         if call is None or m.id not in call.members:
@@ -344,7 +350,8 @@ class FakeDiscord:
         frames = opus_frames(pcm)
 
         async def run() -> SpeechReport:
-            assert conn.mode is not None and conn.secret_key is not None
+            assert conn.mode is not None
+            assert conn.secret_key is not None
             sender = new_sender(voice_member.ssrc, conn.mode, conn.secret_key)
             session = voice_member.session if voice_member.ready else None
             datagrams, dave = build_datagrams(frames, sender, session)
@@ -356,9 +363,7 @@ class FakeDiscord:
         task = asyncio.create_task(run(), name=f"fake-discord-speak-{m.user.username}")
         self._speech_tasks.add(task)
         task.add_done_callback(self._speech_tasks.discard)
-        if not wait:
-            return task
-        return await task
+        return task
 
     # -- reading back -----------------------------------------------------
 

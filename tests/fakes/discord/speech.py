@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import davey
 import discord.opus
 import numpy as np
 import numpy.typing as npt
@@ -75,7 +77,7 @@ def new_sender(ssrc: int, mode: str, key: bytes) -> RtpSender:
                      timestamp=secrets.randbelow(1 << 32), nonce=secrets.randbelow(1 << 16))
 
 
-async def pace(datagrams: list[bytes], send: "SendFn") -> None:
+async def pace(datagrams: list[bytes], send: Callable[[bytes], None]) -> None:
     """Send one datagram per 20 ms on an absolute clock (no drift)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -86,12 +88,8 @@ async def pace(datagrams: list[bytes], send: "SendFn") -> None:
             await asyncio.sleep(delay)
 
 
-class SendFn:  # pragma: no cover - typing helper only
-    def __call__(self, datagram: bytes) -> None: ...
-
-
 def build_datagrams(
-    frames: list[bytes], sender: RtpSender, encrypt: object | None,
+    frames: list[bytes], sender: RtpSender, encrypt: davey.DaveSession | None,
 ) -> tuple[list[bytes], int]:
     """RTP datagrams for the Opus frames plus DTX silence; returns (datagrams, dave count).
 
@@ -103,7 +101,7 @@ def build_datagrams(
     for i, frame in enumerate(frames):
         payload = frame
         if encrypt is not None:
-            payload = encrypt.encrypt_opus(frame)  # type: ignore[attr-defined]
+            payload = encrypt.encrypt_opus(frame)
             dave += 1
         out.append(sender.packet(payload, marker=i == 0))
     out.extend(sender.packet(SILENCE_FRAME) for _ in range(DTX_SILENCE_FRAMES))

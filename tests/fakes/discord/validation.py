@@ -89,7 +89,8 @@ def validate_message(body: dict[str, Any], *, attachments: int = 0,
             raise form_error(f"embeds.{i}.description", "BASE_TYPE_MAX_LENGTH",
                              f"Must be {MAX_EMBED_DESCRIPTION} or fewer in length.")
     if sum(_embed_chars(e) for e in embeds) > MAX_EMBED_TOTAL:
-        raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+        raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED",
+                         f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
     if editing:
         return
     has_any = bool(content) or bool(embeds) or bool(body.get("components")) \
@@ -115,9 +116,10 @@ def validate_webhook_username(name: str | None, field: str = "username") -> None
     lowered = name.lower()
     if not 1 <= len(name) <= 80:
         raise form_error(field, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")
-    if "discord" in lowered or "clyde" in lowered:
-        raise form_error(field, "USERNAME_INVALID_CONTAINS",
-                         f"Username cannot contain \"{'discord' if 'discord' in lowered else 'clyde'}\"")
+    for banned in ("discord", "clyde"):
+        if banned in lowered:
+            raise form_error(field, "USERNAME_INVALID_CONTAINS",
+                             f'Username cannot contain "{banned}"')
 
 
 def validate_thread_name(name: Any) -> None:

@@ -13,7 +13,8 @@ from tests.support.fixtures_discord import running_bot
 async def test_bot_logs_in_with_its_token_and_reads_application_info(
     fake_discord: FakeDiscord, discord_bot: InterpretBot
 ) -> None:
-    assert discord_bot.user is not None and discord_bot.user.id == fake_discord.bot_user_id
+    assert discord_bot.user is not None
+    assert discord_bot.user.id == fake_discord.bot_user_id
     paths = [c.path for c in fake_discord.rest_calls("GET")]
     assert paths[:2] == ["/users/@me", "/oauth2/applications/@me"]
     assert discord_bot.application_id == fake_discord.world.application.id

@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import threading
+from collections.abc import Callable
 
 import discord
 import numpy as np
@@ -31,11 +32,13 @@ def thread_ids() -> set[int | None]:
     return {t.ident for t in threading.enumerate()}
 
 
-async def settle(predicate: object, timeout: float = 5.0) -> None:
+async def settle(predicate: Callable[[], bool], within: float = 5.0) -> None:
     """Daemon threads stop on their own schedule: give them a bounded moment."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate() and loop.time() < deadline:  # type: ignore[operator]
+    deadline = loop.time() + within
+    while True:
+        if predicate() or loop.time() > deadline:
+            return
         await asyncio.sleep(0.02)
 
 
@@ -44,7 +47,7 @@ async def exercise_everything(fake: FakeDiscord) -> None:
         await fake.move_member("alice", fake.voice_channel)
         channel = bot.get_channel(fake.voice_channel.id)
         assert isinstance(channel, discord.VoiceChannel)
-        vc = await channel.connect(timeout=10)
+        vc: discord.VoiceClient = await channel.connect(timeout=10)
         await fake.wait_bot_voice_ready()
         await fake.wait_dave_ready()
         done = asyncio.Event()

@@ -32,9 +32,9 @@ async def collect_until_silent(vc: ReceivingVoiceClient, member_id: int) -> list
     async for event in vc.receiver:
         if isinstance(event, PcmFrame) and not event.concealed:
             frames.append(event)
-        elif isinstance(event, SpeakingEvent) and not event.speaking and frames:
-            if event.member_id == member_id:
-                break
+        elif (isinstance(event, SpeakingEvent) and not event.speaking and frames
+              and event.member_id == member_id):
+            break
     return frames
 
 

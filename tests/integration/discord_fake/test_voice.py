@@ -23,7 +23,7 @@ async def voice_client(
     await fake_discord.move_member("alice", fake_discord.voice_channel)
     channel = discord_bot.get_channel(fake_discord.voice_channel.id)
     assert isinstance(channel, discord.VoiceChannel)
-    vc = await channel.connect(timeout=10)
+    vc: discord.VoiceClient = await channel.connect(timeout=10)
     await fake_discord.wait_bot_voice_ready()
     await fake_discord.wait_dave_ready()
     try:
@@ -36,8 +36,11 @@ async def play(vc: discord.VoiceClient, pcm: np.ndarray) -> None:
     done = asyncio.get_running_loop().create_future()
 
     def after(error: Exception | None) -> None:
-        done.get_loop().call_soon_threadsafe(
-            lambda: done.done() or done.set_result(error))
+        def settle() -> None:
+            if not done.done():
+                done.set_result(error)
+
+        done.get_loop().call_soon_threadsafe(settle)
 
     vc.play(discord.PCMAudio(io.BytesIO(pcm.tobytes())), after=after)
     assert await asyncio.wait_for(done, 10) is None
@@ -48,7 +51,8 @@ async def test_bot_joins_voice_with_dave_and_privacy_codes_match(
 ) -> None:
     bot_session = voice_client._connection.dave_session
     alice = fake_discord.voice_call().members[fake_discord.member("alice").id]
-    assert bot_session is not None and alice.session is not None
+    assert bot_session is not None
+    assert alice.session is not None
     assert voice_client._connection.dave_protocol_version == 1
     assert bot_session.voice_privacy_code
     assert bot_session.voice_privacy_code == alice.session.voice_privacy_code
@@ -59,9 +63,9 @@ async def test_bot_audio_is_decoded_back_to_the_same_tone(
 ) -> None:
     sent = np.repeat(tone(440.0, 1.0)[:, None], 2, axis=1)
     await play(voice_client, sent)
-    audio = await fake_discord.wait_for(
-        lambda: (a := fake_discord.captured_audio()).frames and len(a.frames) >= 50 and a,
-        what="50 decoded frames")
+    await fake_discord.wait_for(lambda: len(fake_discord.captured_audio().frames) >= 50,
+                                what="50 decoded frames")
+    audio = fake_discord.captured_audio()
     assert audio.dave_frames == len(audio.frames)
     assert not audio.drops
     received = audio.mono()
@@ -95,7 +99,9 @@ async def test_member_join_and_leave_reach_the_bot(
     await fake_discord.wait_dave_ready()
     bob_session = fake_discord.voice_call().members[bob.id].session
     assert bob_session is not None
-    assert bob_session.voice_privacy_code == voice_client._connection.dave_session.voice_privacy_code
+    bot_session = voice_client._connection.dave_session
+    assert bot_session is not None
+    assert bob_session.voice_privacy_code == bot_session.voice_privacy_code
     await fake_discord.move_member(bob, None)
     await fake_discord.wait_for(lambda: bob.id not in {m.id for m in channel.members},
                                 what="bob gone from the voice channel")
@@ -106,5 +112,5 @@ async def test_voice_heartbeats_carry_seq_ack(
 ) -> None:
     conn = fake_discord.bot_voice()
     assert conn is not None
-    await fake_discord.wait_for(lambda: conn.seq_acks, timeout=8, what="a voice heartbeat")
+    await fake_discord.wait_for(lambda: conn.seq_acks, within=8, what="a voice heartbeat")
     assert conn.seq_acks[-1] > 0
