@@ -74,3 +74,24 @@ async def test_receiver_stops_with_the_voice_client(
 ) -> None:
     await receiving_client.disconnect(force=True)
     assert [item async for item in receiving_client.receiver] == []
+
+
+async def test_member_leaving_mid_speech_ends_their_speech(
+    fake_discord: FakeDiscord, receiving_client: ReceivingVoiceClient
+) -> None:
+    alice = fake_discord.member("alice")
+    speech = await fake_discord.start_speaking("alice", tone(300.0, 1.0))
+    after_leaving: list[ReceiveEvent] = []
+    async with asyncio.timeout(TIMEOUT):
+        async for item in receiving_client.receiver:
+            if isinstance(item, PcmFrame) and not after_leaving:
+                await fake_discord.move_member("alice", None)  # op 13 CLIENT_DISCONNECT
+                after_leaving.append(item)
+            elif after_leaving:
+                after_leaving.append(item)
+                if isinstance(item, SpeakingEvent):
+                    break
+    # Ended by op 13 while her client was still sending, not by her going quiet.
+    assert not speech.done()
+    await speech
+    assert after_leaving[-1] == SpeakingEvent(alice.id, False, after_leaving[-1].at)
