@@ -4,7 +4,8 @@ Wraps ``discord.opus.Decoder`` (libopus state owned and freed by discord.py) but
 decodes into one preallocated buffer: discord.py's ``decode`` copies the samples
 through a Python list, which more than doubles the cost per frame (measured
 ~100 µs vs ~42 µs). One decoder per SSRC, because Opus decoding is stateful
-(prediction, PLC, FEC all depend on the previous frames).
+(prediction, PLC, FEC all depend on the previous frames); "resetting" a stream
+(op 13, reconnect, SSRC reassigned) means dropping its decoder for a new one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ FRAME_BYTES: Final = SAMPLES_PER_FRAME * CHANNELS * 2
 """3840 bytes: one 20 ms stereo s16le frame."""
 SILENCE_PCM: Final = bytes(FRAME_BYTES)
 _MAX_SAMPLES: Final = 5760  # 120 ms, the longest Opus packet
-_OPUS_RESET_STATE: Final = 4028
 
 
 class OpusDecodeError(Exception):
@@ -68,7 +68,3 @@ class StreamDecoder:
     def conceal(self) -> bytes:
         """Packet-loss concealment for one lost 20 ms frame."""
         return self._run(None, SAMPLES_PER_FRAME, 0)
-
-    def reset(self) -> None:
-        """Forget the stream history (new talker on this SSRC, reconnect)."""
-        discord.opus._lib.opus_decoder_ctl(self._decoder._state, _OPUS_RESET_STATE)

@@ -48,6 +48,7 @@ PACKET_QUEUE_SIZE: Final = PACKET_QUEUE_MS // FRAME_MS * SPEAKERS_BUDGET
 OUTPUT_QUEUE_SIZE: Final = OUTPUT_QUEUE_MS // FRAME_MS * SPEAKERS_BUDGET
 TICK_SECONDS: Final = FRAME_MS / 1000
 _CLOSE_TIMEOUT: Final = 2.0
+_ERROR_LOG_INTERVAL: Final = 10.0
 
 Control = Callable[[ReceivePipeline, float], list[ReceiveEvent] | None]
 
@@ -92,6 +93,7 @@ class VoiceReceiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._output: asyncio.Queue[ReceiveEvent | None] | None = None
         self._state = _State.NEW
+        self._last_error_log = -_ERROR_LOG_INTERVAL
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -143,7 +145,7 @@ class VoiceReceiver:
             self._packets.append(packet)
             self._wake.set()
         except Exception:  # a bug here must not kill discord.py's reader thread
-            _log.exception("voice receive: unexpected error on a datagram")
+            self._log_error("voice receive: unexpected error on a datagram")
 
     def set_transport(self, mode: str, secret_key: bytes | list[int]) -> None:
         """op 4: new key and mode (takes effect for the next datagram)."""
@@ -220,11 +222,18 @@ class VoiceReceiver:
                 if self._stop.is_set():
                     events += pipeline.close(self._clock())
             except Exception:
-                _log.exception("voice receive: decoding thread error (packets dropped)")
+                self._log_error("voice receive: decoding thread error (packets dropped)")
             if events:
                 self._deliver_threadsafe(events)
             if self._stop.is_set():
                 return
+
+    def _log_error(self, message: str) -> None:
+        """Log with traceback, at most once per interval per receiver (a bug repeats per packet)."""
+        now = time.monotonic()
+        if now - self._last_error_log >= _ERROR_LOG_INTERVAL:
+            self._last_error_log = now
+            _log.exception(message)
 
     def _deliver_threadsafe(self, events: list[ReceiveEvent]) -> None:
         loop = self._loop

@@ -147,6 +147,20 @@ def test_audio_before_speaking_op_is_attributed_by_trial_decryption() -> None:
     assert channel.drops() == {}
 
 
+def test_trial_decryption_leaves_other_members_streams_intact() -> None:
+    channel = Channel()
+    bob = channel.group.add_member(STRANGER)
+    assert channel.group.all_ready, channel.group.errors
+    frame = opus_frames(1)[0]
+    channel.speak(frame)  # unattributed: trial against Bob (a miss) and Alice (a hit)
+    channel.pipeline.bind(4343, STRANGER)
+    bob_sender = RtpSender(4343, XCHACHA, KEY)
+    admitted = channel.pipeline.admit(bob_sender.packet(bob.encrypt_opus(frame)), channel.now)
+    assert admitted is not None
+    assert [f.member_id for f in pcm_frames(channel.pipeline.process(admitted))] == [STRANGER]
+    assert channel.drops() == {}
+
+
 def test_silence_before_speaking_op_is_held_until_op_5() -> None:
     channel = Channel()
     assert channel.send(SILENCE_FRAME) == []
