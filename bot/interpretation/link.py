@@ -139,6 +139,7 @@ class InterpreterLink:
         self._supervisor: asyncio.Task[None] | None = None
         self._room: rtc.Room | None = None
         self._playing_track: str | None = None
+        self._last_reason = ""
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -353,8 +354,10 @@ class InterpreterLink:
     def _set_state(self, state: LinkState, reason: str) -> None:
         if self.state is LinkState.CLOSED and state is not LinkState.CLOSED:
             return
-        changed = state is not self.state
+        # A new reason while reconnecting is news too (e.g. "rate limited" after "left").
+        changed = state is not self.state or reason != self._last_reason
         self.state = state
+        self._last_reason = reason
         if changed and self._on_status is not None:
             try:
                 self._on_status(LinkStatus(self.name, state, reason))

@@ -20,12 +20,12 @@ from bot.interpretation.run import (
     AttributedTranscript,
     ChannelInterpretation,
     PreferenceLookup,
-    ReceivingVoiceClient,
     RunConfig,
     RunStatus,
     no_preferences,
 )
 from bot.pinch import PinchClient
+from bot.voice.client import ReceivingVoiceClient
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import discord
-
 from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState, LinkStatus
 from bot.interpretation.router import MIXED_LINK, RouterConfig, RoutingMode, SpeakerRouter
 from bot.pinch import PinchClient, PinchSession, TranscriptEvent
-from bot.voice.events import PcmFrame, SpeakingEvent
+from bot.voice.client import ReceivingVoiceClient
+from bot.voice.events import PcmFrame
 from bot.voice.playback import PlaybackInput, PlaybackMixer
 
 log = logging.getLogger(__name__)
@@ -85,20 +84,6 @@ class RunStatus:
     reason: str = ""
     link: LinkStatus | None = None
     at: float = field(default_factory=time.monotonic)
-
-
-class ReceivingVoiceClient(Protocol):
-    """What a run needs of the voice client (``bot.voice.client`` provides it)."""
-
-    def play(self, source: discord.AudioSource, **kwargs: object) -> None: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def is_paused(self) -> bool: ...
-    async def disconnect(self, *, force: bool = False) -> None: ...
-    def receive(self) -> asyncio.Queue[PcmFrame | SpeakingEvent]: ...
-    def is_bot(self, member_id: int) -> bool: ...
-
-
 
 
 class _PlaybackLink:
@@ -209,11 +194,9 @@ class ChannelInterpretation:
     # -- wiring --------------------------------------------------------------------
 
     async def _pump_frames(self, voice: ReceivingVoiceClient) -> None:
-        queue = voice.receive()
         assert self._router is not None
         router = self._router
-        while True:
-            item = await queue.get()
+        async for item in voice.receiver:
             if isinstance(item, PcmFrame):
                 router.on_frame(item.member_id, item.pcm)
             elif not item.speaking:
@@ -222,7 +205,7 @@ class ChannelInterpretation:
     def _is_excluded(self, member_id: int) -> bool:
         if member_id == self._own_user_id:
             return True
-        if self._voice is not None and self._voice.is_bot(member_id):
+        if self._voice is not None and self._voice.receiver.is_bot(member_id):
             return True
         return self._preferences(member_id).opted_out
 

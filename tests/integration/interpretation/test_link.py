@@ -1,0 +1,165 @@
+"""An interpreter link carries speech into a Pinch session and its translation back.
+
+Real parts: the livekit-server on loopback and the Pinch simulator's translation
+agent. The speech is tones; the simulator's translation of segment n is a tone at
+``translation_frequency(n)``, so the audio coming back identifies its segment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState, LinkStatus
+from bot.pinch import PinchClient, PinchSession, TranscriptEvent
+from tests.fakes.pinch import PinchSimulator, translation_frequency
+from tests.support.audio_runs import run_frequencies, stereo_frame
+from tests.support.signals import tone
+from tests.support.waiting import eventually
+
+FRAME = 960
+
+
+class LinkProbe:
+    """Collects what a link reports."""
+
+    def __init__(self) -> None:
+        self.transcripts: list[TranscriptEvent] = []
+        self.audio: list[bytes] = []
+        self.statuses: list[LinkStatus] = []
+
+    def mono_audio(self) -> np.ndarray:
+        pcm = np.frombuffer(b"".join(self.audio), dtype=np.int16)
+        return pcm[::2]
+
+    def states(self) -> list[LinkState]:
+        return [s.state for s in self.statuses]
+
+
+def make_link(client: PinchClient, probe: LinkProbe, config: LinkConfig | None = None,
+              voice_type: str = "female") -> InterpreterLink:
+    async def open_session() -> PinchSession:
+        return await client.create_session("en-US", "es-ES", voice_type)
+
+    return InterpreterLink("member-1", open_session, on_transcript=probe.transcripts.append,
+                           on_audio=probe.audio.append, on_status=probe.statuses.append,
+                           config=config)
+
+
+async def speak(link: InterpreterLink, freq: float, seconds: float,
+                pause_s: float = 0.8) -> None:
+    """Push a tone then silence, paced like the receive layer (20 ms frames)."""
+    signal = tone(freq, seconds, amplitude=0.3)
+    for i in range(0, signal.size, FRAME):
+        link.push_frame(stereo_frame(signal[i:i + FRAME]))
+        await asyncio.sleep(0.02)
+    for _ in range(int(pause_s / 0.02)):
+        link.push_frame(bytes(3840))
+        await asyncio.sleep(0.02)
+    link.end_of_speech()
+
+
+@pytest.fixture
+def probe() -> LinkProbe:
+    return LinkProbe()
+
+
+async def test_each_spoken_segment_reaches_the_simulator_with_its_own_content(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    await link.start()
+    try:
+        await speak(link, 300.0, 1.0)
+        await speak(link, 600.0, 1.0)
+        segments = await pinch_simulator.wait_for_segments(2, timeout=10)
+    finally:
+        await link.aclose()
+    assert len(pinch_simulator.sessions) == 1
+    assert [round(s.heard_frequency / 50) * 50 for s in segments] == [300, 600]
+    assert pinch_simulator.sessions[0].request.target_language == "es-ES"
+
+
+async def test_transcripts_arrive_in_order_interim_final_then_translation(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    await link.start()
+    try:
+        await speak(link, 300.0, 1.2)
+        await speak(link, 600.0, 1.2)
+        await eventually(lambda: sum(t.kind == "translated" for t in probe.transcripts) >= 2)
+    finally:
+        await link.aclose()
+    kinds = [(t.kind, t.is_final) for t in probe.transcripts]
+    first_final = kinds.index(("original", True))
+    assert ("original", False) in kinds[:first_final]  # interim before the final
+    assert kinds[first_final + 1] == ("translated", True)
+    finals = [t.text for t in probe.transcripts if t.is_final]
+    script = pinch_simulator.script
+    assert finals == [script[0][0], script[0][1], script[1][0], script[1][1]]
+
+
+async def test_translated_audio_identifies_each_segment(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    await link.start()
+    try:
+        await speak(link, 300.0, 0.8)
+        await speak(link, 600.0, 0.8)
+        segments = await pinch_simulator.wait_for_segments(2, timeout=10, played=True)
+        await asyncio.sleep(0.5)  # the last frames are in flight
+    finally:
+        await link.aclose()
+    heard = run_frequencies(probe.mono_audio())
+    expected = [translation_frequency(s.number) for s in segments]
+    assert len(heard) == 2
+    assert heard == pytest.approx(expected, abs=30)
+
+
+async def test_publishing_at_48_khz_is_selectable(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe, LinkConfig(publish_rate=48_000, capture_ms=40))
+    await link.start()
+    try:
+        await speak(link, 440.0, 1.0)
+        segments = await pinch_simulator.wait_for_segments(1, timeout=10)
+    finally:
+        await link.aclose()
+    assert segments[0].heard_frequency == pytest.approx(440, abs=20)
+
+
+async def test_close_leaves_the_room_and_the_simulator_sees_the_client_go(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    await link.start()
+    session = pinch_simulator.sessions[0]
+    await eventually(lambda: session.client_active_at is not None)
+    await link.aclose()
+    assert await pinch_simulator.wait_for_session_end(session, timeout=10) == "client_left"
+    assert link.state is LinkState.CLOSED
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("link:")] == []
+
+
+async def test_speech_during_connection_is_delivered_once_the_room_is_up(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    starting = asyncio.create_task(link.start())
+    signal = tone(500.0, 0.6, amplitude=0.3)
+    for i in range(0, signal.size, FRAME):  # pushed at once, before the room exists
+        link.push_frame(stereo_frame(signal[i:i + FRAME]))
+    for _ in range(40):
+        link.push_frame(bytes(3840))
+    try:
+        await starting
+        segments = await pinch_simulator.wait_for_segments(1, timeout=10)
+    finally:
+        await link.aclose()
+    assert segments[0].heard_frequency == pytest.approx(500, abs=20)
+    assert link.stats.uplink_dropped_frames == 0
