@@ -47,6 +47,14 @@ def _ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=OK_BODY)
 
 
+def _recording(calls: list[httpx.Request]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return _ok(request)
+
+    return handler
+
+
 async def test_request_is_a_snake_case_json_post_with_the_bearer_token() -> None:
     seen: list[httpx.Request] = []
 
@@ -82,7 +90,7 @@ async def test_voice_type_defaults_to_clone() -> None:
 @pytest.mark.parametrize(("source", "target"), [("xx-XX", "es-ES"), ("en-US", "es-AR")])
 async def test_unsupported_language_fails_before_any_request(source: str, target: str) -> None:
     calls: list[httpx.Request] = []
-    async with _client(lambda r: calls.append(r) or _ok(r)) as client:
+    async with _client(_recording(calls)) as client:
         with pytest.raises(InvalidLanguageError) as caught:
             await client.create_session(source, target)
     assert calls == []
@@ -100,7 +108,7 @@ async def test_unknown_target_region_suggests_close_matches_to_the_user() -> Non
 @pytest.mark.parametrize("voice", ["robot", "", "cloned"])
 async def test_voice_type_outside_clone_female_male_fails_before_any_request(voice: str) -> None:
     calls: list[httpx.Request] = []
-    async with _client(lambda r: calls.append(r) or _ok(r)) as client:
+    async with _client(_recording(calls)) as client:
         with pytest.raises(InvalidRequestError, match="voice_type"):
             await client.create_session("en-US", "es-ES", voice)
     assert calls == []
