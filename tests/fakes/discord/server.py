@@ -162,6 +162,23 @@ class FakeDiscord:
     def bot_user_id(self) -> int:
         return self.world.bot_user.id
 
+    async def add_channel(self, name: str, kind: ChannelType = ChannelType.VOICE) -> Channel:
+        """A new channel in the default guild, announced with CHANNEL_CREATE."""
+        guild = self.guild
+        channel = Channel(self.world.new_id(), guild.id, kind, name, position=len(guild.channels))
+        guild.channels[channel.id] = channel
+        await self.gateway.dispatch("CHANNEL_CREATE", payloads.channel(channel))
+        return channel
+
+    async def post_message(self, member: Member | str, channel: Channel, content: str) -> Message:
+        """A fake member writes in a channel or thread (MESSAGE_CREATE to the bot)."""
+        m = self.member(member) if isinstance(member, str) else member
+        msg = Message(self.world.new_id(), channel.id, m.user, content)
+        self.world.messages[msg.id] = msg
+        channel.last_message_id = msg.id
+        await self.gateway.dispatch("MESSAGE_CREATE", payloads.message(msg, self.guild))
+        return msg
+
     def set_bot_permission(self, channel: Channel, *, allow: int = 0, deny: int = 0) -> None:
         """Add a member overwrite for the bot on ``channel`` (e.g. deny SEND_MESSAGES)."""
         from tests.fakes.discord.model import Overwrite
@@ -317,6 +334,22 @@ class FakeDiscord:
                     and not group.pending_transitions
                     and all(m.ready for m in call.members.values()))
         await self.wait_for(ready, within, "the DAVE group to settle")
+
+    async def migrate_bot_voice(self, guild: Guild | None = None) -> None:
+        """Move the bot's call to a "new voice server": a fresh VOICE_SERVER_UPDATE.
+
+        discord.py closes its voice websocket (4014) and connects again on the same
+        UDP socket: new IDENTIFY, new SSRC, new key (op 4) and a new DAVE leaf.
+        """
+        g = guild or self.guild
+        pending = self.voice.pending.get(g.id)
+        if pending is None:
+            raise RuntimeError("the bot is not in a voice channel of that guild")
+        token = secrets.token_hex(8)
+        self.voice.expect_bot(PendingVoice(g.id, pending.channel_id, pending.user_id,
+                                           pending.session_id, token))
+        await self.gateway.dispatch("VOICE_SERVER_UPDATE", {
+            "token": token, "guild_id": str(g.id), "endpoint": VOICE_HOST})
 
     def captured_audio(self, channel: Channel | None = None) -> CapturedAudio:
         """The bot's decoded outgoing audio in the call (all its connections, merged)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 
 from bot.app import InterpretBot
 from tests.fakes.discord import FakeDiscord, Permission
+from tests.support.fixtures_discord import running_bot
 
 
 def text_channel(fake: FakeDiscord, bot: InterpretBot) -> discord.TextChannel:
@@ -126,3 +129,26 @@ async def test_member_lookup_returns_the_guild_member(
     assert guild is not None
     alice = await guild.fetch_member(fake_discord.member("alice").id)
     assert alice.display_name == "Alice"
+
+
+async def test_member_messages_reach_a_bot_with_the_messages_intent(
+    fake_discord: FakeDiscord,
+) -> None:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    async with running_bot(fake_discord, intents=intents) as bot:
+        waiting = asyncio.ensure_future(bot.wait_for("message", timeout=5))
+        await fake_discord.post_message("alice", fake_discord.text_channel, "bonjour")
+        message = await waiting
+    assert (message.author.id, message.content) == (fake_discord.member("alice").id, "bonjour")
+
+
+async def test_bot_archives_its_thread(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot
+) -> None:
+    thread = await text_channel(fake_discord, discord_bot).create_thread(
+        name="done soon", type=discord.ChannelType.public_thread)
+    await thread.edit(archived=True)
+    [model] = fake_discord.threads_in(fake_discord.text_channel)
+    assert model.archived

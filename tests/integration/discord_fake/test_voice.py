@@ -114,3 +114,60 @@ async def test_voice_heartbeats_carry_seq_ack(
     assert conn is not None
     await fake_discord.wait_for(lambda: conn.seq_acks, within=8, what="a voice heartbeat")
     assert conn.seq_acks[-1] > 0
+
+
+async def test_bot_follows_a_voice_server_change_with_a_new_key_and_dave_leaf(
+    fake_discord: FakeDiscord, voice_client: discord.VoiceClient
+) -> None:
+    first = fake_discord.bot_voice()
+    assert first is not None
+    await fake_discord.migrate_bot_voice()
+    await fake_discord.wait_for(lambda: fake_discord.bot_voice() is not first,
+                                what="a new voice connection")
+    second = await fake_discord.wait_bot_voice_ready()
+    assert second.ssrc != first.ssrc
+    assert second.secret_key != first.secret_key
+    await fake_discord.wait_dave_ready()
+    await play(voice_client, np.repeat(tone(523.0, 0.4)[:, None], 2, axis=1))
+    await fake_discord.wait_for(lambda: any(f.dave for f in second.recorder.audio.frames),
+                                what="audio on the new connection")
+    decoded = second.recorder.audio.mono()
+    assert dominant_frequency(decoded, 48_000) == pytest.approx(523.0, abs=5.0)
+
+
+async def test_member_moving_to_another_channel_leaves_the_bots_call(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, voice_client: discord.VoiceClient
+) -> None:
+    lobby = await fake_discord.add_channel("Lobby")
+    alice = fake_discord.member("alice")
+    lobby_channel = await fake_discord.wait_for(lambda: discord_bot.get_channel(lobby.id),
+                                                what="CHANNEL_CREATE")
+    assert isinstance(lobby_channel, discord.VoiceChannel)
+    await fake_discord.move_member(alice, lobby)
+    await fake_discord.wait_for(lambda: alice.id in {m.id for m in lobby_channel.members},
+                                what="alice in the lobby")
+    call = fake_discord.voice_call()
+    assert alice.id not in call.members
+    assert call.dave is not None
+    assert call.dave.connected == (fake_discord.bot_user_id,)
+
+
+async def test_dave_group_rekeys_when_a_member_leaves(
+    fake_discord: FakeDiscord, voice_client: discord.VoiceClient
+) -> None:
+    bob = fake_discord.member("bob")
+    await fake_discord.move_member(bob, fake_discord.voice_channel)
+    await fake_discord.wait_dave_ready()
+    call = fake_discord.voice_call()
+    assert call.dave is not None
+    epoch_with_bob = call.dave.epoch
+    await fake_discord.move_member(bob, None)
+    await fake_discord.wait_for(lambda: call.dave is not None and call.dave.epoch > epoch_with_bob,
+                                what="a new epoch")
+    await fake_discord.wait_dave_ready()
+    bot_session = voice_client._connection.dave_session
+    alice = call.members[fake_discord.member("alice").id]
+    assert bot_session is not None
+    assert alice.session is not None
+    assert set(call.dave.members) == {fake_discord.bot_user_id, alice.user_id}
+    assert bot_session.voice_privacy_code == alice.session.voice_privacy_code
