@@ -7,8 +7,9 @@ One agent per session, owned by the simulator. Flow inside the room:
                                                     └──► player queue ─► translated-audio track
 
 The sender waits until the client participant is active (data sent earlier can
-be lost). The agent leaves when every other participant has left, when nobody
-joined in time, when a fault says so, or when the simulator closes it.
+be lost). The agent leaves when every other participant has left (after a short
+grace in which a reconnecting client may rejoin and publish a new track), when
+nobody joined in time, when a fault says so, or when the simulator closes it.
 """
 
 from __future__ import annotations
@@ -120,11 +121,12 @@ class TranslationAgent:
         self._main: asyncio.Task[None] | None = None
         self._stop: asyncio.Future[str] | None = None
         self._client_active = asyncio.Event()
-        self._listening = False
+        self._listening: tuple[str, asyncio.Task[None]] | None = None  # (track sid, reader)
         self._segment_index = 0
         self._current_start_wall = 0.0
         self._interims: list[str] = []
         self._join_timer: asyncio.TimerHandle | None = None
+        self._leave_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.messages_dropped = 0
 
@@ -137,6 +139,7 @@ class TranslationAgent:
         room.on("participant_active", self._on_participant_active)
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("track_subscribed", self._on_track_subscribed)
+        room.on("track_unsubscribed", self._on_track_unsubscribed)
         room.on("disconnected", lambda *_: self._request_stop("room_disconnected"))
         try:
             await asyncio.wait_for(
@@ -179,7 +182,12 @@ class TranslationAgent:
     # -- room events: tiny, they run one at a time on the SDK's dispatcher ------------
 
     def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
-        if participant.identity != AGENT_IDENTITY and self.session.client_joined_at is None:
+        if participant.identity == AGENT_IDENTITY:
+            return
+        if self._leave_timer is not None:  # a client came back within the grace period
+            self._leave_timer.cancel()
+            self._leave_timer = None
+        if self.session.client_joined_at is None:
             self.session.client_joined_at = time.time()
             if self._join_timer is not None:
                 self._join_timer.cancel()
@@ -194,7 +202,12 @@ class TranslationAgent:
         if room is not None and not any(
             p.identity != AGENT_IDENTITY for p in room.remote_participants.values()
         ):
-            self._request_stop("client_left")
+            # Data sent before a rejoined client is active could be lost: wait for it again.
+            self._client_active.clear()
+            if self._leave_timer is None:
+                self._leave_timer = asyncio.get_running_loop().call_later(
+                    self._tuning.rejoin_grace_s, self._request_stop, "client_left"
+                )
 
     def _on_track_subscribed(
         self,
@@ -204,11 +217,22 @@ class TranslationAgent:
     ) -> None:
         if track.kind != rtc.TrackKind.KIND_AUDIO or participant.identity == AGENT_IDENTITY:
             return
-        if self._listening:
+        if self._listening is not None:
             self.session.ignored_tracks += 1
             return
-        self._listening = True
-        self._spawn(self._listen(track), "listen")
+        self._listening = (track.sid, self._spawn(self._listen(track), "listen"))
+
+    def _on_track_unsubscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        # The client unpublished or left: forget the half-heard segment, listen to the next track.
+        if self._listening is not None and self._listening[0] == track.sid:
+            self._listening[1].cancel()
+            self._listening = None
+            self._segmenter = EnergySegmenter(self._tuning)
 
     def _on_join_timeout(self) -> None:
         if self.session.client_joined_at is None:
@@ -216,10 +240,11 @@ class TranslationAgent:
 
     # -- tasks -------------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=f"pinch-agent-{what}:{self.session.room_name}")
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -369,8 +394,9 @@ class TranslationAgent:
         self._closed = True
         if self.session.ended_reason is None:
             self.session.ended_reason = reason
-        if self._join_timer is not None:
-            self._join_timer.cancel()
+        for timer in (self._join_timer, self._leave_timer):
+            if timer is not None:
+                timer.cancel()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -95,6 +95,7 @@ class AgentTuning:
     interim_every_s: float = 0.3  # speech time between interim transcripts
     input_capacity_frames: int = 100  # rtc.AudioStream queue: 1 s of 10 ms frames
     client_join_timeout_s: float = 60.0  # leave if nobody joins the room by then
+    rejoin_grace_s: float = 1.0  # after the last client leaves, wait this long for a rejoin
 
 
 def script_line(script: Sequence[tuple[str, str]], index: int) -> tuple[str, str]:

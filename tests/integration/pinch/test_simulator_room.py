@@ -33,6 +33,27 @@ async def test_agent_leaves_and_frees_everything_when_the_client_leaves(
     assert not sim.agents[0].running
 
 
+async def test_client_rejoining_within_the_grace_keeps_the_session_and_is_heard_again(
+    make_pinch_simulator: MakeSimulator,
+) -> None:
+    sim = await make_pinch_simulator(tuning=AgentTuning(rejoin_grace_s=0.5))
+    async with client_for(sim) as client:
+        session = await client.create_session("en-US", "es-ES")
+    (simulated,) = sim.sessions
+    async with RoomProbe(session.url, session.token.reveal()) as first:
+        await first.wait_for_agent_audio()
+        await first.wait_until(lambda: simulated.client_active_at is not None)
+    async with RoomProbe(session.url, session.token.reveal()) as second:
+        await second.wait_for_agent_audio()
+        await second.pause(0.8)  # longer than the grace: only the rejoin keeps the agent
+        await second.speak(440.0, 0.4)
+        await second.pause(0.6)
+        await second.wait_until(lambda: len(second.finals("translated")) == 1)
+        assert not simulated.ended.is_set()
+    assert len(simulated.segments) == 1
+    assert await sim.wait_for_session_end(simulated) == "client_left"
+
+
 async def test_agent_leaves_when_nobody_joins_in_time(make_pinch_simulator: MakeSimulator) -> None:
     sim = await make_pinch_simulator(tuning=AgentTuning(client_join_timeout_s=0.3))
     async with client_for(sim) as client:
