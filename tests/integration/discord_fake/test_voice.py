@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import InterpretBot
 from tests.fakes.discord import FakeDiscord
+from tests.support.fixtures_discord import running_bot
 from tests.support.signals import dominant_frequency, tone
 
 
@@ -171,3 +172,13 @@ async def test_dave_group_rekeys_when_a_member_leaves(
     assert alice.session is not None
     assert set(call.dave.members) == {fake_discord.bot_user_id, alice.user_id}
     assert bot_session.voice_privacy_code == alice.session.voice_privacy_code
+
+
+async def test_members_already_in_voice_arrive_with_guild_create(
+    fake_discord: FakeDiscord,
+) -> None:
+    await fake_discord.move_member("bob", fake_discord.voice_channel)
+    async with running_bot(fake_discord) as bot:
+        channel = bot.get_channel(fake_discord.voice_channel.id)
+        assert isinstance(channel, discord.VoiceChannel)
+        assert [m.id for m in channel.members] == [fake_discord.member("bob").id]
