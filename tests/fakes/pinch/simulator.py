@@ -11,6 +11,7 @@ recorded in :attr:`PinchSimulator.calls` and :attr:`PinchSimulator.sessions`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import enum
 import logging
@@ -34,6 +35,7 @@ SESSION_PATH: Final = "/api/beta1/session"
 TOKEN_TTL: Final = datetime.timedelta(hours=1)
 EXPIRED_TTL: Final = datetime.timedelta(minutes=-5)
 _POLL_S: Final = 0.02
+SHUTDOWN_GRACE_S: Final = 1.0
 
 
 class _State(enum.Enum):
@@ -75,6 +77,7 @@ class PinchSimulator:
         self._segment_numbers = 0
         self._runner: web.AppRunner | None = None
         self._state = _State.NEW
+        self._closing = asyncio.Event()
         self.base_url = ""
 
     async def start(self) -> str:
@@ -84,7 +87,8 @@ class PinchSimulator:
         self._state = _State.RUNNING
         app = web.Application()
         app.router.add_post(SESSION_PATH, self._create_session)
-        self._runner = web.AppRunner(app, access_log=None)
+        # In-flight answers (slow-answer faults) get a short grace on close, not aiohttp's 60 s.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
@@ -97,6 +101,7 @@ class PinchSimulator:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
         await asyncio.gather(*(agent.aclose() for agent in self.agents), return_exceptions=True)
@@ -160,8 +165,13 @@ class PinchSimulator:
         )
         self.calls.append(call)
         if self.faults.response_delay > 0:
-            await asyncio.sleep(self.faults.response_delay)
-        response = await self._answer(call)
+            # Closing cuts the wait short so no handler outlives the simulator.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.faults.response_delay)
+        if self._closing.is_set():
+            response = web.Response(status=503, text="shutting down")
+        else:
+            response = await self._answer(call)
         call.status = response.status
         return response
 

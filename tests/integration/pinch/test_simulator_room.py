@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 from livekit import rtc
 
-from bot.pinch import NO_RETRY, PinchNetworkError
+from bot.pinch import NO_RETRY, PinchNetworkError, PinchTimeoutError
 from tests.fakes.pinch import GARBAGE_MESSAGES, AgentTuning, PinchSimulator, SimulatorFaults
 from tests.fakes.pinch.probe import RoomProbe
 from tests.integration.pinch.conftest_helpers import client_for
@@ -71,9 +72,32 @@ async def test_simulator_close_makes_every_agent_leave_and_stops_serving(
     await sim.aclose()
     assert [s.ended_reason for s in sim.sessions] == ["closed", "closed"]
     assert not any(agent.running for agent in sim.agents)
+    assert _simulator_tasks() == []
     async with client_for(sim, retry=NO_RETRY) as client:
         with pytest.raises(PinchNetworkError):  # the port no longer answers
             await client.create_session("en-US", "es-ES")
+
+
+async def test_close_cuts_slow_answers_short_and_leaves_no_handler_running(
+    make_pinch_simulator: MakeSimulator,
+) -> None:
+    sim = await make_pinch_simulator(faults=SimulatorFaults(response_delay=30.0))
+    async with client_for(sim, retry=NO_RETRY, timeout=0.2) as client:
+        with pytest.raises(PinchTimeoutError):
+            await client.create_session("en-US", "es-ES")
+    await asyncio.wait_for(sim.aclose(), 5)
+    assert _simulator_tasks() == []
+
+
+def _simulator_tasks() -> list[str]:
+    """Names of tasks the simulator (its agents, its HTTP handlers) left running."""
+    current = asyncio.current_task()
+    return [
+        f"{t.get_name()} {t.get_coro()!r}"
+        for t in asyncio.all_tasks()
+        if t is not current
+        and (t.get_name().startswith("pinch-agent") or "RequestHandler" in repr(t.get_coro()))
+    ]
 
 
 async def test_agent_dropped_mid_segment_leaves_after_an_interim_without_finals(
