@@ -145,6 +145,13 @@ class ChannelInterpretation:
     def mixer(self) -> PlaybackMixer | None:
         return self._mixer
 
+    def link_rooms(self) -> dict[int, str | None]:
+        """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
+        if self._router is None:
+            return {}
+        return {key: link.link.room_name for key, link in self._router.links.items()
+                if isinstance(link, _PlaybackLink)}
+
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self, voice: ReceivingVoiceClient) -> None:

@@ -32,3 +32,18 @@ def dominant_frequency(samples: npt.ArrayLike, sample_rate: int) -> float:
 def rms(samples: npt.ArrayLike) -> float:
     x = np.asarray(samples, dtype=np.float64)
     return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+
+
+def tone_prominence_db(samples: npt.ArrayLike, sample_rate: int, freq_hz: float,
+                       bandwidth_hz: float = 20.0) -> float:
+    """How far (dB) the spectrum peak near ``freq_hz`` stands above the median bin.
+
+    Works on mixtures: each tone of a chord stands out on its own, whatever the
+    others do, so a ducked second voice is still found.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1 / sample_rate)
+    band = spectrum[np.abs(freqs - freq_hz) <= bandwidth_hz / 2]
+    floor = float(np.median(spectrum)) + 1e-9
+    return float(20 * np.log10((band.max() if band.size else 0.0) / floor + 1e-12))
