@@ -128,7 +128,6 @@ class TranslationAgent:
         self._join_timer: asyncio.TimerHandle | None = None
         self._leave_timer: asyncio.TimerHandle | None = None
         self._closed = False
-        self.messages_dropped = 0
 
     async def start(self) -> None:
         """Join the room and publish ``translated-audio``; ready before the client joins."""
@@ -320,7 +319,7 @@ class TranslationAgent:
         try:
             self._outbox.put_nowait(item)
         except asyncio.QueueFull:
-            self.messages_dropped += 1
+            self.session.messages_dropped += 1
 
     def _message(self, kind: str, text: str, timestamp: float, is_final: bool) -> bytes:
         body: dict[str, object] = {
@@ -335,9 +334,9 @@ class TranslationAgent:
         return json.dumps(body, ensure_ascii=False).encode()
 
     async def _send_loop(self) -> None:
-        await self._client_active.wait()
         while True:
             item = await self._outbox.get()
+            await self._client_active.wait()  # again after a rejoin: the new client must be up
             if isinstance(item, _Send):
                 await self._publish(item.payload)
             elif isinstance(item, _FinalOriginal):

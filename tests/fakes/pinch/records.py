@@ -73,4 +73,5 @@ class SimulatedSession:
     ended_reason: str | None = None  # "client_left", "join_timeout", "closed", "dropped", ...
     ignored_tracks: int = 0  # extra audio tracks the agent did not listen to
     audio_segments_dropped: int = 0  # translated tones dropped because the player queue was full
+    messages_dropped: int = 0  # data messages dropped because the agent's outbox was full
     ended: asyncio.Event = field(default_factory=asyncio.Event)
