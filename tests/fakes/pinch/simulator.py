@@ -6,6 +6,9 @@ server (grants of the reference's sample JWT), starts a
 :class:`~tests.fakes.pinch.agent.TranslationAgent` in the new room and answers
 ``{"url", "token", "room_name"}`` once the agent is in. Everything it does is
 recorded in :attr:`PinchSimulator.calls` and :attr:`PinchSimulator.sessions`.
+
+:attr:`PinchSimulator.faults` may be replaced while running: HTTP faults apply
+from the next call, room faults to agents of sessions created afterwards.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from bot.pinch import (
 from bot.pinch.client import classify_response
 from bot.secrets import Secret
 from tests.fakes.pinch import AGENT_IDENTITY, PinchSimulator, SimulatorFaults
-from tests.integration.pinch.conftest_helpers import client_for
+from tests.integration.pinch.helpers import client_for
 from tests.support.fixtures_pinch import MakeSimulator
 from tests.support.ports import free_tcp_port
 from tests.unit.pinch.fake_time import FakeTime

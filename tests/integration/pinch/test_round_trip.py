@@ -6,7 +6,7 @@ import time
 
 from tests.fakes.pinch import segment_number_for
 from tests.fakes.pinch.probe import RoomProbe
-from tests.integration.pinch.conftest_helpers import client_for
+from tests.integration.pinch.helpers import client_for
 from tests.support.fixtures_pinch import MakeSimulator
 
 SCRIPT = [("Good morning everyone", "Buenos días a todos"), ("See you later", "Hasta luego")]

@@ -11,7 +11,7 @@ from livekit import rtc
 from bot.pinch import NO_RETRY, PinchNetworkError, PinchTimeoutError
 from tests.fakes.pinch import GARBAGE_MESSAGES, AgentTuning, PinchSimulator, SimulatorFaults
 from tests.fakes.pinch.probe import RoomProbe
-from tests.integration.pinch.conftest_helpers import client_for
+from tests.integration.pinch.helpers import client_for
 from tests.support.fixtures_pinch import MakeSimulator
 
 
