@@ -1,0 +1,203 @@
+"""REST resources of a guild: channels, messages, threads, channel webhooks, and the
+guild/member/role lookups. Permission checks use the bot's computed permissions."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from tests.fakes.discord import payloads
+from tests.fakes.discord.model import Channel as ChannelModel
+from tests.fakes.discord.model import (
+    ChannelType,
+    Permission,
+    Webhook,
+)
+from tests.fakes.discord.rest_base import (
+    EPHEMERAL,
+    Request,
+    RestResource,
+    Route,
+    S,
+)
+from tests.fakes.discord.validation import (
+    ApiError,
+    unknown,
+    validate_allowed_mentions,
+    validate_message,
+    validate_thread_name,
+    validate_webhook_username,
+)
+
+
+class GuildRoutes(RestResource):
+    def routes(self) -> list[Route]:
+        return [
+            ("GET", f"/channels/{S}", self.get_channel, True),
+            ("PATCH", f"/channels/{S}", self.edit_channel, True),
+            ("POST", f"/channels/{S}/messages", self.create_message, True),
+            ("GET", f"/channels/{S}/messages/{S}", self.get_message, True),
+            ("PATCH", f"/channels/{S}/messages/{S}", self.edit_message, True),
+            ("DELETE", f"/channels/{S}/messages/{S}", self.delete_message, True),
+            ("POST", f"/channels/{S}/threads", self.create_thread, True),
+            ("POST", f"/channels/{S}/messages/{S}/threads", self.create_thread_from_message,
+             True),
+            ("PUT", f"/channels/{S}/thread-members/@me", self.join_thread, True),
+            ("POST", f"/channels/{S}/webhooks", self.create_webhook, True),
+            ("GET", f"/channels/{S}/webhooks", self.channel_webhooks, True),
+            ("GET", f"/guilds/{S}", self.get_guild, True),
+            ("GET", f"/guilds/{S}/channels", self.guild_channels, True),
+            ("GET", f"/guilds/{S}/roles", self.guild_roles, True),
+            ("GET", f"/guilds/{S}/members/{S}", self.get_member, True),
+        ]
+
+    async def get_channel(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        self._require(guild, channel)
+        return 200, payloads.channel(channel)
+
+    async def edit_channel(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        body = req.json
+        if channel.is_thread:
+            if channel.owner_id != self.world.bot_user.id:
+                self._require(guild, channel, Permission.MANAGE_THREADS)
+        else:
+            self._require(guild, channel, Permission.MANAGE_CHANNELS)
+        if "name" in body:
+            validate_thread_name(body["name"])
+            channel.name = body["name"]
+        if "archived" in body:
+            channel.archived = bool(body["archived"])
+        if "topic" in body:
+            channel.topic = body["topic"]
+        data = payloads.channel(channel)
+        await self._dispatch("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", data)
+        return 200, data
+
+    async def create_message(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        if channel.type == ChannelType.CATEGORY:
+            raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
+        needed = (Permission.SEND_MESSAGES_IN_THREADS if channel.is_thread
+                  else Permission.SEND_MESSAGES)
+        self._require(guild, channel, needed)
+        body = req.json
+        validate_message(body, attachments=req.attachments)
+        validate_allowed_mentions(body)
+        if channel.is_thread:
+            channel.archived = False
+        msg = self._new_message(channel.id, body)
+        msg.flags &= ~EPHEMERAL
+        await self._announce(msg)
+        return 200, self._message_json(msg)
+
+    async def get_message(self, req: Request, channel_id: str, message_id: str) -> tuple[int, Any]:
+        guild, channel, msg = self._message_in(channel_id, message_id)
+        self._require(guild, channel, Permission.READ_MESSAGE_HISTORY)
+        return 200, self._message_json(msg)
+
+    async def edit_message(self, req: Request, channel_id: str,
+                           message_id: str) -> tuple[int, Any]:
+        _, _, msg = self._message_in(channel_id, message_id)
+        if msg.author.id != self.world.bot_user.id:
+            raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        self._apply_edit(msg, req.json)
+        data = self._message_json(msg)
+        await self._dispatch("MESSAGE_UPDATE", data)
+        return 200, data
+
+    async def delete_message(self, req: Request, channel_id: str,
+                             message_id: str) -> tuple[int, Any]:
+        guild, channel, msg = self._message_in(channel_id, message_id)
+        if msg.author.id != self.world.bot_user.id:
+            self._require(guild, channel, Permission.MANAGE_MESSAGES)
+        msg.deleted = True
+        await self._dispatch("MESSAGE_DELETE", {"id": str(msg.id), "channel_id": str(channel.id),
+                                                "guild_id": str(guild.id)})
+        return 204, None
+
+    async def _new_thread(self, guild: Any, parent: ChannelModel, body: dict[str, Any],
+                          *, thread_id: int | None = None,
+                          starter: int | None = None) -> tuple[int, Any]:
+        if parent.type != ChannelType.TEXT:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        validate_thread_name(body.get("name"))
+        ttype = ChannelType(int(body.get("type") or ChannelType.PUBLIC_THREAD))
+        needed = (Permission.CREATE_PRIVATE_THREADS if ttype == ChannelType.PRIVATE_THREAD
+                  else Permission.CREATE_PUBLIC_THREADS)
+        self._require(guild, parent, needed)
+        thread = ChannelModel(
+            id=thread_id or self.world.new_id(),
+            guild_id=guild.id,
+            type=ttype,
+            name=body["name"],
+            parent_id=parent.id,
+            owner_id=self.world.bot_user.id,
+            auto_archive_duration=int(body.get("auto_archive_duration") or 4320),
+            starter_message_id=starter,
+        )
+        guild.channels[thread.id] = thread
+        data = payloads.channel(thread)
+        await self._dispatch("THREAD_CREATE", {**data, "newly_created": True})
+        return 201, data
+
+    async def create_thread(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, parent = self._channel(channel_id)
+        return await self._new_thread(guild, parent, req.json)
+
+    async def create_thread_from_message(self, req: Request, channel_id: str,
+                                         message_id: str) -> tuple[int, Any]:
+        guild, parent, msg = self._message_in(channel_id, message_id)
+        if any(c.starter_message_id == msg.id for c in guild.channels.values()):
+            raise ApiError(400, 160004, "A thread has already been created for this message")
+        body = dict(req.json)
+        body["type"] = ChannelType.PUBLIC_THREAD
+        # Discord gives a thread started from a message the message's id.
+        return await self._new_thread(guild, parent, body, thread_id=msg.id, starter=msg.id)
+
+    async def join_thread(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        self._channel(channel_id)
+        return 204, None
+
+    async def create_webhook(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        if channel.type != ChannelType.TEXT:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        self._require(guild, channel, Permission.MANAGE_WEBHOOKS)
+        body = req.json
+        validate_webhook_username(body.get("name"), field="name")
+        hook = Webhook(id=self.world.new_id(), token=secrets.token_urlsafe(32),
+                       channel_id=channel.id, guild_id=guild.id,
+                       name=body.get("name") or "Webhook", creator_id=self.world.bot_user.id)
+        self.world.webhooks[hook.id] = hook
+        return 200, payloads.webhook(hook, self.world.bot_user, self.world.application.id)
+
+    async def channel_webhooks(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        self._require(guild, channel, Permission.MANAGE_WEBHOOKS)
+        return 200, [payloads.webhook(h, self.world.bot_user, self.world.application.id)
+                     for h in self.world.webhooks.values() if h.channel_id == channel.id]
+
+    # -- guilds -----------------------------------------------------------
+
+    async def get_guild(self, req: Request, guild_id: str) -> tuple[int, Any]:
+        data = payloads.guild_create(self._guild(guild_id), include_voice_states=False)
+        for key in ("members", "channels", "threads", "voice_states", "presences"):
+            data.pop(key)
+        return 200, data
+
+    async def guild_channels(self, req: Request, guild_id: str) -> tuple[int, Any]:
+        guild = self._guild(guild_id)
+        return 200, [payloads.channel(c) for c in guild.channels.values() if not c.is_thread]
+
+    async def guild_roles(self, req: Request, guild_id: str) -> tuple[int, Any]:
+        return 200, [payloads.role(r) for r in self._guild(guild_id).roles.values()]
+
+    async def get_member(self, req: Request, guild_id: str, user_id: str) -> tuple[int, Any]:
+        guild = self._guild(guild_id)
+        member = guild.members.get(int(user_id))
+        if member is None:
+            raise unknown("member")
+        return 200, payloads.member(member)
+

@@ -1,0 +1,171 @@
+"""REST resources of interactions: callbacks, followups, the original response, and
+webhook execution (interaction webhooks and channel webhooks share the routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakes.discord.model import (
+    InteractionRecord,
+    Message,
+    Webhook,
+)
+from tests.fakes.discord.rest_base import (
+    EPHEMERAL,
+    LOADING,
+    Request,
+    RestResource,
+    Route,
+    S,
+    T,
+)
+from tests.fakes.discord.validation import (
+    ApiError,
+    form_error,
+    unknown,
+    validate_allowed_mentions,
+    validate_choices,
+    validate_message,
+    validate_webhook_username,
+)
+
+
+class InteractionRoutes(RestResource):
+    def routes(self) -> list[Route]:
+        return [
+            ("POST", f"/interactions/{S}/{T}/callback", self.interaction_callback, False),
+            ("GET", f"/webhooks/{S}/{T}/messages/{T}", self.get_webhook_message, False),
+            ("PATCH", f"/webhooks/{S}/{T}/messages/{T}", self.edit_webhook_message, False),
+            ("DELETE", f"/webhooks/{S}/{T}/messages/{T}", self.delete_webhook_message, False),
+            ("POST", f"/webhooks/{S}/{T}", self.execute_webhook, False),
+        ]
+
+    def _interaction_by_token(self, app_id: str, token: str) -> InteractionRecord:
+        if int(app_id) != self.world.application.id:
+            raise unknown("webhook")
+        for rec in self.world.interactions.values():
+            if rec.token == token:
+                return rec
+        raise unknown("webhook")
+
+    async def interaction_callback(self, req: Request, interaction_id: str,
+                                   token: str) -> tuple[int, Any]:
+        rec = self.world.interactions.get(int(interaction_id))
+        if rec is None or rec.token != token:
+            raise unknown("interaction")
+        body = req.json
+        rtype = int(body.get("type", 0))
+        if rec.responses:
+            raise ApiError(400, 40060, "Interaction has already been acknowledged.")
+        data = body.get("data") or {}
+        message: Message | None = None
+        if rtype == 4:
+            validate_message(data, attachments=req.attachments)
+            validate_allowed_mentions(data)
+            message = self._new_message(rec.channel_id, data, interaction_id=rec.id)
+        elif rtype == 5:
+            flags = (int(data.get("flags") or 0) & EPHEMERAL) | LOADING
+            message = self._new_message(rec.channel_id, {"flags": flags},
+                                        interaction_id=rec.id)
+        elif rtype == 8:
+            validate_choices(list(data.get("choices") or []))
+        elif rtype == 7:
+            validate_message(data, editing=True)
+        elif rtype not in (6, 9):
+            raise form_error("type", "BASE_TYPE_CHOICES",
+                             "Value must be one of (1, 4, 5, 6, 7, 8, 9).")
+        rec.responses.append(body)
+        if message is not None:
+            rec.original = message
+            if rtype == 4:
+                await self._announce(message)
+        if "with_response" not in req.query or req.query["with_response"] in ("0", "false"):
+            return 204, None
+        out: dict[str, Any] = {
+            "interaction": {
+                "id": str(rec.id),
+                "type": rec.type,
+                "response_message_id": None if message is None else str(message.id),
+                "response_message_loading": rtype == 5,
+                "response_message_ephemeral": bool(message and message.flags & EPHEMERAL),
+            },
+        }
+        if message is not None:
+            out["resource"] = {"type": rtype, "message": self._message_json(message)}
+        else:
+            out["resource"] = {"type": rtype}
+        return 200, out
+
+    def _webhook_target(self, webhook_id: str, token: str) -> InteractionRecord | Webhook:
+        if int(webhook_id) == self.world.application.id:
+            return self._interaction_by_token(webhook_id, token)
+        hook = self.world.webhooks.get(int(webhook_id))
+        if hook is None or hook.token != token:
+            raise unknown("webhook")
+        return hook
+
+    def _webhook_message(self, target: InteractionRecord | Webhook,
+                         message_id: str) -> Message:
+        if isinstance(target, InteractionRecord):
+            if message_id == "@original":
+                if target.original is None or target.original.deleted:
+                    raise unknown("message")
+                return target.original
+            for m in target.followups:
+                if str(m.id) == message_id and not m.deleted:
+                    return m
+            raise unknown("message")
+        msg = self.world.messages.get(int(message_id)) if message_id.isdigit() else None
+        if msg is None or msg.webhook_id != target.id or msg.deleted:
+            raise unknown("message")
+        return msg
+
+    async def execute_webhook(self, req: Request, webhook_id: str, token: str) -> tuple[int, Any]:
+        target = self._webhook_target(webhook_id, token)
+        body = req.json
+        validate_message(body, attachments=req.attachments)
+        validate_allowed_mentions(body)
+        wait = req.query.get("wait", "false").lower() in ("1", "true")
+        if isinstance(target, InteractionRecord):
+            if not target.responses:
+                raise unknown("webhook")
+            msg = self._new_message(target.channel_id, body, interaction_id=target.id)
+            target.followups.append(msg)
+            await self._announce(msg)
+            return (200, self._message_json(msg)) if wait else (204, None)
+        validate_webhook_username(body.get("username"))
+        channel_id = target.channel_id
+        if "thread_id" in req.query:
+            _, thread = self._channel(req.query["thread_id"])
+            if not thread.is_thread or thread.parent_id != target.channel_id:
+                raise ApiError(400, 220001, "Webhooks can only be used with threads in the "
+                                            "webhook's channel")
+            channel_id = thread.id
+            thread.archived = False
+        hook_user = self.world.users.get(target.creator_id, self.world.bot_user)
+        author = type(hook_user)(id=target.id, username=body.get("username") or target.name,
+                                 bot=True)
+        msg = self._new_message(channel_id, body, author=author, webhook_id=target.id,
+                                username=body.get("username"),
+                                avatar_url=body.get("avatar_url"))
+        msg.flags &= ~EPHEMERAL
+        await self._announce(msg)
+        return (200, self._message_json(msg)) if wait else (204, None)
+
+    async def get_webhook_message(self, req: Request, webhook_id: str, token: str,
+                                  message_id: str) -> tuple[int, Any]:
+        msg = self._webhook_message(self._webhook_target(webhook_id, token), message_id)
+        return 200, self._message_json(msg)
+
+    async def edit_webhook_message(self, req: Request, webhook_id: str, token: str,
+                                   message_id: str) -> tuple[int, Any]:
+        msg = self._webhook_message(self._webhook_target(webhook_id, token), message_id)
+        self._apply_edit(msg, req.json)
+        return 200, self._message_json(msg)
+
+    async def delete_webhook_message(self, req: Request, webhook_id: str, token: str,
+                                     message_id: str) -> tuple[int, Any]:
+        msg = self._webhook_message(self._webhook_target(webhook_id, token), message_id)
+        msg.deleted = True
+        return 204, None
+
