@@ -121,7 +121,7 @@ class GatewayHub:
                 except ValueError:
                     await ws.close(code=4002, message=b"Error while decoding payload.")
                     break
-                self.received.append(frame)
+                self.received.append(_redacted(frame))
                 session = await self._on_frame(ws, session, frame)
         finally:
             self._connections.discard(ws)
@@ -228,3 +228,11 @@ class GatewayHub:
                 payload.setdefault("s", None)
                 payload.setdefault("t", None)
                 await session.ws.send_str(json.dumps(payload))
+
+
+def _redacted(frame: dict[str, Any]) -> dict[str, Any]:
+    """The frame as recorded: IDENTIFY/RESUME tokens never reach test output."""
+    data = frame.get("d")
+    if isinstance(data, dict) and "token" in data:
+        return {**frame, "d": {**data, "token": "<redacted>"}}
+    return frame

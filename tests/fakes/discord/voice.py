@@ -261,6 +261,7 @@ class VoiceServer:
                        frame: dict[str, Any]) -> BotConnection | None:
         op, data = frame.get("op"), frame.get("d") or {}
         if conn is not None:
+            # Recorded frames keep no tokens (IDENTIFY/RESUME are not recorded).
             conn.received.append(frame)
         if op == IDENTIFY:
             return await self._identify(ws, data)
