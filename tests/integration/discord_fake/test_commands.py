@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import discord
 import pytest
 
@@ -78,3 +79,15 @@ async def test_a_second_bot_can_run_against_its_own_fake() -> None:
     async with FakeDiscord() as fake, running_bot(fake) as bot:
         assert bot.is_ready()
         assert bot.get_guild(fake.guild.id) is not None
+
+
+async def test_answering_an_interaction_twice_is_rejected_like_discord(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot
+) -> None:
+    record = await fake_discord.invoke("echo say", text="once")
+    url = f"https://discord.com/api/v10/interactions/{record.id}/{record.token}/callback"
+    async with aiohttp.ClientSession(connector=fake_discord.connector()) as session, \
+            session.post(url, json={"type": 4, "data": {"content": "twice"}}) as response:
+        body = await response.json()
+    assert (response.status, body["code"]) == (400, 40060)
+    assert record.texts == ["once"]
