@@ -11,8 +11,14 @@ event loop. Output: frames pushed into :class:`~bot.interpretation.link.Interpre
   transcripts are attributed from the :class:`SpeakingTimeline`.
 
 Never forwarded, and counted by reason: excluded members (bots, the bot itself,
-opted-out members), silence past the voice gate's hangover (Pinch bills for
-audio time), frames beyond the link cap.
+opted-out members), silence past the gate's hangover (Pinch bills for audio
+time), frames beyond the link cap.
+
+The end of an utterance is always sent in-band: Pinch's segmenter ends a segment
+after ~500 ms of pause *in the audio*, and a Discord client simply stops sending
+(DTX) when its member stops talking. So when the receive layer reports the end
+of speech, the router pads the link with silence up to the hangover; in mixed
+mode the clock keeps forwarding silence for the hangover after the last voice.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.audio.frames import pcm_to_samples, samples_to_pcm
-from bot.audio.levels import VoiceGate
+from bot.audio.levels import dbfs
 from bot.audio.mix import mix
 from bot.interpretation.attribution import SpeakingTimeline
 
@@ -54,6 +60,20 @@ class RouterConfig:
     """Longer than Pinch's ~500 ms end-of-segment pause, so the pause is sent in-band."""
     mixed_queue_frames: int = 5
     """Frames kept per member between mixer ticks (100 ms); older are dropped."""
+
+    @property
+    def hangover_frames(self) -> int:
+        return round(self.hangover_ms / (FRAME_S * 1000))
+
+
+SILENT_FRAME = bytes(3840)
+
+
+@dataclass(slots=True)
+class _Speaker:
+    """Gate state of one member: frames of quiet forwarded since the last voice."""
+
+    quiet_frames: int | None = None  # None: gate closed (not speaking)
 
 
 class Link(Protocol):
@@ -89,7 +109,8 @@ class SpeakerRouter:
         self._clock = clock
         self._links: dict[int, Link] = {}
         self._last_speech: dict[int, float] = {}
-        self._gates: dict[int, VoiceGate] = {}
+        self._speakers: dict[int, _Speaker] = {}
+        self._mix_quiet_frames: int | None = None
         self._starting: dict[int, asyncio.Task[None]] = {}
         self._pending_mix: dict[int, collections.deque[bytes]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -125,17 +146,18 @@ class SpeakerRouter:
         if self._is_excluded(member_id):
             self.dropped["excluded"] += 1
             return
-        gate = self._gates.get(member_id)
-        if gate is None:
-            gate = self._gates[member_id] = VoiceGate(
-                threshold_dbfs=self.config.gate_threshold_dbfs,
-                hangover_ms=self.config.hangover_ms, channels=2)
-        was_open = gate.is_open
-        if not gate.update(pcm_to_samples(pcm_48k_stereo)):
+        speaker = self._speakers.setdefault(member_id, _Speaker())
+        if dbfs(pcm_to_samples(pcm_48k_stereo)) >= self.config.gate_threshold_dbfs:
+            speaker.quiet_frames = 0
+        elif speaker.quiet_frames is None:
             self.dropped["silence"] += 1
-            if was_open:
-                self.on_speech_end(member_id)
             return
+        elif speaker.quiet_frames >= self.config.hangover_frames:
+            self.dropped["silence"] += 1
+            self._end_speech(member_id, speaker, pad=False)
+            return
+        else:
+            speaker.quiet_frames += 1
         now = self._clock()
         self._last_speech[member_id] = now
         self.timeline.speech(member_id, now, FRAME_S)
@@ -154,21 +176,28 @@ class SpeakerRouter:
         self.forwarded_frames += 1
 
     def on_speech_end(self, member_id: int) -> None:
-        """The member's voice stopped (gate closed, or the receive layer said so)."""
+        """The receive layer says the member stopped sending (DTX or gone quiet)."""
+        speaker = self._speakers.get(member_id)
+        if speaker is not None and speaker.quiet_frames is not None:
+            self._end_speech(member_id, speaker, pad=True)
+
+    def _end_speech(self, member_id: int, speaker: _Speaker, *, pad: bool) -> None:
+        quiet = speaker.quiet_frames or 0
+        speaker.quiet_frames = None
         self.timeline.silence(member_id)
         if self.config.mode is RoutingMode.MIXED:
-            if any(gate.is_open for gate in self._gates.values()):
-                return  # someone else still speaks into the mix
-            key = MIXED_LINK
-        else:
-            key = member_id
-        link = self._links.get(key)
-        if link is not None:
-            link.end_of_speech()
+            return  # the mix clock sends the pause and flushes
+        link = self._links.get(member_id)
+        if link is None:
+            return
+        if pad:
+            for _ in range(max(0, self.config.hangover_frames - quiet)):
+                link.push_frame(SILENT_FRAME)
+        link.end_of_speech()
 
     def forget(self, member_id: int) -> None:
         """The member left the channel: close their link now rather than on idle."""
-        self._gates.pop(member_id, None)
+        self._speakers.pop(member_id, None)
         self._pending_mix.pop(member_id, None)
         self.timeline.silence(member_id)
         if self.config.mode is RoutingMode.PER_SPEAKER:
@@ -239,13 +268,25 @@ class SpeakerRouter:
             if loop.time() - next_tick > 0.2:  # suspended: do not burst to catch up
                 next_tick = loop.time()
             frames = [queue.popleft() for queue in self._pending_mix.values() if queue]
-            if not frames:
+            if frames:
+                self._mix_quiet_frames = 0
+                mixed = frames[0] if len(frames) == 1 else samples_to_pcm(
+                    mix([pcm_to_samples(f) for f in frames]))
+            elif self._mix_quiet_frames is None:
+                continue
+            elif self._mix_quiet_frames < self.config.hangover_frames:
+                # Nobody sends: keep the pause in-band until the segmenter sees it.
+                self._mix_quiet_frames += 1
+                mixed = SILENT_FRAME
+            else:
+                self._mix_quiet_frames = None
+                link = self._links.get(MIXED_LINK)
+                if link is not None:
+                    link.end_of_speech()
                 continue
             link = self._link_for(MIXED_LINK)
             if link is None:
                 continue
-            mixed = frames[0] if len(frames) == 1 else samples_to_pcm(
-                mix([pcm_to_samples(f) for f in frames]))
             link.push_frame(mixed)
             self.forwarded_frames += 1
 

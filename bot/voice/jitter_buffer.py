@@ -19,7 +19,11 @@ buffered packet has waited ``max_wait`` seconds; then it is given up (FEC/concea
 With packets in order nothing waits: a packet is played the moment it arrives.
 
 Sequence numbers are 16-bit and wrap; they are unwrapped against the highest seen
-so far. RTP timestamps are compared modulo 2³². No clocks are read here: every
+so far. A packet far behind what was played is not "late" but a sender that
+restarted its stream on the same SSRC (a client reload, or a new talkspurt from a
+fresh RTP session): after a talkspurt ended anything more than ``depth`` behind,
+and at any time anything more than ``restart_behind`` behind, starts afresh.
+RTP timestamps are compared modulo 2³². No clocks are read here: every
 method takes ``now`` (monotonic seconds), so tests drive time explicitly.
 """
 
@@ -87,6 +91,7 @@ class JitterBuffer:
         max_silence_fill: int = 25,
         max_gap: int = 50,
         idle_timeout: float = 0.2,
+        restart_behind: int = 500,
     ) -> None:
         """``depth``/``max_wait`` bound the added latency when a packet is missing
         (3 packets = 60 ms); ``max_conceal`` slots of concealment at most in a row;
@@ -101,6 +106,7 @@ class JitterBuffer:
         self.max_silence_fill = max_silence_fill
         self.max_gap = max_gap
         self.idle_timeout = idle_timeout
+        self.restart_behind = restart_behind
         self.reset()
 
     def reset(self) -> None:
@@ -127,13 +133,20 @@ class JitterBuffer:
     ) -> tuple[list[Output], DropReason | None]:
         """Accept a packet; returns the slots it releases and why it was dropped, if so."""
         ext = self._unwrap(sequence)
+        out: list[Output] = []
         if self._last_played is not None and ext <= self._last_played:
-            return [], DropReason.LATE
+            behind = self._last_played - ext
+            if behind <= self.restart_behind and (self._speaking or behind <= self.depth):
+                return [], DropReason.LATE
+            # The sender restarted its sequence: a new stream, not a late packet.
+            if self._speaking:
+                out += self._end_talkspurt(now)
+            self.reset()
+            ext = sequence
         if self._next is not None and ext < self._next:
             return [], DropReason.LATE
         if ext in self._pending:
             return [], DropReason.DUPLICATE
-        out: list[Output] = []
         if self._next is not None and ext - self._next > self.max_gap + self.depth:
             # Far ahead: the stream restarted or a long outage; play out what we have.
             out += self._drain(now, force=True)

@@ -46,8 +46,10 @@ async def test_interpreter_dropping_mid_run_is_reported_and_the_run_resumes(
     await start_run(fake_discord, discord_bot, engine)
     speaking = await fake_discord.start_speaking(
         "alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
-    await eventually(lambda: simulator.sessions and simulator.sessions[0].agent_dropped)
+    # Agents take their faults when their session opens: only the first one drops.
+    await eventually(lambda: len(simulator.sessions) == 1)
     simulator.faults = SimulatorFaults()
+    await eventually(lambda: simulator.sessions[0].agent_dropped)
     await speaking
 
     def link_state_since(state: LinkState, since: float) -> bool:

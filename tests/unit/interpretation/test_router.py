@@ -98,6 +98,27 @@ async def test_silence_is_forwarded_only_for_the_hangover_then_speech_ends() -> 
     await router.aclose()
 
 
+async def test_end_of_speech_from_the_receive_layer_pads_the_pause_in_band() -> None:
+    router, links = _router(hangover_ms=700.0)
+    router.on_frame(1, SPEECH)
+    router.on_frame(1, SILENCE)  # one DTX frame, then the member stops sending
+    router.on_speech_end(1)
+    frames = links[1].frames
+    assert len(frames) == 1 + 35  # speech, then 700 ms of silence in all
+    assert all(f == SILENCE for f in frames[1:])
+    assert links[1].ends == 1
+
+
+async def test_end_of_speech_after_the_gate_closed_adds_nothing() -> None:
+    router, links = _router(hangover_ms=100.0)
+    router.on_frame(1, SPEECH)
+    for _ in range(10):
+        router.on_frame(1, SILENCE)
+    router.on_speech_end(1)
+    assert len(links[1].frames) == 1 + 5
+    assert links[1].ends == 1
+
+
 async def test_links_beyond_the_cap_are_not_opened_and_drops_are_counted() -> None:
     router, links = _router(max_links=2)
     for member in (1, 2, 3):

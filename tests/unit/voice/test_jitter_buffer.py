@@ -193,3 +193,32 @@ def test_reset_forgets_the_stream() -> None:
     outputs, dropped = push(buffer, 5)
     assert dropped is None
     assert slots(outputs) == [(PlayoutKind.PACKET, 5 * STEP)]
+
+
+def test_sender_restarting_its_sequence_after_a_pause_starts_a_new_talkspurt() -> None:
+    buffer = JitterBuffer(idle_timeout=0.2)
+    for seq in range(1000, 1010):
+        push(buffer, seq, now=1.0)
+    buffer.tick(1.5)
+    outputs, dropped = push(buffer, 200, now=3.0)
+    assert dropped is None
+    assert edges(outputs) == [True]
+    assert slots(outputs) == [(PlayoutKind.PACKET, 200 * STEP)]
+
+
+def test_sequence_jumping_far_back_mid_talkspurt_restarts_the_stream() -> None:
+    buffer = JitterBuffer(restart_behind=500)
+    for seq in range(5000, 5010):
+        push(buffer, seq)
+    outputs, dropped = push(buffer, 100)
+    assert dropped is None
+    assert edges(outputs) == [False, True]
+    assert slots(outputs)[-1] == (PlayoutKind.PACKET, 100 * STEP)
+
+
+def test_packet_slightly_behind_after_a_pause_is_still_late() -> None:
+    buffer = JitterBuffer(idle_timeout=0.2, depth=3)
+    for seq in range(10, 20):
+        push(buffer, seq, now=1.0)
+    buffer.tick(1.5)
+    assert push(buffer, 18, now=1.6) == ([], DropReason.LATE)
