@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from livekit import rtc
 
+from bot.interpretation.livekit_room import connect_room
 from bot.interpretation.uplink import UplinkConverter
 from bot.pinch import PinchError, PinchSession, TranscriptEvent, TranscriptParser
 
@@ -258,11 +259,8 @@ class InterpreterLink:
         room.on("participant_disconnected",
                 lambda p: end("interpreter left") if p.identity == AGENT_IDENTITY else None)
         try:
-            await asyncio.wait_for(
-                room.connect(session.url, session.token.reveal(),
-                             rtc.RoomOptions(auto_subscribe=True)),
-                self.config.connect_timeout_s,
-            )
+            await connect_room(room, session.url, session.token.reveal(),
+                               timeout=self.config.connect_timeout_s)
             self._room = room
             source = rtc.AudioSource(self.config.publish_rate, 1,
                                      queue_size_ms=max(100, 2 * self.config.capture_ms))

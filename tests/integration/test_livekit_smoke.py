@@ -8,6 +8,7 @@ import json
 import numpy as np
 from livekit import rtc
 
+from bot.interpretation.livekit_room import connect_room
 from tests.support.livekit_server import LiveKitServer
 from tests.support.signals import dominant_frequency, rms, tone
 
@@ -18,11 +19,7 @@ SAMPLES_PER_FRAME = SAMPLE_RATE * FRAME_MS // 1000
 
 async def _join(server: LiveKitServer, identity: str, room_name: str) -> rtc.Room:
     room = rtc.Room()
-    await asyncio.wait_for(
-        room.connect(server.url, server.token(identity, room_name),
-                     rtc.RoomOptions(auto_subscribe=True)),
-        timeout=15,
-    )
+    await connect_room(room, server.url, server.token(identity, room_name), timeout=15)
     return room
 
 

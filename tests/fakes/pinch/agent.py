@@ -26,6 +26,7 @@ from typing import Any, Final
 import numpy as np
 from livekit import rtc
 
+from bot.interpretation.livekit_room import connect_room
 from tests.fakes.pinch.config import (
     AgentTuning,
     SimulatorFaults,
@@ -141,9 +142,7 @@ class TranslationAgent:
         room.on("track_unsubscribed", self._on_track_unsubscribed)
         room.on("disconnected", lambda *_: self._request_stop("room_disconnected"))
         try:
-            await asyncio.wait_for(
-                room.connect(self._url, self._token, rtc.RoomOptions(auto_subscribe=True)), 10
-            )
+            await connect_room(room, self._url, self._token, timeout=10)
             self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=OUTPUT_QUEUE_MS)
             track = rtc.LocalAudioTrack.create_audio_track(TRACK_NAME, self._source)
             await asyncio.wait_for(

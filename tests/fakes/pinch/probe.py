@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from livekit import rtc
 
+from bot.interpretation.livekit_room import connect_room
 from bot.pinch import TranscriptEvent, TranscriptParser
 from tests.fakes.pinch.agent import TRACK_NAME
 from tests.fakes.pinch.tokens import AGENT_IDENTITY
@@ -71,9 +72,7 @@ class RoomProbe:
         room.on("data_received", self._on_data)
         room.on("track_subscribed", self._on_track)
         room.on("participant_disconnected", self._on_left)
-        await asyncio.wait_for(
-            room.connect(self._url, self._token, rtc.RoomOptions(auto_subscribe=True)), 15
-        )
+        await connect_room(room, self._url, self._token, timeout=15)
         self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=100)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", self._source)
         await room.local_participant.publish_track(
