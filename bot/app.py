@@ -1,8 +1,12 @@
 """The Discord client: builds the :class:`InterpretBot` and runs it.
 
-``setup_hook`` is where async resources start (extensions, later the store);
-``close`` stops them in reverse order. Tests construct the bot with their own
-aiohttp connector to point it at the fake Discord; production passes nothing.
+``setup_hook`` is where async resources start: the Pinch client, the
+interpretation :class:`~bot.interpretation.manager.SessionManager`, then the
+extensions; ``close`` stops them in reverse order. The engine's output reaches
+cogs as discord.py events, ``on_interpretation_transcript(AttributedTranscript)``
+and ``on_interpretation_status(RunStatus)``, so the transcript writer and the
+commands listen without the engine knowing them. Tests construct the bot with
+their own aiohttp connector to point it at the fake Discord.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.interpretation.manager import SessionManager
+from bot.pinch import PinchClient
 from bot.settings import Settings
+from bot.voice.client import ReceivingVoiceClient
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +49,43 @@ class InterpretBot(commands.Bot):
                          **client_options)
         self.settings = settings
         self._extensions = extensions
+        self.pinch: PinchClient | None = None
+        self.interpretations: SessionManager | None = None
 
     async def setup_hook(self) -> None:
+        self.pinch = PinchClient(self.settings.pinch_base_url, self.settings.pinch_api_token)
+        self.interpretations = SessionManager(
+            self.pinch, connect_receiving_voice,
+            on_transcript=lambda t: self.dispatch("interpretation_transcript", t),
+            on_status=lambda s: self.dispatch("interpretation_status", s),
+        )
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
         synced = await self.tree.sync()
         log.info("synced %d application commands", len(synced))
+
+    async def close(self) -> None:
+        if self.interpretations is not None:
+            await self.interpretations.aclose()
+        if self.pinch is not None:
+            await self.pinch.aclose()
+        await super().close()
+
+    async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
+                                    after: discord.VoiceState) -> None:
+        if self.interpretations is not None:
+            await self.interpretations.on_voice_state_update(member, before, after)
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if self.interpretations is not None:
+            await self.interpretations.on_channel_deleted(channel)
+
+
+async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
+    """Join ``channel`` with the voice client that also receives members' audio."""
+    return await channel.connect(cls=ReceivingVoiceClient, timeout=15, self_deaf=False)
+
 
 
 def run(settings: Settings) -> None:

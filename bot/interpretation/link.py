@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from livekit import rtc
 
+from bot.interpretation.latency import LatencyWindow
 from bot.interpretation.livekit_room import connect_room
 from bot.interpretation.uplink import UplinkConverter
 from bot.pinch import PinchError, PinchSession, TranscriptEvent, TranscriptParser
@@ -93,6 +94,8 @@ class LinkConfig:
 
 @dataclass(slots=True)
 class LinkStats:
+    uplink_latency: LatencyWindow = field(default_factory=LatencyWindow)
+    """From ``push_frame`` to the frame accepted by LiveKit's audio source."""
     frames_in: int = 0
     frames_published: int = 0
     uplink_dropped_frames: int = 0
@@ -134,7 +137,9 @@ class InterpreterLink:
         self._parser = TranscriptParser()
         self._converter = UplinkConverter(self.config.publish_rate, self.config.capture_ms)
         frames_capacity = max(1, self.config.uplink_queue_ms // self.config.capture_ms)
-        self._uplink: collections.deque[bytes] = collections.deque(maxlen=frames_capacity)
+        # (pushed at, mono PCM at the publish rate), oldest dropped when full.
+        self._uplink: collections.deque[tuple[float, bytes]] = collections.deque(
+            maxlen=frames_capacity)
         self._uplink_ready = asyncio.Event()
         self._first_session: asyncio.Future[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -178,18 +183,20 @@ class InterpreterLink:
         if self.state is LinkState.CLOSED:
             return
         self.stats.frames_in += 1
+        now = time.monotonic()
         for chunk in self._converter.push(pcm_48k_stereo):
-            self._enqueue(chunk)
+            self._enqueue(now, chunk)
 
     def end_of_speech(self) -> None:
         """Flush the resampler's tail so the last syllable is not held back."""
+        now = time.monotonic()
         for chunk in self._converter.flush():
-            self._enqueue(chunk)
+            self._enqueue(now, chunk)
 
-    def _enqueue(self, chunk: bytes) -> None:
+    def _enqueue(self, at: float, chunk: bytes) -> None:
         if len(self._uplink) == self._uplink.maxlen:
             self.stats.uplink_dropped_frames += 1  # deque drops the oldest on append
-        self._uplink.append(chunk)
+        self._uplink.append((at, chunk))
         self._uplink_ready.set()
 
     # -- supervisor ----------------------------------------------------------------
@@ -297,10 +304,11 @@ class InterpreterLink:
                 self._uplink_ready.clear()
                 await self._uplink_ready.wait()
                 continue
-            chunk = self._uplink.popleft()
+            pushed_at, chunk = self._uplink.popleft()
             await source.capture_frame(
                 rtc.AudioFrame(chunk, self.config.publish_rate, 1, samples))
             self.stats.frames_published += 1
+            self.stats.uplink_latency.add(time.monotonic() - pushed_at)
 
     # -- downstream ----------------------------------------------------------------
 
