@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import resource
 import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +51,21 @@ LOUD_RMS = 1000.0
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_by_thread() -> dict[str, float]:
+    """CPU seconds per thread name (Linux /proc), to show where the time goes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = re.sub(r"[-_:]?\d+$", "", name)  # group worker-1, worker-2, ...
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return totals
 
 
 def _loud(pcm: bytes) -> bool:
@@ -153,8 +171,10 @@ async def run_engine(base_url: str, speakers: int, seconds: float,
         try:
             await feeder.run(router, 2.0)  # warm-up: sessions open, rooms joined
             cpu0, wall0, frames0 = _cpu_seconds(), time.perf_counter(), feeder.frames_pushed
+            threads0 = _cpu_by_thread()
             await feeder.run(router, seconds)
             cpu = _cpu_seconds() - cpu0
+            threads1 = _cpu_by_thread()
             wall = time.perf_counter() - wall0
             frames = feeder.frames_pushed - frames0
         finally:
@@ -165,8 +185,13 @@ async def run_engine(base_url: str, speakers: int, seconds: float,
     up50 = statistics.median([w.percentile_ms(50) or 0.0 for w in uplink])
     up95 = max(w.percentile_ms(95) or 0.0 for w in uplink)
     down = sorted(x * 1000 for x in outputs)
+    by_thread = sorted(((threads1[k] - threads0.get(k, 0.0), k) for k in threads1), reverse=True)
+    top = ", ".join(f"{name} {sec / cpu * 100:.0f} %" for sec, name in by_thread[:5] if sec > 0)
+    print(f"   where the CPU went ({speakers} speaker(s)): {top}")
     return {
         "cpu_us_per_speaker_frame": cpu / max(1, frames) * 1e6,
+        "cpu_us_per_speaker_tick": cpu / (wall / 0.02) / speakers * 1e6,
+        "python_share": (threads1.get("python", 0.0) - threads0.get("python", 0.0)) / cpu,
         "cpu_share_of_one_core": cpu / wall,
         "uplink_p50_ms": up50,
         "uplink_p95_ms": up95,
@@ -211,9 +236,11 @@ async def main(seconds: float, counts: list[int], capture_ms: int) -> None:
         try:
             for count in counts:
                 figures = await run_engine(base_url, count, seconds, config)
-                print(f"{count} speaker(s): {figures['cpu_us_per_speaker_frame']:.0f} µs CPU "
-                      f"per speaker-frame (20 ms), process at "
-                      f"{figures['cpu_share_of_one_core'] * 100:.0f} % of one core")
+                print(f"{count} speaker(s): {figures['cpu_us_per_speaker_tick']:.0f} µs CPU per "
+                      f"speaker per 20 ms ({figures['cpu_us_per_speaker_frame']:.0f} µs per "
+                      f"20 ms of speech; 40 % of each cycle is pause), process at "
+                      f"{figures['cpu_share_of_one_core'] * 100:.0f} % of one core, "
+                      f"{figures['python_share'] * 100:.0f} % of it on the Python thread")
         finally:
             proc.terminate()
             await proc.wait()
