@@ -52,6 +52,7 @@ class SessionManager:
         self._on_status = on_status
         self._preferences = preferences
         self._runs: dict[int, ChannelInterpretation] = {}
+        self._stops: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
     def get(self, guild_id: int) -> ChannelInterpretation | None:
@@ -82,11 +83,18 @@ class SessionManager:
         run = self._runs.pop(guild_id, None)
         if run is None:
             return False
-        await run.stop(reason)
+        # A stop outlives a cancelled caller (a Discord event handler, say) and is
+        # awaited by aclose, so shutting down never races a stop in progress.
+        stopping = asyncio.create_task(run.stop(reason), name=f"manager:stop:{guild_id}")
+        self._stops.add(stopping)
+        stopping.add_done_callback(self._stops.discard)
+        await asyncio.shield(stopping)
         return True
 
     async def aclose(self) -> None:
+        """Stop every run and wait for stops already under way."""
         await asyncio.gather(*(self.stop(g, "bot shutting down") for g in list(self._runs)))
+        await asyncio.gather(*list(self._stops), return_exceptions=True)
 
     # -- Discord events ----------------------------------------------------------------
 

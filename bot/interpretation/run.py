@@ -251,6 +251,8 @@ class ChannelInterpretation:
             log.exception("transcript outlet failed")
 
     def _link_status(self, status: LinkStatus) -> None:
+        if self._stopping.locked():
+            return  # links closing because the run stops are not news
         if status.state in (LinkState.RECONNECTING, LinkState.ACTIVE, LinkState.CLOSED):
             self._emit(RunStatus(self.channel_id, self.state, status.reason, link=status))
 
