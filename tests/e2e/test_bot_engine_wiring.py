@@ -78,3 +78,41 @@ async def test_bot_disconnected_from_voice_ends_the_run_with_that_reason(
         await eventually(lambda: bot.voice_clients == [], 10)
     stopped = [s for s in statuses if s.state is RunState.STOPPED]
     assert [s.reason for s in stopped] == ["the bot was disconnected from voice"]
+
+
+async def _run_and_wait(fake: FakeDiscord, sim: PinchSimulator,
+                        act: Callable[[], Coroutine[Any, Any, object]]) -> list[RunStatus]:
+    statuses: list[RunStatus] = []
+    async with running_bot(fake, settings=settings_for(fake, sim)) as bot:
+        bot.add_listener(collector(statuses), "on_interpretation_status")
+        channel = bot.get_channel(fake.voice_channel.id)
+        assert isinstance(channel, discord.VoiceChannel)
+        assert bot.interpretations is not None
+        assert bot.user is not None
+        await bot.interpretations.start(channel, RunConfig(target_language="es-ES"),
+                                        own_user_id=bot.user.id)
+        await fake.wait_bot_voice_ready()
+        await act()
+        await eventually(lambda: bot.interpretations is not None
+                         and bot.interpretations.get(fake.guild.id) is None, 10)
+    return [s for s in statuses if s.state is RunState.STOPPED]
+
+
+async def test_voice_channel_deleted_ends_the_run_with_that_reason(
+    fake_discord: FakeDiscord, simulator: PinchSimulator,
+) -> None:
+    stopped = await _run_and_wait(fake_discord, simulator,
+                                  lambda: fake_discord.delete_channel(fake_discord.voice_channel))
+    assert [s.reason for s in stopped] == ["the voice channel was deleted"]
+
+
+async def test_bot_moved_to_another_channel_ends_the_run_with_that_reason(
+    fake_discord: FakeDiscord, simulator: PinchSimulator,
+) -> None:
+    other = await fake_discord.add_channel("Other voice")
+
+    async def move() -> None:
+        await fake_discord.move_member("interpret-bot", other)
+
+    stopped = await _run_and_wait(fake_discord, simulator, move)
+    assert [s.reason for s in stopped] == ["the bot was moved to another channel"]

@@ -170,6 +170,16 @@ class FakeDiscord:
         await self.gateway.dispatch("CHANNEL_CREATE", payloads.channel(channel))
         return channel
 
+    async def delete_channel(self, channel: Channel) -> None:
+        """Delete a channel as an admin would: CHANNEL_DELETE, then everyone in it
+        (the bot included) is disconnected from voice."""
+        guild = self.guild
+        guild.channels.pop(channel.id, None)
+        await self.gateway.dispatch("CHANNEL_DELETE", payloads.channel(channel))
+        for user_id, state in list(guild.voice_states.items()):
+            if state.channel_id == channel.id:
+                await self.move_member(guild.members[user_id], None)
+
     async def post_message(self, member: Member | str, channel: Channel, content: str) -> Message:
         """A fake member writes in a channel or thread (MESSAGE_CREATE to the bot)."""
         m = self.member(member) if isinstance(member, str) else member

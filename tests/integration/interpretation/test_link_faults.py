@@ -123,7 +123,7 @@ async def test_livekit_server_restart_mid_run_is_survived(
                 own_livekit.kill()
                 await asyncio.to_thread(own_livekit.start)
                 restarted = time.monotonic()
-                await eventually(lambda: _reconnected_after(probe, restarted), 30)
+                await eventually(lambda: _reconnected_after(probe, restarted), RESUME_WITHIN_S)
                 resumed_after = max(s.at for s in probe.statuses
                                     if s.state is LinkState.ACTIVE) - restarted
                 print(f"link active again {resumed_after:.2f} s after the server came back")

@@ -138,6 +138,29 @@ async def test_member_leaving_closes_their_link() -> None:
     await router.aclose()
 
 
+async def test_idle_link_is_closed_after_the_idle_timeout() -> None:
+    now = [1000.0]
+    links: dict[int, RecordingLink] = {}
+
+    def make(key: int) -> RecordingLink:
+        links[key] = RecordingLink(key)
+        return links[key]
+
+    router = SpeakerRouter(RouterConfig(idle_timeout_s=0.2), make,
+                           is_excluded=lambda m: False, clock=lambda: now[0])
+    await router.start()
+    router.on_frame(1, SPEECH)
+    router.on_frame(2, SPEECH)
+    now[0] += 0.15
+    router.on_frame(2, SPEECH)  # member 2 keeps talking
+    now[0] += 0.15
+    await asyncio.sleep(0.12)  # the reaper runs every idle_timeout / 4
+    assert links[1].closed
+    assert not links[2].closed
+    assert set(router.links) == {2}
+    await router.aclose()
+
+
 async def test_close_closes_every_link() -> None:
     router, links = _router()
     router.on_frame(1, SPEECH)
