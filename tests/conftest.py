@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.livekit_server import LiveKitServer, find_binary
+from tests.support.livekit_server import LiveKitServer, running_livekit_server
 
 pytest_plugins = [
     "tests.support.fixtures_pinch",
@@ -20,9 +20,5 @@ def livekit_server() -> Iterator[LiveKitServer]:
 
     Fails (never skips) when the binary is missing: run scripts/setup-deps test.
     """
-    server = LiveKitServer(binary=find_binary())
-    server.start()
-    try:
+    with running_livekit_server() as server:
         yield server
-    finally:
-        server.cleanup()

@@ -57,29 +57,6 @@ async def test_transcripts_and_status_reach_listeners_as_bot_events(
     assert statuses[-1].reason == "bot shutting down"
 
 
-async def test_bot_disconnected_from_voice_ends_the_run_with_that_reason(
-    fake_discord: FakeDiscord, simulator: PinchSimulator,
-) -> None:
-    statuses: list[RunStatus] = []
-    async with running_bot(fake_discord, settings=settings_for(fake_discord, simulator)) as bot:
-        bot.add_listener(collector(statuses), "on_interpretation_status")
-        channel = bot.get_channel(fake_discord.voice_channel.id)
-        assert isinstance(channel, discord.VoiceChannel)
-        assert bot.interpretations is not None
-        assert bot.user is not None
-        await bot.interpretations.start(channel, RunConfig(target_language="es-ES"),
-                                        own_user_id=bot.user.id)
-        await fake_discord.wait_bot_voice_ready()
-
-        await fake_discord.move_member("interpret-bot", None)
-
-        await eventually(lambda: bot.interpretations is not None
-                         and bot.interpretations.get(fake_discord.guild.id) is None, 10)
-        await eventually(lambda: bot.voice_clients == [], 10)
-    stopped = [s for s in statuses if s.state is RunState.STOPPED]
-    assert [s.reason for s in stopped] == ["the bot was disconnected from voice"]
-
-
 async def _run_and_wait(fake: FakeDiscord, sim: PinchSimulator,
                         act: Callable[[], Coroutine[Any, Any, object]]) -> list[RunStatus]:
     statuses: list[RunStatus] = []
@@ -116,3 +93,13 @@ async def test_bot_moved_to_another_channel_ends_the_run_with_that_reason(
 
     stopped = await _run_and_wait(fake_discord, simulator, move)
     assert [s.reason for s in stopped] == ["the bot was moved to another channel"]
+
+
+async def test_bot_disconnected_from_voice_ends_the_run_with_that_reason(
+    fake_discord: FakeDiscord, simulator: PinchSimulator,
+) -> None:
+    async def kick() -> None:
+        await fake_discord.move_member("interpret-bot", None)
+
+    stopped = await _run_and_wait(fake_discord, simulator, kick)
+    assert [s.reason for s in stopped] == ["the bot was disconnected from voice"]

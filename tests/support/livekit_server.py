@@ -7,6 +7,7 @@ ports and keys so fault tests can kill the server under a running client.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import secrets
@@ -16,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,3 +181,14 @@ class LiveKitServer:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+
+
+@contextlib.contextmanager
+def running_livekit_server() -> Iterator[LiveKitServer]:
+    """A started server on fresh ports, stopped and cleaned up on exit."""
+    server = LiveKitServer(binary=find_binary())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +17,7 @@ from bot.secrets import Secret
 from tests.fakes.pinch import PinchSimulator, SimulatorFaults
 from tests.integration.interpretation.test_link import LinkProbe, make_link, speak
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN, MakeSimulator
-from tests.support.livekit_server import LiveKitServer, find_binary
+from tests.support.livekit_server import LiveKitServer, running_livekit_server
 from tests.support.waiting import eventually
 
 RESUME_WITHIN_S = 5.0
@@ -97,14 +97,10 @@ async def test_a_new_session_replaces_one_whose_token_nears_expiry(
 
 
 @pytest.fixture
-async def own_livekit() -> AsyncIterator[LiveKitServer]:
+def own_livekit() -> Iterator[LiveKitServer]:
     """A server this test may kill without disturbing the others."""
-    server = LiveKitServer(binary=find_binary())
-    server.start()
-    try:
+    with running_livekit_server() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 async def test_livekit_server_restart_mid_run_is_survived(
