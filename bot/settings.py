@@ -62,9 +62,10 @@ class Settings:
         missing = [name for name in REQUIRED if not get(name)]
         if missing:
             names = " and ".join(missing)
+            plural = len(missing) > 1
             raise SettingsError(
-                f"missing required environment variable{'s' if len(missing) > 1 else ''} "
-                f"{names} (set it in the environment or in .env)"
+                f"missing required environment variable{'s' if plural else ''} {names} "
+                f"(set {'them' if plural else 'it'} in the environment or in .env)"
             )
 
         base_url = (get("PINCH_BASE_URL") or DEFAULT_PINCH_BASE_URL).rstrip("/")
