@@ -99,6 +99,10 @@ class LinkStats:
     frames_in: int = 0
     frames_published: int = 0
     uplink_dropped_frames: int = 0
+    padding_frames: int = 0
+    """Silence sent after utterances so the interpreter hears the pause."""
+    padding_cancelled_frames: int = 0
+    """Padding not sent because the member spoke again first."""
     playback_frames: int = 0
     transcripts: int = 0
     sessions_opened: int = 0
@@ -146,6 +150,7 @@ class InterpreterLink:
         self._room: rtc.Room | None = None
         self._playing_track: str | None = None
         self._last_reason = ""
+        self._padding_frames = 0
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -183,15 +188,26 @@ class InterpreterLink:
         if self.state is LinkState.CLOSED:
             return
         self.stats.frames_in += 1
+        if self._padding_frames:
+            self.stats.padding_cancelled_frames += self._padding_frames
+            self._padding_frames = 0
         now = time.monotonic()
         for chunk in self._converter.push(pcm_48k_stereo):
             self._enqueue(now, chunk)
 
-    def end_of_speech(self) -> None:
-        """Flush the resampler's tail so the last syllable is not held back."""
+    def end_of_speech(self, pad_ms: float = 0.0) -> None:
+        """The utterance ended: flush the resampler's tail, then send ``pad_ms`` of
+        silence so Pinch's segmenter sees the pause.
+
+        The padding is sent only while nothing else waits and at real-time pace, and
+        the next ``push_frame`` cancels what is left of it: it never delays speech.
+        """
         now = time.monotonic()
         for chunk in self._converter.flush():
             self._enqueue(now, chunk)
+        self._padding_frames = max(0, round(pad_ms / self.config.capture_ms))
+        if self._padding_frames:
+            self._uplink_ready.set()
 
     def _enqueue(self, at: float, chunk: bytes) -> None:
         if len(self._uplink) == self._uplink.maxlen:
@@ -299,16 +315,22 @@ class InterpreterLink:
 
     async def _send_uplink(self, source: rtc.AudioSource) -> None:
         samples = self.config.publish_rate * self.config.capture_ms // 1000
+        silence = bytes(2 * samples)
         while True:
-            if not self._uplink:
+            if self._uplink:
+                pushed_at, chunk = self._uplink.popleft()
+                await source.capture_frame(
+                    rtc.AudioFrame(chunk, self.config.publish_rate, 1, samples))
+                self.stats.frames_published += 1
+                self.stats.uplink_latency.add(time.monotonic() - pushed_at)
+            elif self._padding_frames:
+                self._padding_frames -= 1
+                await source.capture_frame(
+                    rtc.AudioFrame(silence, self.config.publish_rate, 1, samples))
+                self.stats.padding_frames += 1
+            else:
                 self._uplink_ready.clear()
                 await self._uplink_ready.wait()
-                continue
-            pushed_at, chunk = self._uplink.popleft()
-            await source.capture_frame(
-                rtc.AudioFrame(chunk, self.config.publish_rate, 1, samples))
-            self.stats.frames_published += 1
-            self.stats.uplink_latency.add(time.monotonic() - pushed_at)
 
     # -- downstream ----------------------------------------------------------------
 

@@ -17,8 +17,9 @@ time), frames beyond the link cap.
 The end of an utterance is always sent in-band: Pinch's segmenter ends a segment
 after ~500 ms of pause *in the audio*, and a Discord client simply stops sending
 (DTX) when its member stops talking. So when the receive layer reports the end
-of speech, the router pads the link with silence up to the hangover; in mixed
-mode the clock keeps forwarding silence for the hangover after the last voice.
+of speech, the router asks the link to pad with silence up to the hangover (sent
+only while nothing else waits); in mixed mode the clock keeps forwarding silence
+for the hangover after the last voice.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Link(Protocol):
     """What the router needs of a link (an :class:`InterpreterLink` in production)."""
 
     def push_frame(self, pcm_48k_stereo: bytes) -> None: ...
-    def end_of_speech(self) -> None: ...
+    def end_of_speech(self, pad_ms: float = 0.0) -> None: ...
     async def start(self) -> None: ...
     async def aclose(self) -> None: ...
 
@@ -190,10 +191,8 @@ class SpeakerRouter:
         link = self._links.get(member_id)
         if link is None:
             return
-        if pad:
-            for _ in range(max(0, self.config.hangover_frames - quiet)):
-                link.push_frame(SILENT_FRAME)
-        link.end_of_speech()
+        missing = self.config.hangover_frames - quiet if pad else 0
+        link.end_of_speech(pad_ms=max(0, missing) * FRAME_S * 1000)
 
     def forget(self, member_id: int) -> None:
         """The member left the channel: close their link now rather than on idle."""

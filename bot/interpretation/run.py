@@ -96,8 +96,8 @@ class _PlaybackLink:
     def push_frame(self, pcm_48k_stereo: bytes) -> None:
         self.link.push_frame(pcm_48k_stereo)
 
-    def end_of_speech(self) -> None:
-        self.link.end_of_speech()
+    def end_of_speech(self, pad_ms: float = 0.0) -> None:
+        self.link.end_of_speech(pad_ms)
 
     async def start(self) -> None:
         await self.link.start()

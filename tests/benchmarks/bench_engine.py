@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.interpretation.latency import LatencyWindow
 from bot.interpretation.link import InterpreterLink, LinkConfig
 from bot.interpretation.router import RouterConfig, SpeakerRouter
 from bot.pinch import PinchClient, PinchSession
@@ -170,6 +171,8 @@ async def run_engine(base_url: str, speakers: int, seconds: float,
         feeder = Speakers(speakers)
         try:
             await feeder.run(router, 2.0)  # warm-up: sessions open, rooms joined
+            for link in links:  # frames queued while the room opened are not steady state
+                link.stats.uplink_latency = LatencyWindow()
             cpu0, wall0, frames0 = _cpu_seconds(), time.perf_counter(), feeder.frames_pushed
             threads0 = _cpu_by_thread()
             await feeder.run(router, seconds)

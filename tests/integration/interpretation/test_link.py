@@ -163,3 +163,41 @@ async def test_speech_during_connection_is_delivered_once_the_room_is_up(
         await link.aclose()
     assert segments[0].heard_frequency == pytest.approx(500, abs=20)
     assert link.stats.uplink_dropped_frames == 0
+
+
+async def push_tone(link: InterpreterLink, freq: float, seconds: float) -> None:
+    signal = tone(freq, seconds, amplitude=0.3)
+    for i in range(0, signal.size, FRAME):
+        link.push_frame(stereo_frame(signal[i:i + FRAME]))
+        await asyncio.sleep(0.02)
+
+
+async def test_padding_alone_ends_the_segment_when_the_member_just_stops_sending(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    await link.start()
+    try:
+        await push_tone(link, 350.0, 0.8)
+        link.end_of_speech(pad_ms=700)  # no silence frames arrive: DTX
+        segments = await pinch_simulator.wait_for_segments(1, timeout=10)
+    finally:
+        await link.aclose()
+    assert segments[0].heard_frequency == pytest.approx(350, abs=20)
+    assert link.stats.padding_frames >= 25  # the interpreter needs 500 ms of pause
+
+
+async def test_speaking_again_cancels_the_rest_of_the_padding(
+    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_client, probe)
+    await link.start()
+    try:
+        await push_tone(link, 350.0, 0.4)
+        link.end_of_speech(pad_ms=700)
+        await asyncio.sleep(0.2)
+        await push_tone(link, 650.0, 0.4)
+    finally:
+        await link.aclose()
+    assert link.stats.padding_cancelled_frames > 0
+    assert link.stats.padding_frames + link.stats.padding_cancelled_frames == 35
