@@ -114,3 +114,23 @@ async def test_stop_leaves_no_rooms_tasks_or_threads(
     await eventually(lambda: not threads_left(threads_before), within=5)
     assert discord_bot.voice_clients == []
     assert engine.statuses[-1].reason == "test over"
+
+
+async def test_bot_speaks_only_while_a_translation_plays(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
+    engine: Engine, tmp_path: Path,
+) -> None:
+    await start_run(fake_discord, discord_bot, engine)
+    conn = fake_discord.bot_voice()
+    assert conn is not None
+    await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 0.8))
+    await simulator.wait_for_segments(1, timeout=15, played=True)
+    # Idle again: the mixer paused the player, which tells Discord it stopped speaking.
+    await eventually(lambda: conn.speaking and conn.speaking[-1]["speaking"] == 0, 5)
+    states = [s["speaking"] for s in conn.speaking]
+    assert 1 in states
+    before = fake_discord.captured_audio()
+    sent = (len(before.frames), before.silence_frames)
+    await asyncio.sleep(1.0)
+    after = fake_discord.captured_audio()
+    assert (len(after.frames), after.silence_frames) == sent  # no audio sent while idle
