@@ -129,6 +129,7 @@ async def test_bot_speaks_only_while_a_translation_plays(
     await eventually(lambda: conn.speaking and conn.speaking[-1]["speaking"] == 0, 5)
     states = [s["speaking"] for s in conn.speaking]
     assert 1 in states
+    await asyncio.sleep(0.3)  # discord.py's five trailing silence frames
     before = fake_discord.captured_audio()
     sent = (len(before.frames), before.silence_frames)
     await asyncio.sleep(1.0)
