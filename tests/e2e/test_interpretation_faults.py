@@ -67,3 +67,27 @@ async def test_interpreter_dropping_mid_run_is_reported_and_the_run_resumes(
                                  for s in simulator.sessions[1:] for seg in s.segments), 15)
     reasons = [s.reason for s in engine.statuses if s.link is not None]
     assert "interpreter left" in reasons
+
+
+async def test_a_429_burst_while_reconnecting_is_reported_and_the_run_resumes(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
+    engine: Engine, tmp_path: Path,
+) -> None:
+    await start_run(fake_discord, discord_bot, engine)
+    await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 0.8))
+    await simulator.wait_for_segments(1, timeout=15)
+
+    simulator.faults = SimulatorFaults(rate_limit_every=1, retry_after=0.2)
+    await simulator.agents[0].aclose()  # the interpreter goes: a new session is needed
+    await eventually(lambda: sum(c.status == 429 for c in simulator.calls) >= 4, 10)
+    simulator.faults = SimulatorFaults()
+    healed = time.monotonic()
+    await eventually(lambda: any(s.link is not None and s.link.state is LinkState.ACTIVE
+                                 and s.at >= healed for s in engine.statuses), RESUME_WITHIN_S)
+
+    await fake_discord.speak("alice", write_wav(tmp_path / "b.wav", BOB_HZ, 0.8))
+    await eventually(lambda: any(round(seg.heard_frequency / 50) * 50 == BOB_HZ
+                                 for s in simulator.sessions[1:] for seg in s.segments), 15)
+    reported = [s.reason for s in engine.statuses
+                if s.link is not None and s.link.state is LinkState.RECONNECTING]
+    assert any(reason.startswith("pinch:") for reason in reported)
