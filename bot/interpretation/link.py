@@ -228,8 +228,7 @@ class InterpreterLink:
                 )
                 session = await self._open_session()
                 self.stats.sessions_opened += 1
-                await self._run_session(session, attempt)
-                attempt = 0
+                await self._run_session(session)
             except _SessionEnded as ended:
                 log.info("link %s: room ended (%s), reconnecting", self.name, ended.reason)
                 self._set_state(LinkState.RECONNECTING, ended.reason)
@@ -237,9 +236,10 @@ class InterpreterLink:
                 attempt = 0
                 continue
             except PinchError as exc:
-                if self._fail_first(exc) or not exc.retryable:
-                    if not self._first_pending():
-                        self._set_state(LinkState.CLOSED, f"pinch: {exc.user_message}")
+                if self._fail_first(exc):
+                    return
+                if not exc.retryable:
+                    self._set_state(LinkState.CLOSED, f"pinch: {exc.user_message}")
                     return
                 reason = f"pinch: {exc.user_message}"
             except (rtc.ConnectError, TimeoutError, OSError) as exc:
@@ -265,7 +265,8 @@ class InterpreterLink:
             return True
         return False
 
-    async def _run_session(self, session: PinchSession, attempt: int) -> None:
+    async def _run_session(self, session: PinchSession) -> None:
+        """Hold the room until it ends; always leaves by raising :class:`_SessionEnded`."""
         room = rtc.Room()
         ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         tasks: list[asyncio.Task[None]] = []

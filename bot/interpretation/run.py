@@ -141,10 +141,6 @@ class ChannelInterpretation:
     def router(self) -> SpeakerRouter | None:
         return self._router
 
-    @property
-    def mixer(self) -> PlaybackMixer | None:
-        return self._mixer
-
     def link_rooms(self) -> dict[int, str | None]:
         """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
         if self._router is None:
