@@ -11,6 +11,7 @@ from tests.support.livekit_server import LiveKitServer, running_livekit_server
 pytest_plugins = [
     "tests.support.fixtures_pinch",
     "tests.support.fixtures_discord",
+    "tests.support.fixtures_store",
 ]
 
 
