@@ -1,5 +1,6 @@
 """Entry point: ``python -m bot`` and the ``interpret-bot`` console script.
 
+``python -m bot sync`` registers the slash commands with Discord and exits.
 Configuration problems end the process with status 2 and one line on stderr;
 everything after that is logged through the redacting handler.
 """
@@ -15,6 +16,8 @@ EXIT_CONFIG_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bot`` runs the bot; ``python -m bot sync`` only registers its commands."""
+    args = sys.argv[1:] if argv is None else argv
     try:
         settings = Settings.load()
     except SettingsError as exc:
@@ -23,9 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
 
     # Imported late so that a configuration error costs no discord.py import.
-    from bot.app import run
+    from bot.app import run, sync
 
-    run(settings)
+    if args == ["sync"]:
+        sync(settings)  # register the slash commands now, then exit
+    elif args:
+        print(f"interpret-bot: unknown arguments {' '.join(args)} (usage: "
+              "python -m bot [sync])", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    else:
+        run(settings)
     return 0
 
 

@@ -1,31 +1,46 @@
 """The Discord client: builds the :class:`InterpretBot` and runs it.
 
-``setup_hook`` is where async resources start: the Pinch client, the
-interpretation :class:`~bot.interpretation.manager.SessionManager`, then the
-extensions; ``close`` stops them in reverse order. The engine's output reaches
-cogs as discord.py events, ``on_interpretation_transcript(AttributedTranscript)``
-and ``on_interpretation_status(RunStatus)``, so the transcript writer and the
-commands listen without the engine knowing them. Tests construct the bot with
-their own aiohttp connector to point it at the fake Discord.
+``setup_hook`` is where async resources start: the services (store with its
+migrations, Pinch client, interpretation
+:class:`~bot.interpretation.manager.SessionManager`, member preferences, run
+service; see :mod:`bot.service.container`), then the extensions, then the
+command sync — only when the command definitions changed since the last sync
+(their hash is kept in the store), or always with ``command_sync="force"``
+(``python -m bot sync``). ``close`` stops everything in reverse order.
+
+The engine's output reaches cogs as discord.py events:
+``on_interpretation_transcript(AttributedTranscript)``,
+``on_interpretation_status(RunStatus)``, and from the run service
+``on_interpretation_ended(RunSummary)`` and
+``on_interpretation_failure(FailureNotice)``. Tests construct the bot with their
+own aiohttp connector to point it at the fake Discord.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Literal
 
 import discord
 from discord.ext import commands
 
+from bot.command_tree import InterpretTree
 from bot.interpretation.manager import SessionManager
 from bot.pinch import PinchClient
+from bot.service.command_sync import sync_commands
+from bot.service.container import Services, open_services
 from bot.settings import Settings
 from bot.voice.client import ReceivingVoiceClient
 
 log = logging.getLogger(__name__)
 
 #: Extensions loaded at start-up, in order. Loading is all-or-nothing per extension.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("cogs.interpret",)
+
+CommandSync = Literal["auto", "force", "never"]
 
 
 def default_intents() -> discord.Intents:
@@ -36,50 +51,77 @@ def default_intents() -> discord.Intents:
     return intents
 
 
+class ServicesNotReady(RuntimeError):
+    """A service was used before ``setup_hook`` or after ``close``."""
+
+
 class InterpretBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
         *,
         extensions: tuple[str, ...] = EXTENSIONS,
+        command_sync: CommandSync = "auto",
+        run_clock: Callable[[], float] = time.monotonic,
+        run_tick_s: float = 1.0,
+        pinch_options: dict[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
         client_options.setdefault("intents", default_intents())
+        client_options.setdefault("tree_cls", InterpretTree)
         super().__init__(command_prefix=commands.when_mentioned, help_command=None,
                          **client_options)
         self.settings = settings
         self._extensions = extensions
-        self.pinch: PinchClient | None = None
-        self.interpretations: SessionManager | None = None
+        self._command_sync = command_sync
+        self._run_clock = run_clock
+        self._run_tick_s = run_tick_s
+        self._pinch_options = pinch_options
+        self._services: Services | None = None
+        self.commands_synced = False
+
+    @property
+    def services(self) -> Services:
+        """The store, Pinch client, engine and run service (ready from ``setup_hook``)."""
+        if self._services is None:
+            raise ServicesNotReady("the bot's services are not running")
+        return self._services
+
+    @property
+    def pinch(self) -> PinchClient:
+        return self.services.pinch
+
+    @property
+    def interpretations(self) -> SessionManager:
+        return self.services.manager
 
     async def setup_hook(self) -> None:
-        self.pinch = PinchClient(self.settings.pinch_base_url, self.settings.pinch_api_token)
-        self.interpretations = SessionManager(
-            self.pinch, connect_receiving_voice,
-            on_transcript=lambda t: self.dispatch("interpretation_transcript", t),
-            on_status=lambda s: self.dispatch("interpretation_status", s),
-        )
+        self._services = await open_services(
+            self.settings, connect_receiving_voice, self.dispatch,
+            clock=self._run_clock, tick_s=self._run_tick_s, pinch_options=self._pinch_options)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
-        synced = await self.tree.sync()
-        log.info("synced %d application commands", len(synced))
+        if self._command_sync != "never":
+            self.commands_synced = await sync_commands(
+                self.tree, self._services.store, force=self._command_sync == "force")
 
     async def close(self) -> None:
-        if self.interpretations is not None:
-            await self.interpretations.aclose()
-        if self.pinch is not None:
-            await self.pinch.aclose()
-        await super().close()
+        services, self._services = self._services, None
+        try:
+            if services is not None:
+                await services.aclose()
+        finally:
+            await super().close()
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
-        if self.interpretations is not None:
-            await self.interpretations.on_voice_state_update(member, before, after)
+        if self._services is not None:
+            await self._services.manager.on_voice_state_update(member, before, after)
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        if self.interpretations is not None:
-            await self.interpretations.on_channel_deleted(channel)
+        if self._services is not None:
+            await self._services.manager.on_channel_deleted(channel)
 
 
 async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
@@ -87,8 +129,18 @@ async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoi
     return await channel.connect(cls=ReceivingVoiceClient, timeout=15, self_deaf=False)
 
 
-
 def run(settings: Settings) -> None:
     bot = InterpretBot(settings)
     # log_handler=None: logging is already configured, with redaction.
     bot.run(settings.discord_token.reveal(), log_handler=None)
+
+
+async def sync_now(settings: Settings) -> bool:
+    """``python -m bot sync``: log in, register the commands with Discord, log out."""
+    async with InterpretBot(settings, command_sync="force") as bot:
+        await bot.login(settings.discord_token.reveal())  # runs setup_hook, which syncs
+        return bot.commands_synced
+
+
+def sync(settings: Settings) -> None:
+    asyncio.run(sync_now(settings))

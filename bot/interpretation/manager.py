@@ -63,7 +63,10 @@ class SessionManager:
         return dict(self._runs)
 
     async def start(self, channel: discord.VoiceChannel, config: RunConfig,
-                    own_user_id: int | None = None) -> ChannelInterpretation:
+                    own_user_id: int | None = None, *,
+                    preferences: PreferenceLookup | None = None) -> ChannelInterpretation:
+        """Join ``channel`` and run. ``preferences`` (the guild's in-memory view of its
+        members' choices) overrides the manager-wide lookup for this run."""
         async with self._lock:
             current = self._runs.get(channel.guild.id)
             if current is not None:
@@ -71,7 +74,7 @@ class SessionManager:
             run = ChannelInterpretation(
                 channel.id, config, self._pinch,
                 on_transcript=self._on_transcript, on_status=self._status,
-                preferences=self._preferences, own_user_id=own_user_id,
+                preferences=preferences or self._preferences, own_user_id=own_user_id,
             )
             voice = await asyncio.wait_for(self._connect_voice(channel),
                                            config.connect_timeout_s)

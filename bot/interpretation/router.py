@@ -62,6 +62,23 @@ class RouterConfig:
     mixed_queue_frames: int = 5
     """Frames kept per member between mixer ticks (100 ms); older are dropped."""
 
+    def __post_init__(self) -> None:
+        # Accept the mode's value ("mixed") as stored in settings; refuse nonsense early.
+        if not isinstance(self.mode, RoutingMode):
+            try:
+                object.__setattr__(self, "mode", RoutingMode(str(self.mode).strip().lower()))
+            except ValueError:
+                modes = ", ".join(m.value for m in RoutingMode)
+                raise ValueError(f"mode must be one of {modes}") from None
+        if self.max_links < 1:
+            raise ValueError("max_links must be at least 1")
+        if self.idle_timeout_s <= 0:
+            raise ValueError("idle_timeout_s must be positive")
+        if self.hangover_ms < 0:
+            raise ValueError("hangover_ms must not be negative")
+        if self.mixed_queue_frames < 1:
+            raise ValueError("mixed_queue_frames must be at least 1")
+
     @property
     def hangover_frames(self) -> int:
         return round(self.hangover_ms / (FRAME_S * 1000))

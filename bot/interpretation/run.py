@@ -24,10 +24,11 @@ from typing import Protocol
 
 from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState, LinkStatus
 from bot.interpretation.router import MIXED_LINK, RouterConfig, RoutingMode, SpeakerRouter
-from bot.pinch import PinchClient, PinchSession, TranscriptEvent
+from bot.languages import normalize_language
+from bot.pinch import VOICE_TYPES, PinchClient, PinchSession, TranscriptEvent
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame
-from bot.voice.playback import PlaybackInput, PlaybackMixer
+from bot.voice.playback import PlaybackInput, PlaybackMixer, PlaybackStats
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ def no_preferences(member_id: int) -> MemberPreference:
 
 @dataclass(frozen=True, slots=True)
 class RunConfig:
+    """A run's settings, validated and normalised on construction: language codes
+    become the canonical ``ll-RR`` of :mod:`bot.languages` (``UnknownLanguage``, a
+    ``ValueError``, otherwise), the voice is lower-cased and checked."""
+
     target_language: str
     source_language: str = "en-US"
     """The hint sent to Pinch when a member has not set their own language."""
@@ -59,6 +64,20 @@ class RunConfig:
     link: LinkConfig = field(default_factory=LinkConfig)
     connect_timeout_s: float = 20.0
     duck_db: float | None = -9.0
+    play_audio: bool = True
+    """False: transcripts only, the translated speech is not played into the channel."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target_language", normalize_language(self.target_language))
+        object.__setattr__(self, "source_language", normalize_language(self.source_language))
+        voice = str(self.voice_type).strip().lower()
+        if voice not in VOICE_TYPES:
+            raise ValueError(f"voice_type must be one of {', '.join(VOICE_TYPES)}")
+        object.__setattr__(self, "voice_type", voice)
+        if self.connect_timeout_s <= 0:
+            raise ValueError("connect_timeout_s must be positive")
+        if self.duck_db is not None and self.duck_db > 0:
+            raise ValueError("duck_db must be zero or negative (an attenuation)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +103,12 @@ class RunStatus:
     reason: str = ""
     link: LinkStatus | None = None
     at: float = field(default_factory=time.monotonic)
+    error: BaseException | None = None
+    """The exception behind a failure (a ``PinchError`` says whether retrying helps)."""
+
+
+def _discard_audio(pcm: bytes) -> None:
+    """Translated speech of a run with ``play_audio`` off."""
 
 
 class _PlaybackLink:
@@ -136,10 +161,29 @@ class ChannelInterpretation:
         self._pump: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Lock()
+        self.started_at: float | None = None
+        """``time.monotonic()`` when the run started receiving."""
 
     @property
     def router(self) -> SpeakerRouter | None:
         return self._router
+
+    def interpreter_links(self) -> dict[int, InterpreterLink]:
+        """Router key (member id, or 0 for the mix) → its link, for status snapshots."""
+        if self._router is None:
+            return {}
+        return {key: link.link for key, link in self._router.links.items()
+                if isinstance(link, _PlaybackLink)}
+
+    def playback_stats(self) -> PlaybackStats | None:
+        return self._mixer.stats() if self._mixer is not None else None
+
+    def refresh_member(self, member_id: int) -> None:
+        """The member's preferences changed: close their live session, if any, so
+        their next speech opens one with the new settings (an opted-out member's
+        audio is dropped from the next frame on: the lookup is read per frame)."""
+        if self._router is not None:
+            self._router.forget(member_id)
 
     def link_rooms(self) -> dict[int, str | None]:
         """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
@@ -169,6 +213,7 @@ class ChannelInterpretation:
         except BaseException:
             await self.stop("start failed")
             raise
+        self.started_at = time.monotonic()
         self._set_state(RunState.RUNNING, "started")
 
     async def stop(self, reason: str) -> None:
@@ -231,7 +276,7 @@ class ChannelInterpretation:
             name,
             open_session,
             on_transcript=lambda event: self._transcript(key, name, event),
-            on_audio=playback.push,
+            on_audio=playback.push if self.config.play_audio else _discard_audio,
             on_status=self._link_status,
             config=self.config.link,
         )
@@ -254,7 +299,7 @@ class ChannelInterpretation:
 
     def _link_failed(self, key: int, exc: BaseException) -> None:
         reason = getattr(exc, "user_message", None) or type(exc).__name__
-        self._emit(RunStatus(self.channel_id, self.state, f"link failed: {reason}"))
+        self._emit(RunStatus(self.channel_id, self.state, f"link failed: {reason}", error=exc))
 
     # -- voice idle/active (called from the player thread) --------------------------
 

@@ -1,0 +1,80 @@
+"""Everything the cogs use, created before any cog loads and closed after they unload.
+
+:func:`open_services` opens the store (migrating it), then the Pinch client,
+the session manager, the member-preference view and the run service, wired
+to each other; :meth:`Services.aclose` closes them in reverse order. A cog
+gets this object whole: no attribute is ever ``None``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.interpretation.manager import SessionManager, VoiceConnector
+from bot.pinch import PinchClient
+from bot.service.preferences import MemberPreferences
+from bot.service.runs import RunService
+from bot.settings import Settings
+from bot.store import Store
+
+#: ``dispatch(event_name, payload)``: discord.py's ``Client.dispatch``.
+Dispatch = Callable[..., None]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    store: Store
+    pinch: PinchClient
+    manager: SessionManager
+    preferences: MemberPreferences
+    runs: RunService
+
+    async def aclose(self) -> None:
+        """Stop every run, then close the clients. Each step runs even if one fails."""
+        try:
+            await self.runs.aclose()
+        finally:
+            try:
+                await self.manager.aclose()
+            finally:
+                try:
+                    await self.pinch.aclose()
+                finally:
+                    await self.store.aclose()
+
+
+async def open_services(settings: Settings, connect_voice: VoiceConnector, dispatch: Dispatch,
+                        *, clock: Callable[[], float] = time.monotonic,
+                        tick_s: float = 1.0, pinch_options: dict[str, Any] | None = None,
+                        ) -> Services:
+    store = await Store.open(settings.database())
+    try:
+        pinch = PinchClient(settings.pinch_base_url, settings.pinch_api_token,
+                            **(pinch_options or {}))
+        runs_holder: list[RunService] = []
+
+        def on_transcript(transcript: Any) -> None:
+            runs_holder[0].on_transcript(transcript)
+            dispatch("interpretation_transcript", transcript)
+
+        def on_status(status: Any) -> None:
+            runs_holder[0].on_status(status)
+            dispatch("interpretation_status", status)
+
+        manager = SessionManager(pinch, connect_voice, on_transcript=on_transcript,
+                                 on_status=on_status)
+        preferences = MemberPreferences(store)
+        runs = RunService(manager, store, preferences,
+                          on_ended=lambda summary: dispatch("interpretation_ended", summary),
+                          on_failure=lambda notice: dispatch("interpretation_failure", notice),
+                          clock=clock, tick_s=tick_s)
+        runs_holder.append(runs)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await store.aclose()
+        raise
+    return Services(store, pinch, manager, preferences, runs)
