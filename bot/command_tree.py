@@ -8,9 +8,9 @@ Errors travel command → group → cog → here. Two kinds come out:
 - anything else is a bug: logged with the command, user, guild, options and
   traceback under a short error id, and the user sees that id.
 
-The answer goes wherever the interaction allows: the first response, or a
-followup once the command deferred; an interaction that expired meanwhile is
-only logged.
+The answer goes wherever the interaction allows: the first response, the
+deferred placeholder ("thinking..."), or an ephemeral followup; an interaction
+that expired meanwhile is only logged.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ def user_message(error: BaseException) -> str | None:
         if isinstance(cause, (UserError, ValueError)) and str(cause):
             return str(cause)
         if error.type is discord.AppCommandOptionType.channel:
+            kinds = set(getattr(error.transformer, "channel_types", ()))
+            if kinds and kinds <= {discord.ChannelType.voice, discord.ChannelType.stage_voice}:
+                return f"{_shown(error.value)} is not a voice channel."
+            if kinds and kinds <= {discord.ChannelType.text, discord.ChannelType.news}:
+                return f"{_shown(error.value)} is not a text channel."
             return f"{_shown(error.value)} is not the right kind of channel for that option."
         return f"{_shown(error.value)} is not a valid value for that option."
     if isinstance(error, app_commands.CheckFailure):
@@ -73,7 +78,11 @@ class InterpretTree(app_commands.CommandTree[Any]):
 async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:
     """Answer ``interaction`` with ``message`` (ephemeral), however far it got."""
     try:
-        if interaction.response.is_done():
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            # Deferred ("thinking..."): the answer replaces the placeholder.
+            await interaction.edit_original_response(
+                content=message, allowed_mentions=discord.AllowedMentions.none())
+        elif interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True,
                                             allowed_mentions=discord.AllowedMentions.none())
         else:

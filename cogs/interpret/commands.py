@@ -98,10 +98,17 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         me = self.bot.user
         active = await runs.start(voice_channel, effective, report_channel_id=report.id,
                                   own_user_id=me.id if me is not None else None)
-        await voice_channel.send(formatting.consent_notice(active), allowed_mentions=NO_MENTIONS)
+        try:
+            await voice_channel.send(formatting.consent_notice(active),
+                                     allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            # Nobody may be interpreted without being told: no notice, no run.
+            await runs.stop(voice_channel.guild.id, "the consent notice could not be posted")
+            raise UserError(f"I could not post the consent notice in {voice_channel.mention}, "
+                            "so I stopped. Let me send messages there, then start again.") from None
         humans = sum(not m.bot for m in voice_channel.members)
-        await interaction.followup.send(formatting.started(active, humans=humans),
-                                        allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(content=formatting.started(active, humans=humans),
+                                                 allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="stop", description="Stop interpreting and leave the channel")
     async def stop(self, interaction: discord.Interaction[Any]) -> None:
@@ -114,8 +121,9 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         permissions.require_manager(member, active.voice_channel, effective["manager_role_id"])
         await interaction.response.defer(thinking=True)
         await runs.stop(member.guild.id, f"stopped by {member.display_name}")
-        await interaction.followup.send(f"Stopped interpreting {active.voice_channel.mention}.",
-                                        allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(
+            content=f"Stopped interpreting {active.voice_channel.mention}.",
+            allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="status", description="What is being interpreted, and how")
     async def status(self, interaction: discord.Interaction[Any]) -> None:

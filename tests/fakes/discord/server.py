@@ -36,6 +36,7 @@ from tests.fakes.discord.model import (
     Member,
     Message,
     Permission,
+    Role,
     VoiceState,
     compute_permissions,
 )
@@ -195,6 +196,26 @@ class FakeDiscord:
         channel.overwrites = [o for o in channel.overwrites
                               if not (o.type == 1 and o.id == self.bot_user_id)]
         channel.overwrites.append(Overwrite(self.bot_user_id, 1, allow, deny))
+
+    async def announce_channel(self, channel: Channel) -> None:
+        """CHANNEL_UPDATE for ``channel`` (after changing its overwrites, say), as Discord
+        sends when an admin edits a channel: the bot's cache sees the change."""
+        await self.gateway.dispatch("CHANNEL_UPDATE", payloads.channel(channel))
+
+    async def add_role(self, name: str, permissions: int = 0) -> Role:
+        """A new role in the default guild, announced with GUILD_ROLE_CREATE."""
+        guild = self.guild
+        role = Role(self.world.new_id(), name, int(permissions), position=1)
+        guild.roles[role.id] = role
+        await self.gateway.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id),
+                                                          "role": payloads.role(role)})
+        return role
+
+    def give_role(self, member: Member | str, role: Role) -> None:
+        """Give ``member`` the role; interactions they start from now on carry it."""
+        m = self.member(member) if isinstance(member, str) else member
+        if role.id not in m.roles:
+            m.roles.append(role.id)
 
     def bot_permissions(self, channel: Channel) -> Permission:
         return Permission(compute_permissions(self.guild, self.guild.members[self.bot_user_id],
