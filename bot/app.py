@@ -135,9 +135,9 @@ def run(settings: Settings) -> None:
     bot.run(settings.discord_token.reveal(), log_handler=None)
 
 
-async def sync_now(settings: Settings) -> bool:
+async def sync_now(settings: Settings, **client_options: Any) -> bool:
     """``python -m bot sync``: log in, register the commands with Discord, log out."""
-    async with InterpretBot(settings, command_sync="force") as bot:
+    async with InterpretBot(settings, command_sync="force", **client_options) as bot:
         await bot.login(settings.discord_token.reveal())  # runs setup_hook, which syncs
         return bot.commands_synced
 
