@@ -25,7 +25,7 @@ from bot.secrets import Secret
 from bot.settings import Settings
 from tests.e2e.conftest import write_wav
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord.model import InteractionRecord, Message
+from tests.fakes.discord.model import Guild, InteractionRecord, Message
 from tests.fakes.pinch import PinchSimulator, SimulatedSession
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
@@ -55,11 +55,11 @@ class Interpret:
     tmp_path: Path
     clock: RunClock = field(default_factory=RunClock)
 
-    async def invoke(self, sub: str, *, user: str = "admin", within: float = 15.0,
-                     **options: Any) -> InteractionRecord:
+    async def invoke(self, sub: str, *, user: str | None = "admin", within: float = 15.0,
+                     guild: Guild | None = None, **options: Any) -> InteractionRecord:
         """``/interpret <sub>``; waits for the final text when the bot deferred."""
         record = await self.fake.invoke(f"interpret {sub}", user=user, within=within,
-                                        options=options)
+                                        options=options, guild=guild)
         if record.response_type == 5:  # deferred: the answer replaces "thinking..."
             await self.fake.wait_for(
                 lambda: record.original is not None and (record.original.content

@@ -211,6 +211,27 @@ class FakeDiscord:
                                                           "role": payloads.role(role)})
         return role
 
+    async def add_guild(self, name: str) -> Guild:
+        """A second server with the bot in it: ``general`` (text), ``Voice``, its own
+        owner ``<name>-admin`` and member ``<name>-member``; announced with GUILD_CREATE.
+        Address it with ``invoke(..., guild=)``."""
+        from tests.fakes.discord.model import DEFAULT_EVERYONE, User
+        new_id = self.world.new_id
+        owner = User(new_id(), f"{name}-admin", global_name=f"{name} admin")
+        guild = Guild(id=new_id(), name=name, owner_id=owner.id)
+        guild.roles[guild.id] = Role(guild.id, "@everyone", int(DEFAULT_EVERYONE))
+        for kind, channel_name in ((ChannelType.TEXT, "general"), (ChannelType.VOICE, "Voice")):
+            channel = Channel(new_id(), guild.id, kind, channel_name,
+                              position=len(guild.channels))
+            guild.channels[channel.id] = channel
+        self.world.add_member(guild, owner)
+        self.world.add_member(guild, User(new_id(), f"{name}-member"))
+        guild.members[self.bot_user_id] = Member(self.world.bot_user)
+        self.world.guilds[guild.id] = guild
+        await self.gateway.dispatch("GUILD_CREATE",
+                                    payloads.guild_create(guild, include_voice_states=True))
+        return guild
+
     def give_role(self, member: Member | str, role: Role) -> None:
         """Give ``member`` the role; interactions they start from now on carry it."""
         m = self.member(member) if isinstance(member, str) else member
@@ -239,11 +260,13 @@ class FakeDiscord:
 
     async def _send_interaction(self, name: str, user: Member | str | None,
                                 channel: Channel | None, options: dict[str, Any],
-                                focused: str | None) -> InteractionRecord:
-        guild = self.guild
-        member = (self.admin if user is None
-                  else self.member(user) if isinstance(user, str) else user)
-        channel = channel or self.text_channel
+                                focused: str | None,
+                                guild: Guild | None = None) -> InteractionRecord:
+        guild = guild or self.guild
+        member = (guild.members[guild.owner_id] if user is None
+                  else self.world.member_named(user, guild) if isinstance(user, str) else user)
+        channel = channel or next(c for c in guild.channels.values()
+                                  if c.type == ChannelType.TEXT)
         iid = self.world.new_id()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         data = build_interaction(
@@ -260,16 +283,17 @@ class FakeDiscord:
 
     async def invoke(self, name: str, /, *, user: Member | str | None = None,
                      channel: Channel | None = None, within: float = DEFAULT_WAIT,
-                     options: dict[str, Any] | None = None,
+                     options: dict[str, Any] | None = None, guild: Guild | None = None,
                      **more_options: Any) -> InteractionRecord:
-        """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the admin).
+        """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the
+        owner of ``guild``, itself the default guild unless given).
 
         Command options come as keywords (or in ``options`` when one is called
-        ``user``, ``channel`` or ``timeout``). Returns once the bot answered the
-        interaction (any callback type).
+        ``user``, ``channel``, ``guild`` or ``timeout``). Returns once the bot answered
+        the interaction (any callback type).
         """
         rec = await self._send_interaction(name, user, channel,
-                                           {**(options or {}), **more_options}, None)
+                                           {**(options or {}), **more_options}, None, guild)
         await self.wait_for(lambda: rec.responses, within, f"a response to /{name}")
         return rec
 
