@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.app import InterpretBot
@@ -29,6 +31,7 @@ from tests.fakes.discord.model import Guild, InteractionRecord, Message
 from tests.fakes.pinch import PinchSimulator, SimulatedSession
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
+from tests.support.signals import tone
 
 TICK_S = 0.1
 
@@ -84,6 +87,20 @@ class Interpret:
 
     def wav(self, name: str, freq: float, seconds: float) -> Path:
         return write_wav(self.tmp_path / f"{name}-{freq:.0f}-{seconds}.wav", freq, seconds)
+
+    def bursts(self, name: str, freq: float, *, count: int, burst_s: float = 0.5,
+               gap_s: float = 0.8) -> Path:
+        """A WAV of ``count`` tone bursts separated by silence: one segment each."""
+        burst = tone(freq, burst_s, amplitude=0.3)
+        gap = np.zeros(round(gap_s * 48_000), dtype=np.int16)
+        mono = np.concatenate([np.concatenate([burst, gap]) for _ in range(count)])
+        path = self.tmp_path / f"{name}-bursts-{freq:.0f}-{count}.wav"
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(2)
+            wav.setsampwidth(2)
+            wav.setframerate(48_000)
+            wav.writeframes(np.repeat(mono, 2).tobytes())
+        return path
 
     def bot_messages(self, channel: Any = None) -> list[Message]:
         """Messages the bot itself posted (not interaction answers) in a channel."""
