@@ -21,6 +21,7 @@ from bot.interpretation.manager import SessionManager
 from bot.pinch import PinchClient
 from bot.settings import Settings
 from bot.voice.client import ReceivingVoiceClient
+from bot.voice.internals_guard import missing_internals
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class InterpretBot(commands.Bot):
             self.pinch, connect_receiving_voice,
             on_transcript=lambda t: self.dispatch("interpretation_transcript", t),
             on_status=lambda s: self.dispatch("interpretation_status", s),
+            voice_unavailable=check_voice_internals(),
         )
         for name in self._extensions:
             await self.load_extension(name)
@@ -66,11 +68,21 @@ class InterpretBot(commands.Bot):
         log.info("synced %d application commands", len(synced))
 
     async def close(self) -> None:
-        if self.interpretations is not None:
-            await self.interpretations.aclose()
-        if self.pinch is not None:
-            await self.pinch.aclose()
-        await super().close()
+        # Each step runs whatever the one before it did: the Pinch client and the
+        # Discord connection are closed even if stopping the runs failed.
+        try:
+            if self.interpretations is not None:
+                await self.interpretations.aclose()
+        except Exception:
+            log.exception("stopping the interpretations failed")
+        finally:
+            try:
+                if self.pinch is not None:
+                    await self.pinch.aclose()
+            except Exception:
+                log.exception("closing the Pinch client failed")
+            finally:
+                await super().close()
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
@@ -82,10 +94,28 @@ class InterpretBot(commands.Bot):
             await self.interpretations.on_channel_deleted(channel)
 
 
-async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
-    """Join ``channel`` with the voice client that also receives members' audio."""
-    return await channel.connect(cls=ReceivingVoiceClient, timeout=15, self_deaf=False)
+VOICE_CONNECT_TIMEOUT_S = 15.0
 
+
+async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
+    """Join ``channel`` with the voice client that also receives members' audio.
+
+    The timeout is discord.py's own: it cleans up a join that did not finish, where a
+    cancellation from outside would leave a half-made voice client behind.
+    """
+    return await channel.connect(cls=ReceivingVoiceClient, timeout=VOICE_CONNECT_TIMEOUT_S,
+                                 self_deaf=False)
+
+
+def check_voice_internals() -> str | None:
+    """``None`` if discord.py has what voice receive relies on, else why runs are refused."""
+    missing = missing_internals()
+    if not missing:
+        return None
+    reason = (f"discord.py {discord.__version__} lacks what voice receive relies on "
+              f"({', '.join(missing)}); voice runs are refused until the bot is updated")
+    log.error("%s", reason)
+    return reason
 
 
 def run(settings: Settings) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 from livekit import rtc
 
 from bot.interpretation.livekit_room import connect_room
+from bot.tasks import cancel_and_wait
 from tests.fakes.pinch.config import (
     AgentTuning,
     SimulatorFaults,
@@ -145,12 +146,10 @@ class TranslationAgent:
             await connect_room(room, self._url, self._token, timeout=10)
             self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=OUTPUT_QUEUE_MS)
             track = rtc.LocalAudioTrack.create_audio_track(TRACK_NAME, self._source)
-            await asyncio.wait_for(
-                room.local_participant.publish_track(
+            async with asyncio.timeout(10):
+                await room.local_participant.publish_track(
                     track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-                ),
-                10,
-            )
+                )
         except BaseException:
             await self._teardown("start_failed")
             raise
@@ -359,9 +358,10 @@ class TranslationAgent:
 
     async def _publish(self, payload: bytes) -> None:
         assert self._room is not None
-        await asyncio.wait_for(
-            self._room.local_participant.publish_data(payload, reliable=True), 5
-        )
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+        # arrives as the publish completes, and the sender loop would then wait forever.
+        async with asyncio.timeout(5):
+            await self._room.local_participant.publish_data(payload, reliable=True)
         self.session.messages_sent.append(payload)
 
     async def _play_loop(self) -> None:
@@ -395,16 +395,15 @@ class TranslationAgent:
         for timer in (self._join_timer, self._leave_timer):
             if timer is not None:
                 timer.cancel()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))
         if self._room is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._room.disconnect(), 5)
+                async with asyncio.timeout(5):
+                    await self._room.disconnect()
         if self._source is not None:
             with contextlib.suppress(Exception):
-                await self._source.aclose()
+                async with asyncio.timeout(5):
+                    await self._source.aclose()
         self.session.ended.set()
         log.debug("agent left %s (%s)", self.session.room_name, reason)
 
