@@ -34,6 +34,7 @@ from bot.service.command_sync import sync_commands
 from bot.service.container import Services, open_services
 from bot.settings import Settings
 from bot.voice.client import ReceivingVoiceClient
+from bot.voice.internals_guard import missing_internals
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class InterpretBot(commands.Bot):
     async def setup_hook(self) -> None:
         self._services = await open_services(
             self.settings, connect_receiving_voice, self.dispatch,
-            clock=self._run_clock, tick_s=self._run_tick_s, pinch_options=self._pinch_options)
+            voice_unavailable=check_voice_internals(), clock=self._run_clock,
+            tick_s=self._run_tick_s, pinch_options=self._pinch_options)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
@@ -107,6 +109,7 @@ class InterpretBot(commands.Bot):
                 self.tree, self._services.store, force=self._command_sync == "force")
 
     async def close(self) -> None:
+        # The Discord connection is closed whatever closing the services did.
         services, self._services = self._services, None
         try:
             if services is not None:
@@ -124,9 +127,28 @@ class InterpretBot(commands.Bot):
             await self._services.manager.on_channel_deleted(channel)
 
 
+VOICE_CONNECT_TIMEOUT_S = 15.0
+
+
 async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
-    """Join ``channel`` with the voice client that also receives members' audio."""
-    return await channel.connect(cls=ReceivingVoiceClient, timeout=15, self_deaf=False)
+    """Join ``channel`` with the voice client that also receives members' audio.
+
+    The timeout is discord.py's own: it cleans up a join that did not finish, where a
+    cancellation from outside would leave a half-made voice client behind.
+    """
+    return await channel.connect(cls=ReceivingVoiceClient, timeout=VOICE_CONNECT_TIMEOUT_S,
+                                 self_deaf=False)
+
+
+def check_voice_internals() -> str | None:
+    """``None`` if discord.py has what voice receive relies on, else why runs are refused."""
+    missing = missing_internals()
+    if not missing:
+        return None
+    reason = (f"discord.py {discord.__version__} lacks what voice receive relies on "
+              f"({', '.join(missing)}); voice runs are refused until the bot is updated")
+    log.error("%s", reason)
+    return reason
 
 
 def run(settings: Settings) -> None:

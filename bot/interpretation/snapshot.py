@@ -31,7 +31,8 @@ class LinkSnapshot:
     reconnects: int
     frames_in: int
     frames_published: int
-    uplink_dropped_frames: int
+    failures: int
+    """Sessions that failed or ended before they were healthy."""
     transcripts: int
 
 
@@ -75,7 +76,7 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
             reconnects=link.stats.reconnects,
             frames_in=link.stats.frames_in,
             frames_published=link.stats.frames_published,
-            uplink_dropped_frames=link.stats.uplink_dropped_frames,
+            failures=link.stats.failures,
             transcripts=link.stats.transcripts,
         )
         for key, link in sorted(run.interpreter_links().items())

@@ -9,6 +9,7 @@ gets this object whole: no attribute is ever ``None``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from bot.service.preferences import MemberPreferences
 from bot.service.runs import RunService
 from bot.settings import Settings
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 #: ``dispatch(event_name, payload)``: discord.py's ``Client.dispatch``.
 Dispatch = Callable[..., None]
@@ -34,21 +37,21 @@ class Services:
     runs: RunService
 
     async def aclose(self) -> None:
-        """Stop every run, then close the clients. Each step runs even if one fails."""
-        try:
-            await self.runs.aclose()
-        finally:
+        """Stop every run, then close the clients. Each step runs whatever the one
+        before it did; a failing step is logged, not raised."""
+        for name, step in (("the run watchdogs", self.runs.aclose),
+                           ("the interpretations", self.manager.aclose),
+                           ("the Pinch client", self.pinch.aclose),
+                           ("the store", self.store.aclose)):
             try:
-                await self.manager.aclose()
-            finally:
-                try:
-                    await self.pinch.aclose()
-                finally:
-                    await self.store.aclose()
+                await step()
+            except Exception:
+                log.exception("closing %s failed", name)
 
 
 async def open_services(settings: Settings, connect_voice: VoiceConnector, dispatch: Dispatch,
-                        *, clock: Callable[[], float] = time.monotonic,
+                        *, voice_unavailable: str | None = None,
+                        clock: Callable[[], float] = time.monotonic,
                         tick_s: float = 1.0, pinch_options: dict[str, Any] | None = None,
                         ) -> Services:
     store = await Store.open(settings.database())
@@ -66,7 +69,7 @@ async def open_services(settings: Settings, connect_voice: VoiceConnector, dispa
             dispatch("interpretation_status", status)
 
         manager = SessionManager(pinch, connect_voice, on_transcript=on_transcript,
-                                 on_status=on_status)
+                                 on_status=on_status, voice_unavailable=voice_unavailable)
         preferences = MemberPreferences(store)
         runs = RunService(manager, store, preferences,
                           on_ended=lambda summary: dispatch("interpretation_ended", summary),

@@ -8,8 +8,9 @@ its guild's in-memory preference view, and then watches the run:
 - a watchdog task (one per run, ticking every ``tick_s``) stops it when no
   human has been in the voice channel for ``idle_leave_s``, or when it reaches
   ``max_run_minutes``;
-- engine statuses update the run's last error; an error retrying cannot fix is
-  announced once per kind per run (``on_failure``);
+- engine statuses update the run's last error; the ones carrying a notice (an
+  error retrying cannot fix, a member left out by the speaker cap; the engine
+  sends each text once per run) go to ``on_failure`` for the channel;
 - transcripts are counted (speakers, segments, detected languages) so that when
   the run ends, for whatever reason, ``on_ended`` gets a :class:`RunSummary`.
 
@@ -32,12 +33,17 @@ from typing import TypeVar
 
 import discord
 
-from bot.interpretation.manager import AlreadyRunning, SessionManager
+from bot.interpretation.link import LinkState
+from bot.interpretation.manager import (
+    AlreadyRunning,
+    SessionManager,
+    StartCancelled,
+    VoiceUnavailable,
+)
 from bot.interpretation.router import RouterConfig
 from bot.interpretation.run import AttributedTranscript, RunConfig, RunState, RunStatus
 from bot.interpretation.snapshot import RunSnapshot, snapshot
 from bot.service.errors import UserError
-from bot.service.failures import advice, unfixable_kind
 from bot.service.preferences import MemberPreferences
 from bot.store import ConfigLayer, Effective, Store, resolve
 
@@ -62,11 +68,10 @@ class RunSummary:
 
 @dataclass(frozen=True, slots=True)
 class FailureNotice:
-    """An error that needs a person: posted once per kind per run."""
+    """Something the channel must know (an error that needs a person, the speaker cap)."""
 
     guild_id: int
     report_channel_id: int
-    kind: str
     message: str
 
 
@@ -86,7 +91,6 @@ class ActiveRun:
     segments: int = 0
     languages: dict[str, None] = field(default_factory=dict)
     last_error: str | None = None
-    reported: set[str] = field(default_factory=set)
     watchdog: asyncio.Task[None] | None = None
 
     @property
@@ -169,6 +173,11 @@ class RunService:
                                             preferences=self._preferences.lookup(guild_id))
         except AlreadyRunning as exc:
             raise UserError(f"I am {exc}. Stop it with `/interpret stop` first.") from None
+        except StartCancelled as exc:
+            raise UserError(f"The start was cancelled: {exc}.") from None
+        except VoiceUnavailable:
+            raise UserError("Voice is unavailable in this version of the bot; its operator "
+                            "must update it (the log says why).") from None
         except TimeoutError:
             raise UserError(f"I could not join {channel.mention} in time. "
                             "Please try again.") from None
@@ -198,7 +207,9 @@ class RunService:
         """A member changed their preferences: their live session re-opens with them."""
         run = self._manager.get(guild_id)
         if run is not None:
-            run.refresh_member(member_id)
+            # An opted-out member's audio is dropped from the next frame on (the run
+            # reads the preference view per frame); this closes their open session.
+            run.reopen_member(member_id)
 
     async def aclose(self) -> None:
         watchdogs = [a.watchdog for a in self._active.values() if a.watchdog is not None]
@@ -226,19 +237,14 @@ class RunService:
         if status.state is RunState.STOPPED:
             self._finish(active, status.reason)
             return
-        failing = status.error is not None or (
-            status.link is not None and status.reason not in ("", "opening session")
-            and status.link.state.value in ("reconnecting", "closed"))
-        if failing:
+        if status.reason.startswith("link failed") or (
+                status.link is not None and status.link.state is LinkState.RECONNECTING):
             active.last_error = status.reason
-        kind = unfixable_kind(status.error)
-        if kind is None or kind in active.reported:
+        if status.notice is None:
             return
-        active.reported.add(kind)
-        message = advice(kind, source=active.config.source_language,
-                         target=active.config.target_language)
+        # The engine words the notice and sends each text once per run.
         self._emit(self._on_failure, FailureNotice(active.guild_id, active.report_channel_id,
-                                                   kind, message))
+                                                   status.notice))
 
     # -- internals -----------------------------------------------------------------
 
