@@ -1,8 +1,8 @@
 """Everything the cogs use, created before any cog loads and closed after they unload.
 
 :func:`open_services` opens the store (migrating it), then the Pinch client,
-the session manager, the member-preference view and the run service, wired
-to each other; :meth:`Services.aclose` closes them in reverse order. A cog
+the session manager, the member-preference view, the run service and the
+retention purge, wired to each other; :meth:`Services.aclose` closes them in reverse order. A cog
 gets this object whole: no attribute is ever ``None``.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 from bot.interpretation.manager import SessionManager, VoiceConnector
 from bot.pinch import PinchClient
 from bot.service.preferences import MemberPreferences
+from bot.service.retention import RetentionPurger
 from bot.service.runs import RunService
 from bot.settings import Settings
 from bot.store import Store
@@ -35,11 +36,13 @@ class Services:
     manager: SessionManager
     preferences: MemberPreferences
     runs: RunService
+    retention: RetentionPurger
 
     async def aclose(self) -> None:
         """Stop every run, then close the clients. Each step runs whatever the one
         before it did; a failing step is logged, not raised."""
-        for name, step in (("the run watchdogs", self.runs.aclose),
+        for name, step in (("the retention purge", self.retention.aclose),
+                           ("the run watchdogs", self.runs.aclose),
                            ("the interpretations", self.manager.aclose),
                            ("the Pinch client", self.pinch.aclose),
                            ("the store", self.store.aclose)):
@@ -80,4 +83,6 @@ async def open_services(settings: Settings, connect_voice: VoiceConnector, dispa
         with contextlib.suppress(Exception):
             await store.aclose()
         raise
-    return Services(store, pinch, manager, preferences, runs)
+    retention = RetentionPurger(store)
+    retention.start()
+    return Services(store, pinch, manager, preferences, runs, retention)

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,7 +33,20 @@ def head_revision() -> str:
     return head
 
 
+#: Any constant shared by every process of the bot: serialises their migrations.
+_MIGRATION_LOCK_ID = 0x696E7465  # "inte"
+
+
 def _upgrade(connection: Connection) -> None:
+    # Several processes (shards) starting at once on one database: one migrates, the
+    # others wait for it and then find the schema at head.
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                           {"id": _MIGRATION_LOCK_ID})
+    elif connection.dialect.name == "sqlite":
+        # The sqlite3 module opens no transaction before DDL: take the write lock now
+        # (waiting up to the busy timeout), which also makes the migration atomic.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

@@ -211,3 +211,16 @@ async def test_a_naive_datetime_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         StoredSegment(GUILD, VOICE, "r", ALICE, "en-US", "es-ES",
                       datetime(2025, 1, 1), datetime(2025, 1, 1), "x", None)
+
+
+async def test_stores_opening_at_once_migrate_once(database_url: str) -> None:
+    import asyncio
+    stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
+    try:
+        for opened in stores:
+            assert await current_revision(opened.engine) == head_revision()
+        await stores[0].update_server_config(GUILD, ConfigLayer(voice="male"))
+        assert (await stores[2].server_config(GUILD)).voice == "male"
+    finally:
+        for opened in stores:
+            await opened.aclose()
