@@ -89,7 +89,8 @@ def no_preferences(member_id: int) -> MemberPreference:
 class RunConfig:
     """A run's settings, validated and normalised on construction: language codes
     become the canonical ``ll-RR`` of :mod:`bot.languages` (``UnknownLanguage``, a
-    ``ValueError``, otherwise), the voice is lower-cased and checked."""
+    ``ValueError``, otherwise), the voice is lower-cased and checked (``clone`` in
+    mixed mode becomes ``female``: one session hears a mixture of voices)."""
 
     target_language: str
     source_language: str = "en-US"
@@ -107,6 +108,8 @@ class RunConfig:
         voice = str(self.voice_type).strip().lower()
         if voice not in VOICE_TYPES:
             raise ValueError(f"voice_type must be one of {', '.join(VOICE_TYPES)}")
+        if voice == "clone" and self.router.mode is RoutingMode.MIXED:
+            voice = "female"  # cloning a mixture of voices is meaningless
         object.__setattr__(self, "voice_type", voice)
         if self.duck_db is not None and self.duck_db > 0:
             raise ValueError("duck_db must be zero or negative (an attenuation)")

@@ -41,7 +41,8 @@ def text_needs(*, post_transcripts: bool) -> tuple[str, ...]:
     return ("view_channel", "send_messages", *threads)
 
 
-def check_bot_can(channel: discord.abc.GuildChannel, needed: Iterable[str]) -> None:
+def check_bot_can(channel: discord.abc.GuildChannel | discord.Thread,
+                  needed: Iterable[str]) -> None:
     """Raise :class:`BotLacksPermissions` naming what the bot lacks in ``channel``."""
     lacking = missing(channel.permissions_for(channel.guild.me), needed)
     if lacking:

@@ -81,7 +81,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         runs.check_not_running(voice_channel.guild.id)
         runs.run_config(effective)  # a missing target fails here, before joining
         report = interaction.channel
-        if not isinstance(report, discord.abc.GuildChannel):
+        if not isinstance(report, (discord.abc.GuildChannel, discord.Thread)):
             raise UserError("Run this command in a server channel.")
         transcripts = (voice_channel.guild.get_channel(effective["transcript_channel_id"])
                        if effective["transcript_channel_id"] else report)

@@ -42,3 +42,10 @@ def test_the_routing_mode_may_be_given_by_its_value() -> None:
 def test_router_limits_are_checked(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RouterConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_mixed_mode_never_clones_a_mixture_of_voices() -> None:
+    mixed = RouterConfig(mode=RoutingMode.MIXED)
+    assert RunConfig(target_language="es", router=mixed).voice_type == "female"
+    assert RunConfig(target_language="es", voice_type="male", router=mixed).voice_type == "male"
+    assert RunConfig(target_language="es").voice_type == "clone"
