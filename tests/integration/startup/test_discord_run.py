@@ -118,3 +118,33 @@ async def test_token_reset_while_running_ends_with_the_token_line(
         await asyncio.wait_for(task, 30)  # discord.py waits 5 s before identifying again
     assert info.value.status is ExitStatus.DISCORD_TOKEN_REJECTED
     assert clients.made[0].is_closed()
+
+
+async def test_gateway_refusing_the_first_connection_is_retried_on_a_fresh_client(
+    fake_discord: FakeDiscord,
+) -> None:
+    fake_discord.gateway.drop(refuse_next=1)  # nothing to drop yet: only the refusal
+    clients = Clients(fake_discord.bot_token, fake_discord.client_options)
+    sleep = RecordedSleep()
+    task = asyncio.create_task(run_discord(clients, clients.settings.discord_token,
+                                           policy=POLICY, sleep=sleep))
+    await eventually(lambda: len(clients.made) == 2 and clients.made[1].is_ready())
+    assert fake_discord.gateway.refused == 1
+    assert clients.made[0].is_closed()
+    assert sleep.delays == [0.5]
+    await clients.made[1].close()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_gateway_refusing_every_connection_ends_naming_the_gateway(
+    fake_discord: FakeDiscord,
+) -> None:
+    fake_discord.gateway.drop(refuse_next=100)
+    clients = Clients(fake_discord.bot_token, fake_discord.client_options)
+    with pytest.raises(StartupError) as info:
+        await run_discord(clients, clients.settings.discord_token, policy=POLICY,
+                          sleep=RecordedSleep())
+    assert info.value.status is ExitStatus.DISCORD_UNREACHABLE
+    assert info.value.message.startswith(
+        "the Discord gateway gateway.discord.gg refused the connection (HTTP 503)")
+    assert len(clients.made) == 3
