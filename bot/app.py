@@ -7,19 +7,28 @@ cogs as discord.py events, ``on_interpretation_transcript(AttributedTranscript)`
 and ``on_interpretation_status(RunStatus)``, so the transcript writer and the
 commands listen without the engine knowing them. Tests construct the bot with
 their own aiohttp connector to point it at the fake Discord.
+
+:func:`run` is what ``python -m bot`` runs: the preflight checks, then the
+Discord connection (:mod:`bot.startup`); losing the gateway afterwards is logged
+by :mod:`bot.gateway_log` while discord.py reconnects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import discord
 from discord.ext import commands
 
+from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
 from bot.interpretation.manager import SessionManager
 from bot.pinch import PinchClient
 from bot.settings import Settings
+from bot.startup.checks import run_preflight
+from bot.startup.discord_run import ConnectPolicy, run_discord
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.internals_guard import missing_internals
 
@@ -52,8 +61,15 @@ class InterpretBot(commands.Bot):
         self._extensions = extensions
         self.pinch: PinchClient | None = None
         self.interpretations: SessionManager | None = None
+        self.gateway_watch = GatewayWatch()
+        # Listeners rather than on_* methods: a cog or test defining on_disconnect
+        # must not silence the gateway log.
+        self.add_listener(self._gateway_ready, "on_connect")
+        self.add_listener(self._gateway_resumed, "on_resumed")
+        self.add_listener(self._gateway_lost, "on_disconnect")
 
     async def setup_hook(self) -> None:
+        install_reconnect_attempt_filter()
         self.pinch = PinchClient(self.settings.pinch_base_url, self.settings.pinch_api_token)
         self.interpretations = SessionManager(
             self.pinch, connect_receiving_voice,
@@ -83,6 +99,18 @@ class InterpretBot(commands.Bot):
                 log.exception("closing the Pinch client failed")
             finally:
                 await super().close()
+
+    async def _gateway_ready(self) -> None:
+        self.gateway_watch.connected("new session")
+
+    async def _gateway_resumed(self) -> None:
+        self.gateway_watch.connected("resumed")
+
+    async def _gateway_lost(self) -> None:
+        if self.is_closed():
+            return  # our own shutdown
+        socket = getattr(self.ws, "socket", None)
+        self.gateway_watch.lost(getattr(socket, "close_code", None))
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
@@ -118,7 +146,31 @@ def check_voice_internals() -> str | None:
     return reason
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    """discord.py ``Client`` options that come from settings (the proxy, if any)."""
+    if settings.discord_proxy is None:
+        return {}
+    return {"proxy": settings.discord_proxy.reveal()}
+
+
+async def serve(settings: Settings, *, policy: ConnectPolicy | None = None) -> None:
+    """Preflight checks, then the bot until it closes; raises ``StartupError``."""
+    await run_preflight(settings)
+    proxy = settings.discord_proxy
+    await run_discord(
+        lambda: InterpretBot(settings, **client_options(settings)),
+        settings.discord_token,
+        policy=policy,
+        proxy_host=urlsplit(proxy.reveal()).hostname if proxy is not None else None,
+    )
+
+
 def run(settings: Settings) -> None:
-    bot = InterpretBot(settings)
-    # log_handler=None: logging is already configured, with redaction.
-    bot.run(settings.discord_token.reveal(), log_handler=None)
+    """Run the bot until it is stopped (Ctrl-C ends it quietly).
+
+    Raises :class:`~bot.startup.errors.StartupError` for a failure the user can fix.
+    """
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        log.info("stopped (interrupted)")

@@ -2,7 +2,8 @@
 
 The environment wins over ``.env``. Missing required variables are reported
 together in one :class:`SettingsError` that names them and never shows a value;
-tokens are held as :class:`~bot.secrets.Secret`.
+tokens (and a proxy URL, which may embed a password) are held as
+:class:`~bot.secrets.Secret`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.log_redaction import register_secret
 from bot.secrets import Secret
 
 DEFAULT_PINCH_BASE_URL: Final = "https://api.startpinch.com"
@@ -39,6 +41,10 @@ class Settings:
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     database_url: str = ""
     log_level: str = "INFO"
+    #: HTTP proxy for every connection to Discord (REST, gateway, voice websocket).
+    discord_proxy: Secret | None = None
+    #: libopus to load (a file name or path); empty = ask the dynamic loader for "opus".
+    opus_library: str = ""
 
     @classmethod
     def load(
@@ -83,6 +89,10 @@ class Settings:
         if not database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
             raise SettingsError("DATABASE_URL must start with sqlite: or postgresql:")
 
+        proxy = get("DISCORD_PROXY")
+        if proxy:
+            _check_proxy(proxy)
+
         return cls(
             discord_token=Secret(get("DISCORD_TOKEN")),
             pinch_api_token=Secret(get("PINCH_API_TOKEN")),
@@ -90,8 +100,25 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             log_level=level,
+            discord_proxy=Secret(proxy) if proxy else None,
+            opus_library=get("OPUS_LIBRARY"),
         )
 
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
+
+
+def _check_proxy(url: str) -> None:
+    """Refuse what aiohttp cannot use as a proxy; mask a password it embeds."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise SettingsError("DISCORD_PROXY must be an http(s) URL such as "
+                            "http://proxy.example:3128")
+    if parts.password:
+        register_secret(parts.password)

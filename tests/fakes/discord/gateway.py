@@ -33,6 +33,9 @@ DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE_STATE, RESUME, RECONNECT = 0, 1, 
 REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
 
 _GUILDS, _MEMBERS, _VOICE_STATES, _GUILD_MESSAGES = 1 << 0, 1 << 1, 1 << 7, 1 << 9
+_PRESENCES, _MESSAGE_CONTENT = 1 << 8, 1 << 15
+#: The intents an application must enable in the developer portal (else close 4014).
+PRIVILEGED_INTENTS = _MEMBERS | _PRESENCES | _MESSAGE_CONTENT
 
 #: Which intent an event needs (events not listed are always sent).
 EVENT_INTENTS: dict[str, int] = {
@@ -75,7 +78,9 @@ class GatewayHub:
         self.sessions: dict[str, GatewaySession] = {}
         self.identifies = 0
         self.received: list[dict[str, Any]] = []
-        self._connections: set[web.WebSocketResponse] = set()
+        self._connections: dict[web.WebSocketResponse, asyncio.BaseTransport | None] = {}
+        self._refuse_next = 0
+        self.refused = 0
         self.ready = asyncio.Event()
 
     # -- public -----------------------------------------------------------
@@ -98,6 +103,17 @@ class GatewayHub:
         if wait:
             await asyncio.wait_for(asyncio.gather(*(s.resumed.wait() for s in asked)), within)
 
+    def drop(self, *, refuse_next: int = 0) -> None:
+        """Cut every gateway connection without a close frame, as a lost network does.
+
+        The next ``refuse_next`` connection attempts are answered 503 before the
+        websocket upgrade (an outage in front of the gateway); later ones may RESUME.
+        """
+        self._refuse_next = refuse_next
+        for transport in list(self._connections.values()):
+            if transport is not None:
+                transport.abort()
+
     async def aclose(self) -> None:
         for ws in list(self._connections):
             with contextlib.suppress(Exception):
@@ -105,10 +121,14 @@ class GatewayHub:
 
     # -- connection -------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self._refuse_next > 0:
+            self._refuse_next -= 1
+            self.refused += 1
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse(max_msg_size=0, heartbeat=None)
         await ws.prepare(request)
-        self._connections.add(ws)
+        self._connections[ws] = request.transport
         session: GatewaySession | None = None
         try:
             await ws.send_str(json.dumps({"op": HELLO, "s": None, "t": None,
@@ -124,7 +144,7 @@ class GatewayHub:
                 self.received.append(_redacted(frame))
                 session = await self._on_frame(ws, session, frame)
         finally:
-            self._connections.discard(ws)
+            self._connections.pop(ws, None)
             if session is not None and session.ws is ws:
                 session.ws = None
         return ws
@@ -143,6 +163,9 @@ class GatewayHub:
                 return session
             if data.get("token") != self.world.bot_token:
                 await ws.close(code=4004, message=b"Authentication failed.")
+                return None
+            if int(data.get("intents", 0)) & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
                 return None
             session = await self._identify(ws, data)
         elif op == RESUME:

@@ -268,6 +268,10 @@ class FakeDiscord:
         """Send op 7 RECONNECT and (by default) wait until the bot resumed its session."""
         await self.gateway.reconnect(within, wait=wait)
 
+    def drop_gateway(self, *, refuse_next: int = 0) -> None:
+        """Cut the bot's gateway connection abruptly; refuse the next attempts with 503."""
+        self.gateway.drop(refuse_next=refuse_next)
+
     async def _on_bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data["guild_id"]))
         if guild is None:
