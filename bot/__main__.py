@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.log_redaction import configure_logging
+from bot.observability.logs import configure_logging
 from bot.settings import Settings, SettingsError
 
 EXIT_CONFIG_ERROR = 2
@@ -20,13 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"interpret-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     # Imported late so that a configuration error costs no discord.py import.
     from bot.app import run
 
-    run(settings)
-    return 0
+    return run(settings)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from bot.interpretation.run import (
     RunStatus,
     no_preferences,
 )
+from bot.observability import logs
 from bot.pinch import PinchClient
 from bot.voice.client import ReceivingVoiceClient
 
@@ -34,6 +35,10 @@ VoiceConnector = Callable[[discord.VoiceChannel], Awaitable[ReceivingVoiceClient
 
 class AlreadyRunning(Exception):
     """The guild already has a run; the message names its channel."""
+
+
+class NotAccepting(Exception):
+    """The bot is shutting down: no new runs (the message says so to the user)."""
 
 
 class SessionManager:
@@ -54,6 +59,7 @@ class SessionManager:
         self._runs: dict[int, ChannelInterpretation] = {}
         self._stops: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        self._refusal: str | None = None
 
     def get(self, guild_id: int) -> ChannelInterpretation | None:
         return self._runs.get(guild_id)
@@ -62,9 +68,23 @@ class SessionManager:
     def runs(self) -> dict[int, ChannelInterpretation]:
         return dict(self._runs)
 
+    async def refuse_new_runs(self, reason: str) -> None:
+        """From now on ``start`` raises :class:`NotAccepting`; waits for a start under way."""
+        async with self._lock:
+            self._refusal = reason
+
     async def start(self, channel: discord.VoiceChannel, config: RunConfig,
                     own_user_id: int | None = None) -> ChannelInterpretation:
+        # Every task the run starts inherits these ids, so all its log lines carry them.
+        with logs.bind(guild_id=channel.guild.id, channel_id=channel.id,
+                       run_id=logs.new_run_id()):
+            return await self._start(channel, config, own_user_id)
+
+    async def _start(self, channel: discord.VoiceChannel, config: RunConfig,
+                     own_user_id: int | None) -> ChannelInterpretation:
         async with self._lock:
+            if self._refusal is not None:
+                raise NotAccepting(self._refusal)
             current = self._runs.get(channel.guild.id)
             if current is not None:
                 raise AlreadyRunning(f"already interpreting <#{current.channel_id}>")
