@@ -70,7 +70,8 @@ def test_sqlite_data_lives_in_a_named_volume_at_data_dir(compose: dict[str, Any]
     data_dir = bot["environment"]["DATA_DIR"]
     volume, _, target = next(v for v in bot["volumes"] if v.endswith(":" + data_dir)
                              ).partition(":")
-    assert target == data_dir and volume in compose["volumes"]
+    assert target == data_dir
+    assert volume in compose["volumes"]
 
 
 def test_tokens_come_from_the_env_file_and_only_documented_variables_are_set(
@@ -88,4 +89,5 @@ def test_the_stop_grace_period_outlasts_the_bots_own_shutdown_bound(
     from bot.settings import DEFAULT_SHUTDOWN_TIMEOUT_S
 
     grace = compose["services"]["bot"]["stop_grace_period"]
-    assert grace.endswith("s") and float(grace[:-1]) > DEFAULT_SHUTDOWN_TIMEOUT_S
+    assert grace.endswith("s")
+    assert float(grace[:-1]) > DEFAULT_SHUTDOWN_TIMEOUT_S

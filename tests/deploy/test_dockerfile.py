@@ -46,7 +46,8 @@ def test_hadolint_rejects_a_careless_dockerfile(tmp_path: Path) -> None:
 
 def test_the_image_installs_with_the_same_scripts_as_run_bot() -> None:
     run_bot = (REPO_ROOT / "scripts" / "run-bot").read_text()
-    assert "scripts/setup-deps runtime" in run_bot and "scripts/venv" in run_bot
+    assert "scripts/setup-deps runtime" in run_bot
+    assert "scripts/venv" in run_bot
     runs = " && ".join(args for word, args in instructions() if word == "RUN")
     assert "scripts/setup-deps runtime" in runs
     assert re.search(r"scripts/venv(\s|$)", runs)
@@ -56,7 +57,9 @@ def test_the_image_installs_with_the_same_scripts_as_run_bot() -> None:
 
 def test_the_bot_runs_as_a_numeric_non_root_user() -> None:
     users = [args for word, args in instructions() if word == "USER"]
-    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+    assert users
+    assert users[-1].split(":")[0].isdigit()
+    assert users[-1].split(":")[0] != "0"
 
 
 def test_healthcheck_runs_the_probe_module_against_healthz() -> None:
@@ -65,7 +68,8 @@ def test_healthcheck_runs_the_probe_module_against_healthz() -> None:
     probe = (REPO_ROOT / "bot" / "observability" / "probe.py").read_text()
     assert '"/healthz"' in probe
     env = " ".join(args for word, args in instructions() if word == "ENV")
-    assert "METRICS_PORT=" in env and "METRICS_HOST=0.0.0.0" in env
+    assert "METRICS_PORT=" in env
+    assert "METRICS_HOST=0.0.0.0" in env
 
 
 def test_everything_copied_into_the_image_passes_the_ignore_file() -> None:

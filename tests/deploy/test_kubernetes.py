@@ -102,7 +102,8 @@ def test_cpu_request_covers_a_dozen_speakers_at_the_benchmarked_cost() -> None:
     cpu = float(requests["cpu"].removesuffix("m")) / (1000 if requests["cpu"].endswith("m")
                                                       else 1)
     assert cpu / per_speaker_cores >= 12
-    assert "memory" in requests and "memory" in container()["resources"]["limits"]
+    assert "memory" in requests
+    assert "memory" in container()["resources"]["limits"]
 
 
 def test_the_disruption_budget_selects_the_bot_pods_and_keeps_all_but_one_shard_up() -> None:
@@ -116,5 +117,6 @@ def test_the_pod_runs_unprivileged_with_a_read_only_root() -> None:
     pod = resource("StatefulSet")["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     sc = container()["securityContext"]
-    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
     assert sc["capabilities"]["drop"] == ["ALL"]

@@ -37,7 +37,8 @@ async def bot(fake_discord: FakeDiscord, simulator: PinchSimulator) -> AsyncIter
 
 
 async def scrape(bot: InterpretBot, path: str = "/metrics") -> tuple[int, str]:
-    assert bot.observability is not None and bot.observability.port is not None
+    assert bot.observability is not None
+    assert bot.observability.port is not None
     url = f"http://127.0.0.1:{bot.observability.port}{path}"
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         return response.status, await response.text()
@@ -64,7 +65,8 @@ async def start_run(fake: FakeDiscord, bot: InterpretBot) -> None:
         await fake.move_member(name, fake.voice_channel)
     channel = bot.get_channel(fake.voice_channel.id)
     assert isinstance(channel, discord.VoiceChannel)
-    assert bot.interpretations is not None and bot.user is not None
+    assert bot.interpretations is not None
+    assert bot.user is not None
     await bot.interpretations.start(channel, RunConfig(target_language="es-ES"),
                                     own_user_id=bot.user.id)
     await fake.wait_bot_voice_ready()

@@ -47,7 +47,7 @@ async def start_run_and_speak(fake: FakeDiscord, sim: PinchSimulator, bot: BotPr
                               tmp_path: Path) -> None:
     await fake.move_member("alice", fake.voice_channel)
     record = await fake.invoke("ops start", user="alice", within=20)
-    assert record.texts and "started" in record.texts[0], bot.log()[-3000:]
+    assert record.texts == ["shard 0: started"], bot.log()[-3000:]
     await fake.wait_bot_voice_ready(within=10)
     await fake.wait_dave_ready(within=10)
     await fake.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))

@@ -151,14 +151,12 @@ class BotProcess:
 
     async def wait_exit(self, within: float) -> int:
         assert self._proc is not None
-        proc = self._proc
-        deadline = time.monotonic() + within
-        while proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if proc.poll() is None:
-            raise TimeoutError(f"bot still running after {within} s; log:\n{self.log()[-4000:]}")
-        self.returncode = proc.returncode
-        return proc.returncode
+        try:
+            self.returncode = await asyncio.to_thread(self._proc.wait, within)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"bot still running after {within} s; log:\n"
+                               f"{self.log()[-4000:]}") from None
+        return self.returncode
 
     def kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -40,7 +40,8 @@ class OpsTestCog(commands.Cog):
     @ops.command(name="start", description="Interpret the first voice channel")
     async def start(self, interaction: discord.Interaction) -> None:
         guild = interaction.guild
-        assert guild is not None and self.bot.interpretations is not None
+        assert guild is not None
+        assert self.bot.interpretations is not None
         assert self.bot.user is not None
         channel = guild.voice_channels[0]
         try:

@@ -197,8 +197,8 @@ class FakeDiscord:
         channel.overwrites.append(Overwrite(self.bot_user_id, 1, allow, deny))
 
     def bot_permissions(self, channel: Channel) -> Permission:
-        return Permission(compute_permissions(self.guild, self.guild.members[self.bot_user_id],
-                                              channel))
+        guild = self.world.guilds.get(channel.guild_id, self.guild)
+        return Permission(compute_permissions(guild, guild.members[self.bot_user_id], channel))
 
     # -- waiting ----------------------------------------------------------
 

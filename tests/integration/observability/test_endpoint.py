@@ -57,7 +57,8 @@ async def test_healthz_is_503_with_reasons_until_the_gateway_connects(endpoint: 
     assert '"gateway": "not connected"' in body
     endpoint.world.shards = [ShardState(0, True, 0.04, 3)]
     status, _, body = await get(endpoint.url + "/healthz")
-    assert status == 200 and '"status": "ok"' in body
+    assert status == 200
+    assert '"status": "ok"' in body
 
 
 async def test_readyz_waits_for_ready_and_turns_503_while_shutting_down(
@@ -69,7 +70,8 @@ async def test_readyz_waits_for_ready_and_turns_503_while_shutting_down(
     assert (await get(endpoint.url + "/readyz"))[0] == 200
     endpoint.health.shutting_down = True
     status, _, body = await get(endpoint.url + "/readyz")
-    assert status == 503 and "shutting down" in body
+    assert status == 503
+    assert "shutting down" in body
     assert (await get(endpoint.url + "/healthz"))[0] == 200  # still alive while draining
 
 
@@ -77,7 +79,8 @@ async def test_metrics_are_prometheus_text_with_the_gateway_per_shard(endpoint: 
     endpoint.world.shards = [ShardState(3, True, 0.04, 7)]
     endpoint.metrics.pinch_call("rate_limited")
     status, ctype, body = await get(endpoint.url + "/metrics")
-    assert status == 200 and ctype.startswith("text/plain")
+    assert status == 200
+    assert ctype.startswith("text/plain")
     assert "interpret_active_runs 0.0" in body
     assert 'interpret_guilds{shard="3"} 7.0' in body
     assert 'interpret_pinch_api_calls_total{outcome="rate_limited"} 1.0' in body

@@ -44,7 +44,8 @@ def test_json_format_writes_one_object_per_line_with_the_bound_ids(
     first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert first["message"] == "link member-7 active"
     assert (first["guild_id"], first["channel_id"], first["run_id"]) == (1, 2, "abc")
-    assert first["level"] == "INFO" and first["logger"] == "test.logs"
+    assert first["level"] == "INFO"
+    assert first["logger"] == "test.logs"
     assert "guild_id" not in second
 
 
