@@ -14,8 +14,8 @@ The sequence, each step under its share of one deadline:
 5. **close** — the gateway, the Pinch client, the health endpoint.
 
 A step that fails is logged and the sequence goes on. If the deadline passes the
-remaining steps are cut short and the exit status is 1; a watchdog thread ends the
-process at the deadline even if the event loop is stuck. A second SIGINT exits at
+remaining steps are cut short and the exit status is 1; after a signal, a watchdog
+thread ends the process at the deadline even if the event loop is stuck. A second SIGINT exits at
 once (a person pressing Ctrl-C again means it); a repeated SIGTERM is ignored.
 """
 
@@ -107,10 +107,11 @@ class GracefulShutdown:
     # -- the sequence ---------------------------------------------------------------
 
     async def run(self) -> bool:
-        """Run the sequence; True when every step finished before the deadline."""
-        if self._watchdog is None:  # called without a signal
-            self._signal = self._signal or "shutdown"
-            self._start_watchdog()
+        """Run the sequence; True when every step finished before the deadline.
+
+        The watchdog that ends a stuck process is armed by :meth:`request` (the
+        signal path) only, so calling this in-process never kills its caller.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout - EXIT_MARGIN_S
         started = time.monotonic()

@@ -69,6 +69,7 @@ async def test_a_signal_during_a_run_leaves_voice_flushes_and_exits_0_within_the
     bot = await running_bot_process(fake_discord, simulator, tmp_path / "bot", processes)
     await start_run_and_speak(fake_discord, simulator, bot, tmp_path)
     assert bot_channel(fake_discord) == fake_discord.voice_channel.id
+    rss = bot.rss_mib()
 
     sent = time.monotonic()
     bot.send(sig)
@@ -88,4 +89,30 @@ async def test_a_signal_during_a_run_leaves_voice_flushes_and_exits_0_within_the
     posted = [m.content for m in fake_discord.messages_in(thread)]
     assert posted == [DEFAULT_SCRIPT[0][1]]
     assert fake_discord.messages_in(thread)[0].id > notice.id
-    print(f"shutdown after {sig.name}: {elapsed:.2f} s")
+    print(f"shutdown after {sig.name}: {elapsed:.2f} s (resident memory during the run: "
+          f"{rss:.0f} MiB)")
+
+
+async def test_a_stuck_flush_cannot_hold_the_process_past_the_bound(
+    fake_discord: FakeDiscord, simulator: PinchSimulator, tmp_path: Path,
+    processes: list[BotProcess],
+) -> None:
+    bot = BotProcess(fake_discord, tmp_path / "bot", PINCH_API_TOKEN=PINCH_TEST_TOKEN,
+                     PINCH_BASE_URL=simulator.base_url, SHUTDOWN_TIMEOUT="4",
+                     OPS_FLUSH_HANGS="1")
+    processes.append(bot)
+    bot.start()
+    await bot.wait_ready()
+    record = await fake_discord.invoke("ops start", within=20)
+    assert record.texts == ["shard 0: started"]
+
+    sent = time.monotonic()
+    bot.send(signal.SIGTERM)
+    returncode = await bot.wait_exit(within=10)
+    elapsed = time.monotonic() - sent
+
+    assert returncode == 1  # the operator learns the shutdown was cut short
+    assert elapsed < 4 + 1.0
+    assert bot_channel(fake_discord) is None  # voice was left before the flush step
+    assert "flushing did not finish" in bot.log()
+    print(f"stuck flush: exited {elapsed:.2f} s after SIGTERM (bound 4 s)")

@@ -145,6 +145,14 @@ class BotProcess:
         return {s.labels[label] for f in text_string_to_metric_families(body)
                 for s in f.samples if s.name == name}
 
+    def rss_mib(self) -> float:
+        """Resident memory of the process now (Linux /proc), for sizing figures."""
+        assert self._proc is not None
+        status = Path(f"/proc/{self._proc.pid}/status").read_text()
+        kib = next(int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmRSS:"))
+        return kib / 1024
+
     def send(self, sig: signal.Signals) -> None:
         assert self._proc is not None
         self._proc.send_signal(sig)

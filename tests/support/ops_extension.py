@@ -9,12 +9,15 @@ thin as possible:
   ``shard <id>: started`` (so a test sees which process served the guild);
 - final translated transcripts wait in an outbox, as a writer's pending posts would,
   and a flush hook registered with ``bot.add_flush_hook`` posts them into a
-  ``Transcripts`` thread of the guild's first text channel during shutdown.
+  ``Transcripts`` thread of the guild's first text channel during shutdown; with
+  ``OPS_FLUSH_HANGS=1`` in the environment the hook never returns (a stuck writer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 
 import discord
 from discord import app_commands
@@ -62,6 +65,9 @@ class OpsTestCog(commands.Cog):
                 self.outbox.append((guild.id, event.text))
 
     async def flush(self) -> None:
+        if os.environ.get("OPS_FLUSH_HANGS") == "1":
+            log.info("flush hook hanging on purpose")
+            await asyncio.Event().wait()
         pending, self.outbox = self.outbox, []
         for guild_id in dict.fromkeys(g for g, _ in pending):
             guild = self.bot.get_guild(guild_id)
