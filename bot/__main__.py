@@ -18,7 +18,8 @@ import asyncio
 import logging
 import sys
 
-from bot.log_redaction import configure_logging, redact
+from bot.log_redaction import redact
+from bot.observability.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from bot.startup.errors import ExitStatus, StartupError
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _fail(str(exc))
         return ExitStatus.CONFIG
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level_number > logging.DEBUG:
         # httpx logs every request at INFO, the token check's deliberate 400 included.
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -61,7 +62,7 @@ def _run(settings: Settings) -> int:
     from bot.app import run
 
     try:
-        run(settings)
+        status = run(settings)
     except StartupError as exc:
         log.debug("start-up failed", exc_info=exc)
         _fail(exc.message)
@@ -71,7 +72,7 @@ def _run(settings: Settings) -> int:
         _fail(f"unexpected error ({type(exc).__name__}: {exc}); the traceback is in the "
               "log above: please report it")
         return ExitStatus.UNEXPECTED
-    return ExitStatus.OK
+    return status
 
 
 def _check(settings: Settings) -> int:
