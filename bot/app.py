@@ -1,38 +1,68 @@
-"""The Discord client: builds the :class:`InterpretBot` and runs it.
+"""The Discord client: builds the :class:`InterpretBot` and runs it until a signal.
 
-``setup_hook`` is where async resources start: the services (store with its
-migrations, Pinch client, interpretation
-:class:`~bot.interpretation.manager.SessionManager`, member preferences, run
-service; see :mod:`bot.service.container`), then the extensions, then the
-command sync — only when the command definitions changed since the last sync
-(their hash is kept in the store), or always with ``command_sync="force"``
-(``python -m bot sync``). ``close`` stops everything in reverse order.
+``setup_hook`` is where async resources start: the health/metrics endpoint (when
+``METRICS_PORT`` is set), the services (:mod:`bot.service.container`: the store with
+its migrations, the Pinch client, the interpretation
+:class:`~bot.interpretation.manager.SessionManager`, the member-preference view, the
+run service), then the extensions, then the command sync — only when the command
+definitions changed since the last sync (their hash is kept in the store), or always
+with ``command_sync="force"`` (``python -m bot sync``); ``close`` stops them in
+reverse order. Cogs get the services whole from :attr:`InterpretBot.services`.
 
-The engine's output reaches cogs as discord.py events:
-``on_interpretation_transcript(AttributedTranscript)``,
-``on_interpretation_status(RunStatus)``, and from the run service
-``on_interpretation_ended(RunSummary)`` and
-``on_interpretation_failure(FailureNotice)``. Tests construct the bot with their
-own aiohttp connector to point it at the fake Discord.
+The engine's output reaches cogs as discord.py events,
+``on_interpretation_transcript(AttributedTranscript)`` and
+``on_interpretation_status(RunStatus)``, so the transcript writer and the commands
+listen without the engine knowing them; the metrics and the run service see both
+first. The run service adds ``on_interpretation_ended(RunSummary)`` and
+``on_interpretation_failure(FailureNotice)``.
+
+Services other parts plug into, created before any extension loads:
+``bot.health`` (``add_check`` — the store's ping is registered here), ``bot.metrics``
+(``transcript_posted`` — the transcript writer) and ``bot.flush_hooks`` (awaited
+during a graceful shutdown, after the runs stopped — the transcript writer drains
+its pending posts there).
+
+The bot is discord.py's auto-sharded bot: ``SHARD_COUNT``/``SHARD_IDS`` choose the
+shards this process serves (:mod:`bot.sharding`). :func:`serve` runs it and turns
+SIGTERM/SIGINT into :class:`~bot.shutdown.GracefulShutdown`. Tests construct the
+bot with their own aiohttp connector to point it at the fake Discord.
+
+:func:`serve` is what ``python -m bot`` runs: the preflight checks, then the
+Discord connection with start-up retries (:mod:`bot.startup`); losing the gateway
+afterwards is logged by :mod:`bot.gateway_log` while discord.py reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import discord
+import httpx
 from discord.ext import commands
 
 from bot.command_tree import InterpretTree
+from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
 from bot.interpretation.manager import SessionManager
+from bot.interpretation.run import AttributedTranscript, ChannelInterpretation, RunStatus
+from bot.observability.health import Health, ShardState
+from bot.observability.metrics import BotMetrics
+from bot.observability.pinch_calls import MeteredTransport
+from bot.observability.server import ObservabilityServer
 from bot.pinch import PinchClient
 from bot.service.command_sync import sync_commands
 from bot.service.container import Services, open_services
 from bot.settings import Settings
+from bot.shutdown import FlushHook, GracefulShutdown
+from bot.startup.checks import run_preflight
+from bot.startup.discord_run import ConnectPolicy, run_discord
+from bot.tasks import cancel_and_wait
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.internals_guard import missing_internals
 
@@ -56,7 +86,7 @@ class ServicesNotReady(RuntimeError):
     """A service was used before ``setup_hook`` or after ``close``."""
 
 
-class InterpretBot(commands.Bot):
+class InterpretBot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
@@ -70,6 +100,10 @@ class InterpretBot(commands.Bot):
     ) -> None:
         client_options.setdefault("intents", default_intents())
         client_options.setdefault("tree_cls", InterpretTree)
+        if settings.shards.count is not None:
+            client_options.setdefault("shard_count", settings.shards.count)
+        if settings.shards.ids is not None:
+            client_options.setdefault("shard_ids", list(settings.shards.ids))
         super().__init__(command_prefix=commands.when_mentioned, help_command=None,
                          **client_options)
         self.settings = settings
@@ -80,6 +114,18 @@ class InterpretBot(commands.Bot):
         self._pinch_options = pinch_options
         self._services: Services | None = None
         self.commands_synced = False
+        self.flush_hooks: list[FlushHook] = []
+        self.health = Health(self.shard_states, self.is_ready)
+        self.metrics = BotMetrics(runs=self._runs, voice_of=self._voice_client_of,
+                                  guild_of=self._guild_of_channel, shards=self.shard_states)
+        self.observability: ObservabilityServer | None = None
+        self._disconnected_shards: set[int] = set()
+        self.gateway_watch = GatewayWatch()
+        # Listeners rather than on_* methods: a cog or test defining on_disconnect
+        # must not silence the gateway log.
+        self.add_listener(self._gateway_ready, "on_connect")
+        self.add_listener(self._gateway_resumed, "on_resumed")
+        self.add_listener(self._gateway_lost, "on_disconnect")
 
     @property
     def services(self) -> Services:
@@ -89,42 +135,131 @@ class InterpretBot(commands.Bot):
         return self._services
 
     @property
-    def pinch(self) -> PinchClient:
-        return self.services.pinch
+    def pinch(self) -> PinchClient | None:
+        return self._services.pinch if self._services is not None else None
 
     @property
-    def interpretations(self) -> SessionManager:
-        return self.services.manager
+    def interpretations(self) -> SessionManager | None:
+        return self._services.manager if self._services is not None else None
 
     async def setup_hook(self) -> None:
-        self._services = await open_services(
-            self.settings, connect_receiving_voice, self.dispatch,
-            voice_unavailable=check_voice_internals(), clock=self._run_clock,
-            tick_s=self._run_tick_s, pinch_options=self._pinch_options)
+        install_reconnect_attempt_filter()
+        if self.settings.metrics_port is not None:
+            self.observability = ObservabilityServer(
+                self.health, self.metrics, self.settings.metrics_host, self.settings.metrics_port)
+            await self.observability.start()
+        self._services = services = await open_services(
+            self.settings, connect_receiving_voice,
+            on_transcript=self._engine_transcript, on_status=self._engine_status,
+            on_ended=lambda summary: self.dispatch("interpretation_ended", summary),
+            on_failure=lambda notice: self.dispatch("interpretation_failure", notice),
+            voice_unavailable=check_voice_internals(),
+            pinch_transport=MeteredTransport(httpx.AsyncHTTPTransport(),
+                                             self.metrics.pinch_call),
+            pinch_options=self._pinch_options, clock=self._run_clock,
+            tick_s=self._run_tick_s)
+        self.health.add_check("store", services.store.ping)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
         if self._command_sync != "never":
             self.commands_synced = await sync_commands(
-                self.tree, self._services.store, force=self._command_sync == "force")
+                self.tree, services.store, force=self._command_sync == "force")
+
+    def add_flush_hook(self, hook: FlushHook) -> None:
+        """Await ``hook`` during a graceful shutdown, once every run has stopped."""
+        self.flush_hooks.append(hook)
 
     async def close(self) -> None:
-        # The Discord connection is closed whatever closing the services did.
+        # Each step runs whatever the one before it did: the services (runs, Pinch
+        # client, store), the Discord connection and the endpoint are all closed.
         services, self._services = self._services, None
         try:
             if services is not None:
                 await services.aclose()
         finally:
-            await super().close()
+            try:
+                await super().close()
+            finally:
+                if self.observability is not None:
+                    await self.observability.aclose()
+
+    async def _gateway_ready(self) -> None:
+        self.gateway_watch.connected("new session")
+
+    async def _gateway_resumed(self) -> None:
+        self.gateway_watch.connected("resumed")
+
+    async def _gateway_lost(self) -> None:
+        if self.is_closed():
+            return  # our own shutdown
+        socket = getattr(self.ws, "socket", None)
+        self.gateway_watch.lost(getattr(socket, "close_code", None))
+
+    # -- engine output --------------------------------------------------------------
+
+    def _engine_transcript(self, transcript: AttributedTranscript) -> None:
+        self.metrics.on_transcript(transcript)
+        self.dispatch("interpretation_transcript", transcript)
+
+    def _engine_status(self, status: RunStatus) -> None:
+        self.metrics.on_status(status)
+        self.dispatch("interpretation_status", status)
+
+    # -- views for health and metrics -----------------------------------------------
+
+    def shard_states(self) -> list[ShardState]:
+        """Each shard of this process: connected, heartbeat latency, guilds served."""
+        if self.is_closed():
+            return []
+        guilds = collections.Counter(guild.shard_id for guild in self.guilds)
+        states = []
+        for shard_id, info in sorted(self.shards.items()):
+            latency = info.latency
+            states.append(ShardState(shard_id, not info.is_closed(),
+                                     latency if math.isfinite(latency) else None,
+                                     guilds.get(shard_id, 0)))
+        return states
+
+    def _runs(self) -> dict[int, ChannelInterpretation]:
+        return self.interpretations.runs if self.interpretations is not None else {}
+
+    def _voice_client_of(self, guild_id: int) -> object | None:
+        guild = self.get_guild(guild_id)
+        return guild.voice_client if guild is not None else None
+
+    def _guild_of_channel(self, channel_id: int) -> int | None:
+        channel = self.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        return guild.id if isinstance(guild, discord.Guild) else None
+
+    # -- gateway events -------------------------------------------------------------
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        if shard_id not in self._disconnected_shards:
+            self._disconnected_shards.add(shard_id)
+            log.warning("gateway shard %d disconnected", shard_id)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self._gateway_back(shard_id, "reconnected")
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self._gateway_back(shard_id, "resumed")
+
+    def _gateway_back(self, shard_id: int, how: str) -> None:
+        if shard_id in self._disconnected_shards:
+            self._disconnected_shards.discard(shard_id)
+            self.metrics.gateway_reconnected()
+            log.info("gateway shard %d %s", shard_id, how)
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
-        if self._services is not None:
-            await self._services.manager.on_voice_state_update(member, before, after)
+        if self.interpretations is not None:
+            await self.interpretations.on_voice_state_update(member, before, after)
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        if self._services is not None:
-            await self._services.manager.on_channel_deleted(channel)
+        if self.interpretations is not None:
+            await self.interpretations.on_channel_deleted(channel)
 
 
 VOICE_CONNECT_TIMEOUT_S = 15.0
@@ -151,12 +286,6 @@ def check_voice_internals() -> str | None:
     return reason
 
 
-def run(settings: Settings) -> None:
-    bot = InterpretBot(settings)
-    # log_handler=None: logging is already configured, with redaction.
-    bot.run(settings.discord_token.reveal(), log_handler=None)
-
-
 async def sync_now(settings: Settings, **client_options: Any) -> bool:
     """``python -m bot sync``: log in, register the commands with Discord, log out."""
     async with InterpretBot(settings, command_sync="force", **client_options) as bot:
@@ -164,5 +293,67 @@ async def sync_now(settings: Settings, **client_options: Any) -> bool:
         return bot.commands_synced
 
 
-def sync(settings: Settings) -> None:
-    asyncio.run(sync_now(settings))
+def sync(settings: Settings) -> bool:
+    return asyncio.run(sync_now(settings, **client_options(settings)))
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """discord.py ``Client`` options that come from settings (the proxy, if any)."""
+    if settings.discord_proxy is None:
+        return {}
+    return {"proxy": settings.discord_proxy.reveal()}
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until SIGTERM/SIGINT; the process exit status.
+
+    Raises :class:`~bot.startup.errors.StartupError` for a start-up failure the user
+    can fix (it never got as far as serving).
+    """
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings, *, policy: ConnectPolicy | None = None,
+                extensions: tuple[str, ...] = EXTENSIONS, **options: Any) -> int:
+    """Preflight checks, the Discord connection (start-up failures retried or raised as
+    ``StartupError``), then serve until a signal and shut down gracefully.
+
+    0 when all went to plan; 1 when the client stopped by itself or the shutdown did
+    not finish within ``SHUTDOWN_TIMEOUT``.
+    """
+    await run_preflight(settings)
+    proxy = settings.discord_proxy
+    shutdown = GracefulShutdown(None, settings.shutdown_timeout_s)
+
+    def make_client() -> InterpretBot:
+        # A fresh client per connection attempt; the shutdown always drives the latest.
+        bot = InterpretBot(settings, extensions=extensions, **client_options(settings),
+                           **options)
+        shutdown.bot = bot
+        return bot
+
+    shutdown.install_signal_handlers()
+    log.info("starting (%s)", settings.shards.describe())
+    running = asyncio.create_task(
+        run_discord(make_client, settings.discord_token, policy=policy,
+                    proxy_host=urlsplit(proxy.reveal()).hostname if proxy is not None else None),
+        name="discord-client")
+    signalled = asyncio.create_task(shutdown.wait_requested(), name="await-signal")
+    try:
+        await asyncio.wait({running, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if not signalled.done():
+            running.result()  # a StartupError, or a bug, goes to the caller
+            log.error("the Discord client stopped by itself")
+            return 1
+        if shutdown.bot is None:  # signalled before any client existed
+            return 0
+        on_time = await shutdown.run()
+        try:
+            async with asyncio.timeout(2.0):
+                await running
+        except Exception as exc:  # ended by close(): only worth a debug line
+            log.debug("client ended with %r", exc)
+        return 0 if on_time else 1
+    finally:
+        await cancel_and_wait([running, signalled])
+        shutdown.remove_signal_handlers()

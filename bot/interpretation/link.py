@@ -168,6 +168,7 @@ class _Interpreted:
     def __init__(self) -> None:
         self.hearing_us = False
         self.playing = False
+        self.playing_track: str | None = None
         self.event = asyncio.Event()
 
     def update(self) -> None:
@@ -215,8 +216,8 @@ class InterpreterLink:
         self._first_session: asyncio.Future[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._room: rtc.Room | None = None
-        self._playing_track: str | None = None
         self._episode_reasons: set[str] = set()
+        self._episode_recovered = False
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -230,14 +231,15 @@ class InterpreterLink:
             raise RuntimeError(f"link {self.name} already started")
         self._first_session = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.create_task(self._supervise(), name=f"link:{self.name}")
+        deadline = asyncio.timeout(self.config.first_session_timeout_s)
         try:
-            async with asyncio.timeout(self.config.first_session_timeout_s):
+            async with deadline:
                 await asyncio.shield(self._first_session)
-        except TimeoutError:
+        except BaseException as exc:
+            reason = self.last_reason
             await self.aclose()
-            raise LinkStartTimeout(self.last_reason or "no session in time") from None
-        except BaseException:
-            await self.aclose()
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                raise LinkStartTimeout(reason or "no session in time") from None
             raise
 
     async def aclose(self) -> None:
@@ -350,7 +352,12 @@ class InterpreterLink:
             if not ended.done():
                 ended.set_result(reason)
 
+        over = False  # room events can arrive after the session ended: they start nothing
+
         def spawn(coro: Coroutine[Any, Any, None], what: str) -> None:
+            if over:
+                coro.close()
+                return
             task = asyncio.create_task(coro, name=f"link:{self.name}:{what}")
             task.add_done_callback(lambda t: _ended_by(t, what, end))
             tasks.append(task)
@@ -384,7 +391,6 @@ class InterpreterLink:
             async with asyncio.timeout(self.config.connect_timeout_s):
                 await room.local_participant.publish_track(
                     track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
-            spawn(self._expiry_timer(session, end), "expiry")
             waiting = asyncio.ensure_future(interpreted.event.wait())
             either: set[asyncio.Future[Any]] = {waiting, ended}
             try:
@@ -397,18 +403,25 @@ class InterpreterLink:
             if not done:
                 raise _SessionEnded(interpreted.missing(), 0.0)
             spawn(self._send_uplink(source), "uplink")
+            # Only now: a token already inside its refresh window ends the session at once
+            # (and the backoff spaces the next), but never before the start was reported.
+            spawn(self._expiry_timer(session, end), "expiry")
             active_since = time.monotonic()
-            self._episode_reasons.clear()
+            healthy_timer = asyncio.get_running_loop().call_later(
+                self.config.healthy_session_s, self._end_episode)
             self._set_state(LinkState.ACTIVE, f"room {session.room_name}")
             first = self._first_session
             if first is not None and not first.done():
                 first.set_result(None)
-            reason = await ended
+            try:
+                reason = await ended
+            finally:
+                healthy_timer.cancel()
             raise _SessionEnded(reason, time.monotonic() - active_since)
         finally:
+            over = True
             self._room = None
             await cancel_and_wait(tasks)
-            self._playing_track = None
             await leave_room(room)
 
     async def _expiry_timer(self, session: PinchSession, end: Callable[[str], None]) -> None:
@@ -449,9 +462,9 @@ class InterpreterLink:
         # A non-preferred track plays only if nothing better shows up within the grace time.
         if delay:
             await asyncio.sleep(delay)
-        if self._playing_track is not None:
+        if interpreted.playing_track is not None:
             return
-        self._playing_track = track.sid
+        interpreted.playing_track = track.sid
         interpreted.playing = True
         interpreted.update()
         capacity = max(1, self.config.playback_queue_ms // FRAME_MS)
@@ -462,13 +475,18 @@ class InterpreterLink:
                 self.stats.playback_frames += 1
                 self._on_audio(bytes(event.frame.data))
         finally:
-            if self._playing_track == track.sid:
-                self._playing_track = None
+            if interpreted.playing_track == track.sid:
+                interpreted.playing_track = None
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):
                     await stream.aclose()
 
     # -- status --------------------------------------------------------------------
+
+    def _end_episode(self) -> None:
+        """The session has been healthy for a while: the next failure is news again."""
+        self._episode_reasons.clear()
+        self._episode_recovered = False
 
     def _set_state(self, state: LinkState, reason: str, *, report: bool = True,
                    error: BaseException | None = None) -> None:
@@ -484,6 +502,11 @@ class InterpreterLink:
             if reason in self._episode_reasons:
                 return
             self._episode_reasons.add(reason)
+        elif state is LinkState.ACTIVE and self._episode_reasons:
+            # Back in the middle of an episode: said once, not after every short session.
+            if self._episode_recovered:
+                return
+            self._episode_recovered = True
         elif state is previous and state is not LinkState.ACTIVE:
             return
         try:

@@ -33,6 +33,7 @@ from bot.interpretation.run import (
     RunStatus,
     no_preferences,
 )
+from bot.observability import logs
 from bot.pinch import PinchClient
 from bot.voice.client import ReceivingVoiceClient
 
@@ -56,6 +57,10 @@ class VoiceUnavailable(Exception):
 CLOSE_TIMEOUT_S = 30.0
 """How long :meth:`SessionManager.aclose` waits for runs to stop."""
 
+class NotAccepting(Exception):
+    """The bot is shutting down: no new runs (the message says so to the user)."""
+
+
 class SessionManager:
     def __init__(
         self,
@@ -74,11 +79,14 @@ class SessionManager:
         self._preferences = preferences
         self._runs: dict[int, ChannelInterpretation] = {}
         self._starting: dict[int, ChannelInterpretation] = {}
+        self._no_starts = asyncio.Event()
+        self._no_starts.set()
         self._cancelled_starts: dict[int, str] = {}
         self._stops: set[asyncio.Task[None]] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self._voice_unavailable = voice_unavailable
         self._closed = False
+        self._refusal: str | None = None
 
     def get(self, guild_id: int) -> ChannelInterpretation | None:
         return self._runs.get(guild_id)
@@ -90,13 +98,28 @@ class SessionManager:
     def starting(self, guild_id: int) -> bool:
         return guild_id in self._starting
 
+    async def refuse_new_runs(self, reason: str) -> None:
+        """From now on ``start`` raises :class:`NotAccepting`; waits for starts under way."""
+        self._refusal = reason
+        await self._no_starts.wait()
+
     async def start(self, channel: discord.VoiceChannel, config: RunConfig,
                     own_user_id: int | None = None, *,
                     preferences: PreferenceLookup | None = None) -> ChannelInterpretation:
-        """Join ``channel`` and run; raises :class:`AlreadyRunning`,
+        """Join ``channel`` and run; raises :class:`AlreadyRunning`, :class:`NotAccepting`,
         :class:`StartCancelled`, :class:`VoiceUnavailable` or the join's error.
         ``preferences`` (the guild's in-memory view of its members' choices) overrides
         the manager-wide lookup for this run."""
+        # Every task the run starts inherits these ids, so all its log lines carry them.
+        with logs.bind(guild_id=channel.guild.id, channel_id=channel.id,
+                       run_id=logs.new_run_id()):
+            return await self._start(channel, config, own_user_id, preferences)
+
+    async def _start(self, channel: discord.VoiceChannel, config: RunConfig,
+                     own_user_id: int | None,
+                     preferences: PreferenceLookup | None) -> ChannelInterpretation:
+        if self._refusal is not None:
+            raise NotAccepting(self._refusal)
         if self._voice_unavailable is not None:
             raise VoiceUnavailable(self._voice_unavailable)
         if self._closed:
@@ -104,6 +127,8 @@ class SessionManager:
         guild_id = channel.guild.id
         lock = self._locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
+            if self._refusal is not None:
+                raise NotAccepting(self._refusal)
             current = self._runs.get(guild_id)
             if current is not None:
                 raise AlreadyRunning(f"already interpreting <#{current.channel_id}>")
@@ -114,12 +139,15 @@ class SessionManager:
                 on_fatal=lambda reason: self._stop_soon(guild_id, run, reason),
             )
             self._starting[guild_id] = run
+            self._no_starts.clear()
             self._cancelled_starts.pop(guild_id, None)
             try:
                 voice = await self._connect_voice(channel)
                 await run.start(voice)
             finally:
                 del self._starting[guild_id]
+                if not self._starting:
+                    self._no_starts.set()
             cancelled = self._cancelled_starts.pop(guild_id, None)
             if cancelled is None and self._closed:
                 cancelled = "the bot is shutting down"
@@ -171,9 +199,8 @@ class SessionManager:
                     *(self.stop(g, "bot shutting down") for g in list(self._runs)),
                     return_exceptions=True)
                 while self._stops or self._starting:
+                    await self._no_starts.wait()
                     await asyncio.gather(*list(self._stops), return_exceptions=True)
-                    if self._starting:
-                        await asyncio.sleep(0.05)
         except TimeoutError:
             log.error("runs still stopping after %.0f s; shutting down anyway", CLOSE_TIMEOUT_S)
 

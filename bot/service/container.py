@@ -2,8 +2,8 @@
 
 :func:`open_services` opens the store (migrating it), then the Pinch client,
 the session manager, the member-preference view, the run service and the
-retention purge, wired to each other; :meth:`Services.aclose` closes them in reverse order. A cog
-gets this object whole: no attribute is ever ``None``.
+retention purge, wired to each other; :meth:`Services.aclose` closes them in
+reverse order. A cog gets this object whole: no attribute is ever ``None``.
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from bot.interpretation.manager import SessionManager, VoiceConnector
+from bot.interpretation.run import AttributedTranscript, RunStatus
 from bot.pinch import PinchClient
 from bot.service.preferences import MemberPreferences
 from bot.service.retention import RetentionPurger
-from bot.service.runs import RunService
+from bot.service.runs import FailureNotice, RunService, RunSummary
 from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-#: ``dispatch(event_name, payload)``: discord.py's ``Client.dispatch``.
-Dispatch = Callable[..., None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,32 +53,41 @@ class Services:
                 log.exception("closing %s failed", name)
 
 
-async def open_services(settings: Settings, connect_voice: VoiceConnector, dispatch: Dispatch,
-                        *, voice_unavailable: str | None = None,
-                        clock: Callable[[], float] = time.monotonic,
-                        tick_s: float = 1.0, pinch_options: dict[str, Any] | None = None,
-                        ) -> Services:
+async def open_services(
+    settings: Settings,
+    connect_voice: VoiceConnector,
+    *,
+    on_transcript: Callable[[AttributedTranscript], None],
+    on_status: Callable[[RunStatus], None],
+    on_ended: Callable[[RunSummary], None],
+    on_failure: Callable[[FailureNotice], None],
+    voice_unavailable: str | None = None,
+    pinch_transport: httpx.AsyncBaseTransport | None = None,
+    pinch_options: dict[str, Any] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    tick_s: float = 1.0,
+) -> Services:
+    """Open and wire every service. The engine's transcripts and statuses reach the
+    run service first, then the caller's outlets (the bot's metrics and events)."""
     store = await Store.open(settings.database())
     try:
         pinch = PinchClient(settings.pinch_base_url, settings.pinch_api_token,
-                            **(pinch_options or {}))
+                            transport=pinch_transport, **(pinch_options or {}))
         runs_holder: list[RunService] = []
 
-        def on_transcript(transcript: Any) -> None:
-            runs_holder[0].on_transcript(transcript)
-            dispatch("interpretation_transcript", transcript)
+        def transcript(item: AttributedTranscript) -> None:
+            runs_holder[0].on_transcript(item)
+            on_transcript(item)
 
-        def on_status(status: Any) -> None:
-            runs_holder[0].on_status(status)
-            dispatch("interpretation_status", status)
+        def status(item: RunStatus) -> None:
+            runs_holder[0].on_status(item)
+            on_status(item)
 
-        manager = SessionManager(pinch, connect_voice, on_transcript=on_transcript,
-                                 on_status=on_status, voice_unavailable=voice_unavailable)
+        manager = SessionManager(pinch, connect_voice, on_transcript=transcript,
+                                 on_status=status, voice_unavailable=voice_unavailable)
         preferences = MemberPreferences(store)
-        runs = RunService(manager, store, preferences,
-                          on_ended=lambda summary: dispatch("interpretation_ended", summary),
-                          on_failure=lambda notice: dispatch("interpretation_failure", notice),
-                          clock=clock, tick_s=tick_s)
+        runs = RunService(manager, store, preferences, on_ended=on_ended,
+                          on_failure=on_failure, clock=clock, tick_s=tick_s)
         runs_holder.append(runs)
     except BaseException:
         with contextlib.suppress(Exception):

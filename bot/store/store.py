@@ -99,6 +99,11 @@ class Store:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def ping(self) -> None:
+        """One round trip to the database (the health check); raises when it fails."""
+        async with self._engine.connect() as connection:
+            await connection.execute(select(1))
+
     @property
     def engine(self) -> AsyncEngine:
         return self._engine

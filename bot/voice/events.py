@@ -64,6 +64,11 @@ class ReceiveStats:
         with self._lock:
             self.drops[reason] += 1
 
+    def drop_counts(self) -> dict[DropReason, int]:
+        """A consistent copy of the drops by reason."""
+        with self._lock:
+            return dict(self.drops)
+
     def snapshot(self) -> dict[str, int]:
         """All counters as one flat mapping (``drop.<reason>`` for drops)."""
         with self._lock:

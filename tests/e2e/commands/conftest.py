@@ -27,7 +27,7 @@ from bot.secrets import Secret
 from bot.settings import Settings
 from tests.e2e.conftest import write_wav
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord.model import Guild, InteractionRecord, Message
+from tests.fakes.discord.model import Channel, InteractionRecord, Message
 from tests.fakes.pinch import PinchSimulator, SimulatedSession
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
@@ -59,10 +59,12 @@ class Interpret:
     clock: RunClock = field(default_factory=RunClock)
 
     async def invoke(self, sub: str, *, user: str | None = "admin", within: float = 15.0,
-                     guild: Guild | None = None, **options: Any) -> InteractionRecord:
-        """``/interpret <sub>``; waits for the final text when the bot deferred."""
+                     where: Channel | None = None, **options: Any) -> InteractionRecord:
+        """``/interpret <sub>`` run in ``where`` (default: the default guild's text
+        channel; the channel decides the guild); waits for the final text when the bot
+        deferred. ``options`` are the command's (``channel=`` included)."""
         record = await self.fake.invoke(f"interpret {sub}", user=user, within=within,
-                                        options=options, guild=guild)
+                                        channel=where, options=options)
         if record.response_type == 5:  # deferred: the answer replaces "thinking..."
             await self.fake.wait_for(
                 lambda: record.original is not None and (record.original.content

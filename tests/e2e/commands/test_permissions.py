@@ -62,9 +62,10 @@ async def test_a_guild_can_neither_read_nor_change_another_guilds_configuration(
     fake = interpret.fake
     await interpret.invoke("config", scope="server", target="de", max_speakers=3)
     other = await fake.add_guild("Other")
+    there = next(c for c in other.channels.values() if c.name == "general")
 
-    seen = await interpret.invoke("config", user=None, guild=other, scope="server")
-    changed = await interpret.invoke("config", user=None, guild=other, scope="server",
+    seen = await interpret.invoke("config", user=None, where=there, scope="server")
+    changed = await interpret.invoke("config", user=None, where=there, scope="server",
                                      target="fr", max_speakers=5)
     ours = await interpret.invoke("config", scope="server")
 

@@ -212,22 +212,11 @@ class FakeDiscord:
         return role
 
     async def add_guild(self, name: str) -> Guild:
-        """A second server with the bot in it: ``general`` (text), ``Voice``, its own
-        owner ``<name>-admin`` and member ``<name>-member``; announced with GUILD_CREATE.
-        Address it with ``invoke(..., guild=)``."""
-        from tests.fakes.discord.model import DEFAULT_EVERYONE, User
-        new_id = self.world.new_id
-        owner = User(new_id(), f"{name}-admin", global_name=f"{name} admin")
-        guild = Guild(id=new_id(), name=name, owner_id=owner.id)
-        guild.roles[guild.id] = Role(guild.id, "@everyone", int(DEFAULT_EVERYONE))
-        for kind, channel_name in ((ChannelType.TEXT, "general"), (ChannelType.VOICE, "Voice")):
-            channel = Channel(new_id(), guild.id, kind, channel_name,
-                              position=len(guild.channels))
-            guild.channels[channel.id] = channel
-        self.world.add_member(guild, owner)
-        self.world.add_member(guild, User(new_id(), f"{name}-member"))
-        guild.members[self.bot_user_id] = Member(self.world.bot_user)
-        self.world.guilds[guild.id] = guild
+        """Another server with the bot in it, while the bot runs (GUILD_CREATE): see
+        :func:`~tests.fakes.discord.sharding.add_guild_on_shard` for what it holds.
+        Invoke commands there with ``invoke(..., channel=<one of its channels>)``."""
+        from tests.fakes.discord.sharding import add_guild_on_shard
+        guild = add_guild_on_shard(self.world, name, (0, 1))
         await self.gateway.dispatch("GUILD_CREATE",
                                     payloads.guild_create(guild, include_voice_states=True))
         return guild
@@ -239,8 +228,8 @@ class FakeDiscord:
             m.roles.append(role.id)
 
     def bot_permissions(self, channel: Channel) -> Permission:
-        return Permission(compute_permissions(self.guild, self.guild.members[self.bot_user_id],
-                                              channel))
+        guild = self.world.guilds.get(channel.guild_id, self.guild)
+        return Permission(compute_permissions(guild, guild.members[self.bot_user_id], channel))
 
     # -- waiting ----------------------------------------------------------
 
@@ -260,13 +249,12 @@ class FakeDiscord:
 
     async def _send_interaction(self, name: str, user: Member | str | None,
                                 channel: Channel | None, options: dict[str, Any],
-                                focused: str | None,
-                                guild: Guild | None = None) -> InteractionRecord:
-        guild = guild or self.guild
+                                focused: str | None) -> InteractionRecord:
+        # The channel decides the guild (several guilds: see sharding.add_guild_on_shard).
+        guild = self.world.find_channel(channel.id)[0] if channel is not None else self.guild
         member = (guild.members[guild.owner_id] if user is None
                   else self.world.member_named(user, guild) if isinstance(user, str) else user)
-        channel = channel or next(c for c in guild.channels.values()
-                                  if c.type == ChannelType.TEXT)
+        channel = channel or self.text_channel
         iid = self.world.new_id()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         data = build_interaction(
@@ -283,17 +271,16 @@ class FakeDiscord:
 
     async def invoke(self, name: str, /, *, user: Member | str | None = None,
                      channel: Channel | None = None, within: float = DEFAULT_WAIT,
-                     options: dict[str, Any] | None = None, guild: Guild | None = None,
+                     options: dict[str, Any] | None = None,
                      **more_options: Any) -> InteractionRecord:
-        """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the
-        owner of ``guild``, itself the default guild unless given).
+        """Run ``/name`` (``"group sub"`` for subcommands) as ``user`` (default: the admin).
 
         Command options come as keywords (or in ``options`` when one is called
-        ``user``, ``channel``, ``guild`` or ``timeout``). Returns once the bot answered
-        the interaction (any callback type).
+        ``user``, ``channel`` or ``timeout``). Returns once the bot answered the
+        interaction (any callback type).
         """
         rec = await self._send_interaction(name, user, channel,
-                                           {**(options or {}), **more_options}, None, guild)
+                                           {**(options or {}), **more_options}, None)
         await self.wait_for(lambda: rec.responses, within, f"a response to /{name}")
         return rec
 
@@ -312,6 +299,10 @@ class FakeDiscord:
     async def reconnect_gateway(self, within: float = 10.0, *, wait: bool = True) -> None:
         """Send op 7 RECONNECT and (by default) wait until the bot resumed its session."""
         await self.gateway.reconnect(within, wait=wait)
+
+    def drop_gateway(self, *, refuse_next: int = 0) -> None:
+        """Cut the bot's gateway connection abruptly; refuse the next attempts with 503."""
+        self.gateway.drop(refuse_next=refuse_next)
 
     async def _on_bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data["guild_id"]))
@@ -344,8 +335,12 @@ class FakeDiscord:
 
     async def move_member(self, member: Member | str, channel: Channel | None) -> None:
         """A fake member joins, moves to, or (``None``) leaves a voice channel."""
-        m = self.member(member) if isinstance(member, str) else member
-        guild = self.guild
+        guild = (self.world.find_channel(channel.id)[0] if channel is not None
+                 else self.guild)
+        m = self.world.member_named(member, guild) if isinstance(member, str) else member
+        if channel is None:  # leaving: the guild whose voice channel they are in
+            guild = next((g for g in self.world.guilds.values() if m.id in g.voice_states),
+                         guild)
         old = guild.voice_states.get(m.id)
         old_channel = None if old is None else old.channel_id
         new_channel = None if channel is None else channel.id
