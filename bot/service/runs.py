@@ -133,6 +133,12 @@ class RunService:
     def active(self, guild_id: int) -> ActiveRun | None:
         return self._active.get(guild_id)
 
+    def for_channel(self, voice_channel_id: int) -> ActiveRun | None:
+        """The run interpreting this voice channel (transcripts carry the channel id):
+        its ``run_id``, ``guild_id``, ``transcript_channel_id`` and ``post_transcripts``
+        are what the transcript writer needs."""
+        return self._by_channel.get(voice_channel_id)
+
     def snapshot(self, guild_id: int) -> RunSnapshot | None:
         run = self._manager.get(guild_id)
         return None if run is None else snapshot(run, now=self._clock())
