@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,8 @@ class GatewayHub:
         self.received: list[dict[str, Any]] = []
         self._connections: set[web.WebSocketResponse] = set()
         self.ready = asyncio.Event()
+        #: ``time.monotonic()`` of every gateway connection's end (the bot logging out).
+        self.disconnects: list[float] = []
 
     # -- public -----------------------------------------------------------
 
@@ -124,6 +127,7 @@ class GatewayHub:
                 self.received.append(_redacted(frame))
                 session = await self._on_frame(ws, session, frame)
         finally:
+            self.disconnects.append(time.monotonic())
             self._connections.discard(ws)
             if session is not None and session.ws is ws:
                 session.ws = None

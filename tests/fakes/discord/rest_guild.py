@@ -20,6 +20,7 @@ from tests.fakes.discord.rest_base import (
     Route,
     S,
 )
+from tests.fakes.discord.thread_admin import check_thread_open
 from tests.fakes.discord.validation import (
     ApiError,
     unknown,
@@ -69,6 +70,8 @@ class GuildRoutes(RestResource):
             channel.name = body["name"]
         if "archived" in body:
             channel.archived = bool(body["archived"])
+        if "locked" in body and channel.is_thread:
+            channel.locked = bool(body["locked"])
         if "topic" in body:
             channel.topic = body["topic"]
         data = payloads.channel(channel)
@@ -85,6 +88,7 @@ class GuildRoutes(RestResource):
         body = req.json
         validate_message(body, attachments=req.attachments)
         validate_allowed_mentions(body)
+        check_thread_open(channel)
         if channel.is_thread:
             channel.archived = False
         msg = self._new_message(channel.id, body)
@@ -99,9 +103,10 @@ class GuildRoutes(RestResource):
 
     async def edit_message(self, req: Request, channel_id: str,
                            message_id: str) -> tuple[int, Any]:
-        _, _, msg = self._message_in(channel_id, message_id)
+        _, channel, msg = self._message_in(channel_id, message_id)
         if msg.author.id != self.world.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        check_thread_open(channel)
         self._apply_edit(msg, req.json)
         data = self._message_json(msg)
         await self._dispatch("MESSAGE_UPDATE", data)
