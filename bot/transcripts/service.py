@@ -85,7 +85,7 @@ class TranscriptService:
         self._threads = ThreadRegistry()
         self._writers: dict[int, tuple[TranscriptRun, TranscriptWriter]] = {}
         self._run_starts: OrderedDict[str, datetime] = OrderedDict()
-        self._finishing: set[asyncio.Task[None]] = set()
+        self._finishing: dict[int, asyncio.Task[None]] = {}  # voice channel → its flush
         self._closed = False
         self.unrouted = 0
         """Transcripts of channels without an open run (ignored)."""
@@ -127,28 +127,37 @@ class TranscriptService:
         return writer
 
     async def finish(self, voice_channel_id: int) -> None:
-        """Flush and close the writer of that channel's run (nothing if there is none)."""
+        """Flush and close the writer of that channel's run; returns when its posts are in
+        the thread (also when another caller started the flush). Nothing if there is none."""
         entry = self._writers.pop(voice_channel_id, None)
-        if entry is None:
-            return
-        run, writer = entry
-        # The flush outlives a cancelled caller (an event handler, a command that timed
-        # out) and aclose() waits for it, so shutting down never cuts a flush short.
-        task = asyncio.create_task(writer.aclose(), name=f"transcripts:finish:{voice_channel_id}")
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
+        if entry is not None:
+            # The flush outlives a cancelled caller (an event handler, a command that timed
+            # out) and aclose() waits for it, so shutting down never cuts a flush short.
+            task = asyncio.create_task(self._finish(*entry),
+                                       name=f"transcripts:finish:{voice_channel_id}")
+            self._finishing[voice_channel_id] = task
+            task.add_done_callback(lambda t: self._finished(voice_channel_id, t))
+        task_or_none = self._finishing.get(voice_channel_id)
+        if task_or_none is not None:
+            await asyncio.shield(task_or_none)
+
+    async def _finish(self, run: TranscriptRun, writer: TranscriptWriter) -> None:
         try:
-            await asyncio.shield(task)
+            await writer.aclose()
         finally:
             thread = writer.keeper.thread
             if thread is not None:
                 self._threads.remember(self._key(run), thread.id, self._clock())
 
+    def _finished(self, voice_channel_id: int, task: asyncio.Task[None]) -> None:
+        if self._finishing.get(voice_channel_id) is task:
+            del self._finishing[voice_channel_id]
+
     async def aclose(self) -> None:
         """Flush every writer (the bot's shutdown: before it leaves Discord)."""
         self._closed = True
         await asyncio.gather(*(self.finish(c) for c in list(self._writers)))
-        await asyncio.gather(*list(self._finishing), return_exceptions=True)
+        await asyncio.gather(*list(self._finishing.values()), return_exceptions=True)
 
     # -- engine events -------------------------------------------------------------------
 

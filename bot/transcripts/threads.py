@@ -120,6 +120,14 @@ class ThreadKeeper:
             log.info("transcript thread %d was deleted; continuing in a new one", thread_id)
             self._thread = None
 
+    async def discard_if_created(self) -> None:
+        """Delete the current thread if this keeper created it (used when it stayed empty)."""
+        thread = self._thread
+        if thread is None or thread.id not in self.created:
+            return
+        self._thread = None
+        await thread.delete()
+
     async def recover(self, exc: discord.HTTPException) -> bool:
         """After a failed request in the thread: True if retrying now makes sense."""
         if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_CHANNEL:

@@ -74,7 +74,8 @@ class WriterConfig:
     """Per Discord operation, discord.py's own 429 waits included."""
     retry_base_s: float = 0.5
     retry_max_s: float = 30.0
-    flush_timeout_s: float = 60.0
+    flush_timeout_s: float = 20.0
+    """Bounds the flush on stop/shutdown (keep it inside the deployment's stop grace)."""
     store_queue: int = 1000
     store_timeout_s: float = 10.0
 
@@ -319,6 +320,8 @@ class TranscriptWriter:
                 recoveries += 1
                 if recoveries <= _MAX_RECOVERIES:
                     continue
+                self._undeliverable(op, "no way of posting is left (webhook and bot refused)")
+                return
             except ThreadUnavailable as exc:
                 self._undeliverable(op, str(exc))
                 return
@@ -524,6 +527,7 @@ class TranscriptWriter:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker
         await self._remove_leftover_captions()
+        await self._remove_empty_thread()
         if self._storer is not None:
             try:
                 async with asyncio.timeout(self.config.flush_timeout_s):
@@ -545,6 +549,16 @@ class TranscriptWriter:
             return
         for caption in leftovers:
             await self._delete_caption(thread, caption)
+
+    async def _remove_empty_thread(self) -> None:
+        """A run that posted nothing (nobody spoke, or the start failed) leaves no thread."""
+        if self.counters.messages_sent or self.counters.caption_updates:
+            return
+        try:
+            async with asyncio.timeout(self.config.request_timeout_s):
+                await self.keeper.discard_if_created()
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("could not remove the empty transcript thread (%s)", type(exc).__name__)
 
     # -- helpers -----------------------------------------------------------------------
 

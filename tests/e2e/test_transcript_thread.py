@@ -21,15 +21,16 @@ import pytest
 
 from bot.app import InterpretBot, install_shutdown_signals
 from bot.interpretation.router import RouterConfig, RoutingMode
-from bot.interpretation.run import RunConfig
+from bot.interpretation.run import AttributedTranscript, RunConfig
 from bot.transcripts import TranscriptRun, TranscriptService
 from bot.transcripts.commands import transcript_file
 from bot.transcripts.records import SegmentOutlet, TranscriptSegment
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ, write_wav
-from tests.e2e.test_bot_engine_wiring import settings_for
+from tests.e2e.test_bot_engine_wiring import collector, settings_for
 from tests.fakes.discord import FakeDiscord, Message
 from tests.fakes.pinch import DEFAULT_SCRIPT, PinchSimulator
 from tests.support.fixtures_discord import running_bot
+from tests.support.fixtures_pinch import MakeSimulator
 from tests.support.segments import MemorySegments
 from tests.support.waiting import eventually
 
@@ -68,6 +69,17 @@ class Live:
 
 
 @pytest.fixture
+def script() -> list[tuple[str, str]]:
+    return list(DEFAULT_SCRIPT)
+
+
+@pytest.fixture
+async def simulator(make_pinch_simulator: MakeSimulator,
+                    script: list[tuple[str, str]]) -> PinchSimulator:
+    return await make_pinch_simulator(script=script)
+
+
+@pytest.fixture
 async def live(fake_discord: FakeDiscord, simulator: PinchSimulator) -> AsyncIterator[Live]:
     async with running_bot(fake_discord, settings=settings_for(fake_discord, simulator),
                            extensions=("cogs.transcripts",)) as bot:
@@ -75,6 +87,26 @@ async def live(fake_discord: FakeDiscord, simulator: PinchSimulator) -> AsyncIte
         store = MemorySegments()
         bot.transcripts.outlet = SegmentOutlet(store, TranscriptSegment)
         yield Live(fake_discord, bot, bot.transcripts, store)
+
+
+INJECTION = ("@everyone <@123456789012345678> <#1> **bold** `x`",
+             "```@here``` ||spoiler|| <@&42> # heading")
+
+
+@pytest.mark.parametrize("script", [[INJECTION]])
+async def test_what_the_interpreter_says_never_formats_or_pings(
+    live: Live, simulator: PinchSimulator, tmp_path: Path,
+) -> None:
+    await live.start()
+    await _alternate(live, tmp_path, ["alice"])
+    await eventually(lambda: live.posts() and "\n> " in live.posts()[0].content, 20)
+    [post] = live.posts()
+    assert post.allowed_mentions == {"parse": []}
+    original, translation = post.content.split("\n")
+    assert original == ("\\@everyone \\<\\@123456789012345678\\> \\<\\#1\\> "
+                        "\\*\\*bold\\*\\* \\`x\\`")
+    assert translation == ("> \\`\\`\\`\\@here\\`\\`\\` \\|\\|spoiler\\|\\| "
+                           "\\<\\@&42\\> \\# heading")
 
 
 def _said_in_order(live: Live) -> list[tuple[str, str]]:
@@ -148,8 +180,11 @@ async def test_stop_with_posts_pending_they_are_in_the_thread_when_stop_returns(
 ) -> None:
     await live.start()
     live.fake.rest.bucket_limit("POST", POSTS, limit=1, per=2.0)
+    translations: list[AttributedTranscript] = []
+    live.bot.add_listener(collector(translations), "on_interpretation_transcript")
     await _alternate(live, tmp_path, ["alice", "bob", "alice"])
-    await simulator.wait_for_segments(3, timeout=15)
+    # Every translation has reached the bot (stopping earlier would end the links first).
+    await eventually(lambda: sum(t.event.kind == "translated" for t in translations) == 3, 15)
     writer = live.service.writer(live.fake.voice_channel.id)
     assert writer is not None
     await eventually(lambda: writer.pending > 0 and live.posts())  # Discord is behind
@@ -165,8 +200,11 @@ async def test_sigterm_with_posts_pending_they_are_in_the_thread_before_the_bot_
 ) -> None:
     await live.start()
     live.fake.rest.bucket_limit("POST", POSTS, limit=1, per=2.0)
+    translations: list[AttributedTranscript] = []
+    live.bot.add_listener(collector(translations), "on_interpretation_transcript")
     await _alternate(live, tmp_path, ["alice", "bob", "alice"])
-    await simulator.wait_for_segments(3, timeout=15)
+    # Every translation has reached the bot (stopping earlier would end the links first).
+    await eventually(lambda: sum(t.event.kind == "translated" for t in translations) == 3, 15)
     writer = live.service.writer(live.fake.voice_channel.id)
     assert writer is not None
     await eventually(lambda: writer.pending > 0 and live.posts())

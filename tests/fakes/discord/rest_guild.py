@@ -36,6 +36,7 @@ class GuildRoutes(RestResource):
         return [
             ("GET", f"/channels/{S}", self.get_channel, True),
             ("PATCH", f"/channels/{S}", self.edit_channel, True),
+            ("DELETE", f"/channels/{S}", self.delete_channel, True),
             ("POST", f"/channels/{S}/messages", self.create_message, True),
             ("GET", f"/channels/{S}/messages/{S}", self.get_message, True),
             ("PATCH", f"/channels/{S}/messages/{S}", self.edit_message, True),
@@ -76,6 +77,23 @@ class GuildRoutes(RestResource):
             channel.topic = body["topic"]
         data = payloads.channel(channel)
         await self._dispatch("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", data)
+        return 200, data
+
+    async def delete_channel(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        self._require(guild, channel, Permission.MANAGE_THREADS if channel.is_thread
+                      else Permission.MANAGE_CHANNELS)
+        data = payloads.channel(channel)
+        del guild.channels[channel.id]
+        for msg in self.world.messages.values():
+            if msg.channel_id == channel.id:
+                msg.deleted = True
+        if channel.is_thread:
+            await self._dispatch("THREAD_DELETE", {
+                "id": str(channel.id), "guild_id": str(guild.id),
+                "parent_id": str(channel.parent_id), "type": int(channel.type)})
+        else:
+            await self._dispatch("CHANNEL_DELETE", data)
         return 200, data
 
     async def create_message(self, req: Request, channel_id: str) -> tuple[int, Any]:

@@ -76,3 +76,15 @@ async def test_sigterm_closes_the_bot_gracefully_with_the_posts_flushed(scene: S
     posted_at = [c.at for c in scene.fake.world.rest_calls
                  if c.method == "POST" and re.search(POSTS, c.path) and c.status == 200]
     assert max(posted_at) < min(scene.fake.gateway.disconnects)
+
+
+async def test_a_second_finish_waits_for_the_flush_the_first_one_started(scene: Scene) -> None:
+    _backlog(scene)
+    writer = await scene.open_run()
+    said = _emit_conversation(scene)
+    await eventually(lambda: scene.posts())
+    scene.stopped()  # the listener starts the flush
+    await asyncio.sleep(0)
+    await scene.service.finish(scene.voice.id)
+    assert _in_thread(scene) == said
+    assert writer.pending == 0

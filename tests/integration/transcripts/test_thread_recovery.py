@@ -105,3 +105,10 @@ async def test_a_restart_with_other_languages_opens_a_new_thread(scene: Scene) -
     scene.utterance("bob", "two", "deux")
     await eventually(lambda: len(scene.fake.threads_in(scene.fake.text_channel)) == 2)
     assert scene.thread.name.startswith("Voice · en-US → fr-FR · ")
+
+
+async def test_a_run_that_posted_nothing_leaves_no_empty_thread(scene: Scene) -> None:
+    await scene.open_run()
+    assert scene.thread_id() is not None
+    await scene.service.finish(scene.voice.id)
+    assert scene.fake.threads_in(scene.fake.text_channel) == []
