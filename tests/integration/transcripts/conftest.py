@@ -9,11 +9,9 @@ listener → service → writer → discord.py → fake Discord path.
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import discord
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from bot.app import InterpretBot
 from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
 from bot.pinch import TranscriptEvent
+from bot.pinch.transcripts import TranscriptKind
 from bot.transcripts import TranscriptRun, TranscriptService, TranscriptWriter, WriterConfig
 from bot.transcripts.records import SegmentOutlet, TranscriptSegment
 from tests.fakes.discord import FakeDiscord, Message
@@ -43,7 +42,6 @@ class Scene:
     text: discord.TextChannel
     writer: TranscriptWriter | None = None
     run: TranscriptRun | None = None
-    _clock: Any = field(default_factory=lambda: itertools.count(0))
 
     async def open_run(self, **options: Any) -> TranscriptWriter:
         options.setdefault("source_language", "en-US")
@@ -60,7 +58,7 @@ class Scene:
               member: str | None = None, at: float | None = None) -> None:
         member_id = None if member is None else self.member_id(member)
         link = link or (f"member-{member_id}" if member_id is not None else "mixed")
-        event = TranscriptEvent(kind, text, final, language,  # type: ignore[arg-type]
+        event = TranscriptEvent(cast(TranscriptKind, kind), text, final, language,
                                 time.time() if at is None else at, 0.9 if final else None)
         self.bot.dispatch("interpretation_transcript",
                           AttributedTranscript(self.voice.id, member_id, event, link))
@@ -117,7 +115,7 @@ def discord_bot_extensions() -> tuple[str, ...]:
 
 
 @pytest.fixture
-async def scene(fake_discord: FakeDiscord, discord_bot: InterpretBot) -> AsyncIterator[Scene]:
+async def scene(fake_discord: FakeDiscord, discord_bot: InterpretBot) -> Scene:
     service = discord_bot.transcripts
     assert service is not None
     store = MemorySegments()

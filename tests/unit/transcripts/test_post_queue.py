@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.transcripts.pairing import Utterance
 from bot.transcripts.post_queue import AmendOp, PostOp, PostQueue
@@ -12,7 +12,7 @@ def utterance(n: int) -> Utterance:
     return Utterance(n, "L", None, 1, f"u{n}", None, None, 0.0, 0.0, 0.0)
 
 
-def fits(limit: int):  # type: ignore[no-untyped-def]
+def fits(limit: int) -> Callable[[Sequence[Utterance]], bool]:
     def check(us: Sequence[Utterance]) -> bool:
         return len(us) <= limit
     return check
