@@ -151,6 +151,7 @@ class TranscriptWriter:
         self._queue = PostQueue(self._fits_one_message, merge_backlog=self.config.merge_backlog)
         self._captions = CaptionBoard(self.config.caption_interval_s)
         self._caption_of: dict[int, Caption] = {}  # utterance seq → caption to remove
+        self._stale_captions: list[Caption] = []  # their utterance will not be posted
         self._posted: dict[int, _Posted] = {}  # utterance seq → its post, while amendable
         self._partial: tuple[PostOp, _Posted] | None = None  # a post cut short by a failure
         self._in_flight = 0
@@ -258,6 +259,9 @@ class TranscriptWriter:
                 if op is not None:
                     await self._deliver(op)
                     continue
+                if self._stale_captions:
+                    await self._remove_stale_captions()
+                    continue
                 if self._captions.due(now):
                     await self._update_captions(now)
                     continue
@@ -292,7 +296,7 @@ class TranscriptWriter:
             self._queue.post(utterance)
         else:
             self.counters.empty_utterances += 1
-            self._caption_of.pop(utterance.seq, None)
+            self._drop_caption_of(utterance)
 
     async def _deliver(self, op: Op | None) -> None:
         """Carry out ``op`` (``None``: just make sure the thread exists), retrying until
@@ -354,7 +358,7 @@ class TranscriptWriter:
         if isinstance(op, PostOp):
             self._partial = None
             for u in op.utterances:
-                self._caption_of.pop(u.seq, None)
+                self._drop_caption_of(u)
 
     # -- posting -----------------------------------------------------------------------
 
@@ -452,6 +456,18 @@ class TranscriptWriter:
             if caption is not None:
                 await self._delete_caption(thread, caption)
 
+    def _drop_caption_of(self, utterance: Utterance) -> None:
+        caption = self._caption_of.pop(utterance.seq, None)
+        if caption is not None:
+            self._stale_captions.append(caption)
+
+    async def _remove_stale_captions(self) -> None:
+        stale, self._stale_captions = self._stale_captions, []
+        thread = self.keeper.thread
+        if thread is not None:
+            for caption in stale:
+                await self._delete_caption(thread, caption)
+
     async def _delete_caption(self, thread: discord.Thread, caption: Caption) -> None:
         sent = caption.message
         if not isinstance(sent, Sent) or sent.thread_id != thread.id:
@@ -543,8 +559,9 @@ class TranscriptWriter:
 
     async def _remove_leftover_captions(self) -> None:
         thread = self.keeper.thread
-        leftovers = [*self._caption_of.values(), *self._captions.drain()]
+        leftovers = [*self._stale_captions, *self._caption_of.values(), *self._captions.drain()]
         self._caption_of.clear()
+        self._stale_captions.clear()
         if thread is None:
             return
         for caption in leftovers:

@@ -50,3 +50,12 @@ async def test_each_active_speaker_has_their_own_caption(scene: Scene) -> None:
         ("Alice", "Hello …"), ("Bob", "Good morning …")]
     scene.utterance("bob", "Good morning everyone.", "Buenos días a todos.")
     await eventually(lambda: [c.username for c in captions if not c.deleted] == ["Alice"])
+
+
+async def test_a_caption_whose_utterance_came_out_empty_is_removed(scene: Scene) -> None:
+    await scene.open_run(live_captions=True)
+    scene.interim("alice", "uh")
+    [caption] = await scene.wait_posts(1)
+    scene.utterance("alice", "", "")  # Pinch finalised nothing
+    await eventually(lambda: caption.deleted)
+    assert scene.posts() == []
