@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass
 
+from bot.pinch import TranscriptEvent
+from bot.pinch.transcripts import TranscriptKind
 from tests.fakes.discord import Permission
 from tests.integration.transcripts.conftest import Scene, with_config
 from tests.support.waiting import eventually
@@ -89,3 +93,34 @@ async def test_detected_language_is_shown_only_when_it_differs_from_the_source(
     scene.translated("bob", "Hola a todos")
     posts = await scene.wait_posts(2)
     assert [p.content for p in posts] == ["(fr) Bonjour\n> Hola", "Hi there\n> Hola a todos"]
+
+
+@dataclass(frozen=True)
+class NumberedTranscript:
+    """An AttributedTranscript as the engine will send it: with the utterance's number."""
+
+    channel_id: int
+    member_id: int | None
+    event: TranscriptEvent
+    link: str
+    utterance: int
+
+
+async def test_utterance_numbers_pair_each_translation_with_its_own_original(
+    scene: Scene,
+) -> None:
+    await scene.open_run()
+    alice, bob = scene.member_id("alice"), scene.member_id("bob")
+
+    def send(member: int | None, kind: TranscriptKind, text: str, number: int) -> None:
+        event = TranscriptEvent(kind, text, True, "en-US", time.time(), None)
+        scene.bot.dispatch("interpretation_transcript",
+                           NumberedTranscript(scene.voice.id, member, event, "mixed", number))
+
+    send(alice, "original", "first", 1)
+    send(bob, "original", "second", 2)
+    send(alice, "translated", "segundo", 2)  # mis-attributed, and out of order
+    send(bob, "translated", "primero", 1)
+    posts = await scene.wait_posts(2)
+    assert [(p.username, p.content) for p in posts] == [("Alice", "first\n> primero"),
+                                                        ("Bob", "second\n> segundo")]
