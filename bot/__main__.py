@@ -1,32 +1,99 @@
-"""Entry point: ``python -m bot`` and the ``interpret-bot`` console script.
+"""Entry point: ``python -m bot`` (run the bot) and ``python -m bot check``.
 
-Configuration problems end the process with status 2 and one line on stderr;
-everything after that is logged through the redacting handler.
+Every failure a user can cause or meet at start-up ends the process with one line
+on stderr, ``interpret-bot: <what is wrong>: <what to do>``, and its own exit
+status (:class:`~bot.startup.errors.ExitStatus`, listed in the README). The
+traceback of such a failure goes to the log at DEBUG only; an unexpected error
+(a bug) is logged with its traceback at ERROR and exits with 1.
+
+``check`` validates the settings and runs the preflight checks (libopus, the
+store, the Pinch API with the token) without connecting to Discord, printing one
+line per check on stdout; it exits with the status of the first failed check.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
 import sys
 
-from bot.log_redaction import configure_logging
+from bot.log_redaction import redact
+from bot.observability.logs import configure_logging
 from bot.settings import Settings, SettingsError
+from bot.startup.errors import ExitStatus, StartupError
 
-EXIT_CONFIG_ERROR = 2
+PROG = "interpret-bot"
+EXIT_CONFIG_ERROR = ExitStatus.CONFIG
+
+log = logging.getLogger("bot")
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         settings = Settings.load()
     except SettingsError as exc:
-        print(f"interpret-bot: {exc}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
-    configure_logging(settings.log_level)
+        if args.command == "check":
+            print(f"FAIL settings: {exc}")
+        else:
+            _fail(str(exc))
+        return ExitStatus.CONFIG
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.log_level_number > logging.DEBUG:
+        # httpx logs every request at INFO, the token check's deliberate 400 included.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "check":
+        return _check(settings)
+    return _run(settings)
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Live interpretation "
+                                     "for Discord voice channels.")
+    parser.add_argument("command", nargs="?", choices=["run", "check"], default="run",
+                        help="run the bot (default), or check the settings, libopus, the "
+                             "store and the Pinch API without connecting to Discord")
+    return parser
+
+
+def _run(settings: Settings) -> int:
     # Imported late so that a configuration error costs no discord.py import.
     from bot.app import run
 
-    run(settings)
-    return 0
+    try:
+        status = run(settings)
+    except StartupError as exc:
+        log.debug("start-up failed", exc_info=exc)
+        _fail(exc.message)
+        return exc.status
+    except Exception as exc:
+        log.error("unexpected error", exc_info=exc)
+        _fail(f"unexpected error ({type(exc).__name__}: {exc}); the traceback is in the "
+              "log above: please report it")
+        return ExitStatus.UNEXPECTED
+    return status
+
+
+def _check(settings: Settings) -> int:
+    from bot.startup.checks import run_checks
+
+    print(f"ok   settings: Pinch API {settings.pinch_base_url}, store {_store(settings)}")
+    results = asyncio.run(run_checks(settings))
+    for result in results:
+        print(redact(result.line()))
+    failed = [r for r in results if not r.ok]
+    return failed[0].status if failed else ExitStatus.OK
+
+
+def _store(settings: Settings) -> str:
+    from bot.urls import masked_url
+
+    return masked_url(settings.database_url)
+
+
+def _fail(message: str) -> None:
+    print(f"{PROG}: {redact(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

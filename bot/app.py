@@ -1,33 +1,60 @@
-"""The Discord client: builds the :class:`InterpretBot` and runs it.
+"""The Discord client: builds the :class:`InterpretBot` and runs it until a signal.
 
-``setup_hook`` is where async resources start: the Pinch client, the
-interpretation :class:`~bot.interpretation.manager.SessionManager`, the
-:class:`~bot.transcripts.TranscriptService`, then the extensions; ``close``
-stops them in reverse order: runs first, then the transcript flush (pending posts
-reach their thread), and only then does the bot leave Discord. :func:`run` turns
-SIGTERM (and SIGINT) into that same ``close``. The engine's output reaches cogs
-as discord.py events, ``on_interpretation_transcript(AttributedTranscript)`` and
-``on_interpretation_status(RunStatus)``, so the transcript writer and the
-commands listen without the engine knowing them. Tests construct the bot with
-their own aiohttp connector to point it at the fake Discord.
+``setup_hook`` is where async resources start: the health/metrics endpoint (when
+``METRICS_PORT`` is set), the Pinch client, the interpretation
+:class:`~bot.interpretation.manager.SessionManager`, then the extensions; ``close``
+stops them in reverse order. The engine's output reaches cogs as discord.py
+events, ``on_interpretation_transcript(AttributedTranscript)`` and
+``on_interpretation_status(RunStatus)``, so the transcript writer and the commands
+listen without the engine knowing them; the metrics see both first.
+
+Services other parts plug into, created before any extension loads:
+``bot.health`` (``add_check`` — the store's ping), ``bot.metrics``
+(``transcript_posted`` — the transcript writer) and ``bot.flush_hooks`` (awaited
+during a graceful shutdown, after the runs stopped). ``bot.transcripts`` (the
+:class:`~bot.transcripts.TranscriptService`, fed by ``cogs.transcripts``) registers
+its flush there, so pending posts reach their threads before the bot leaves
+Discord; ``close`` flushes it too, after the runs, for a close without a signal.
+
+The bot is discord.py's auto-sharded bot: ``SHARD_COUNT``/``SHARD_IDS`` choose the
+shards this process serves (:mod:`bot.sharding`). :func:`serve` runs it and turns
+SIGTERM/SIGINT into :class:`~bot.shutdown.GracefulShutdown`. Tests construct the
+bot with their own aiohttp connector to point it at the fake Discord.
+
+:func:`serve` is what ``python -m bot`` runs: the preflight checks, then the
+Discord connection with start-up retries (:mod:`bot.startup`); losing the gateway
+afterwards is logged by :mod:`bot.gateway_log` while discord.py reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
 import logging
-import signal
+import math
 from typing import Any
+from urllib.parse import urlsplit
 
 import discord
+import httpx
 from discord.ext import commands
 
+from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
 from bot.interpretation.manager import SessionManager
+from bot.interpretation.run import AttributedTranscript, ChannelInterpretation, RunStatus
+from bot.observability.health import Health, ShardState
+from bot.observability.metrics import BotMetrics
+from bot.observability.pinch_calls import MeteredTransport
+from bot.observability.server import ObservabilityServer
 from bot.pinch import PinchClient
 from bot.settings import Settings
+from bot.shutdown import FlushHook, GracefulShutdown
+from bot.startup.checks import run_preflight
+from bot.startup.discord_run import ConnectPolicy, run_discord
+from bot.tasks import cancel_and_wait
 from bot.transcripts import TranscriptService
 from bot.voice.client import ReceivingVoiceClient
+from bot.voice.internals_guard import missing_internals
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +70,7 @@ def default_intents() -> discord.Intents:
     return intents
 
 
-class InterpretBot(commands.Bot):
+class InterpretBot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
@@ -52,6 +79,10 @@ class InterpretBot(commands.Bot):
         **client_options: Any,
     ) -> None:
         client_options.setdefault("intents", default_intents())
+        if settings.shards.count is not None:
+            client_options.setdefault("shard_count", settings.shards.count)
+        if settings.shards.ids is not None:
+            client_options.setdefault("shard_ids", list(settings.shards.ids))
         super().__init__(command_prefix=commands.when_mentioned, help_command=None,
                          **client_options)
         self.settings = settings
@@ -59,30 +90,139 @@ class InterpretBot(commands.Bot):
         self.pinch: PinchClient | None = None
         self.interpretations: SessionManager | None = None
         self.transcripts: TranscriptService | None = None
-        self._shutdown: asyncio.Task[None] | None = None
+        self.flush_hooks: list[FlushHook] = []
+        self.health = Health(self.shard_states, self.is_ready)
+        self.metrics = BotMetrics(runs=self._runs, voice_of=self._voice_client_of,
+                                  guild_of=self._guild_of_channel, shards=self.shard_states)
+        self.observability: ObservabilityServer | None = None
+        self._disconnected_shards: set[int] = set()
+        self.gateway_watch = GatewayWatch()
+        # Listeners rather than on_* methods: a cog or test defining on_disconnect
+        # must not silence the gateway log.
+        self.add_listener(self._gateway_ready, "on_connect")
+        self.add_listener(self._gateway_resumed, "on_resumed")
+        self.add_listener(self._gateway_lost, "on_disconnect")
 
     async def setup_hook(self) -> None:
-        self.pinch = PinchClient(self.settings.pinch_base_url, self.settings.pinch_api_token)
+        install_reconnect_attempt_filter()
+        if self.settings.metrics_port is not None:
+            self.observability = ObservabilityServer(
+                self.health, self.metrics, self.settings.metrics_host, self.settings.metrics_port)
+            await self.observability.start()
+        self.pinch = PinchClient(
+            self.settings.pinch_base_url, self.settings.pinch_api_token,
+            transport=MeteredTransport(httpx.AsyncHTTPTransport(), self.metrics.pinch_call))
         self.interpretations = SessionManager(
             self.pinch, connect_receiving_voice,
-            on_transcript=lambda t: self.dispatch("interpretation_transcript", t),
-            on_status=lambda s: self.dispatch("interpretation_status", s),
+            on_transcript=self._engine_transcript, on_status=self._engine_status,
+            voice_unavailable=check_voice_internals(),
         )
-        self.transcripts = TranscriptService()
+        self.transcripts = TranscriptService(observer=self.metrics)
+        self.add_flush_hook(self.transcripts.aclose)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
         synced = await self.tree.sync()
         log.info("synced %d application commands", len(synced))
 
+    def add_flush_hook(self, hook: FlushHook) -> None:
+        """Await ``hook`` during a graceful shutdown, once every run has stopped."""
+        self.flush_hooks.append(hook)
+
     async def close(self) -> None:
-        if self.interpretations is not None:
-            await self.interpretations.aclose()
-        if self.transcripts is not None:
-            await self.transcripts.aclose()
-        if self.pinch is not None:
-            await self.pinch.aclose()
-        await super().close()
+        # Each step runs whatever the one before it did: the Pinch client, the Discord
+        # connection and the endpoint are closed even if stopping the runs failed.
+        try:
+            try:
+                if self.interpretations is not None:
+                    await self.interpretations.aclose()
+            except Exception:
+                log.exception("stopping the interpretations failed")
+            try:
+                if self.transcripts is not None:
+                    await self.transcripts.aclose()  # pending posts, before the gateway closes
+            except Exception:
+                log.exception("flushing the transcripts failed")
+        finally:
+            try:
+                if self.pinch is not None:
+                    await self.pinch.aclose()
+            except Exception:
+                log.exception("closing the Pinch client failed")
+            finally:
+                try:
+                    await super().close()
+                finally:
+                    if self.observability is not None:
+                        await self.observability.aclose()
+
+    async def _gateway_ready(self) -> None:
+        self.gateway_watch.connected("new session")
+
+    async def _gateway_resumed(self) -> None:
+        self.gateway_watch.connected("resumed")
+
+    async def _gateway_lost(self) -> None:
+        if self.is_closed():
+            return  # our own shutdown
+        socket = getattr(self.ws, "socket", None)
+        self.gateway_watch.lost(getattr(socket, "close_code", None))
+
+    # -- engine output --------------------------------------------------------------
+
+    def _engine_transcript(self, transcript: AttributedTranscript) -> None:
+        self.metrics.on_transcript(transcript)
+        self.dispatch("interpretation_transcript", transcript)
+
+    def _engine_status(self, status: RunStatus) -> None:
+        self.metrics.on_status(status)
+        self.dispatch("interpretation_status", status)
+
+    # -- views for health and metrics -----------------------------------------------
+
+    def shard_states(self) -> list[ShardState]:
+        """Each shard of this process: connected, heartbeat latency, guilds served."""
+        if self.is_closed():
+            return []
+        guilds = collections.Counter(guild.shard_id for guild in self.guilds)
+        states = []
+        for shard_id, info in sorted(self.shards.items()):
+            latency = info.latency
+            states.append(ShardState(shard_id, not info.is_closed(),
+                                     latency if math.isfinite(latency) else None,
+                                     guilds.get(shard_id, 0)))
+        return states
+
+    def _runs(self) -> dict[int, ChannelInterpretation]:
+        return self.interpretations.runs if self.interpretations is not None else {}
+
+    def _voice_client_of(self, guild_id: int) -> object | None:
+        guild = self.get_guild(guild_id)
+        return guild.voice_client if guild is not None else None
+
+    def _guild_of_channel(self, channel_id: int) -> int | None:
+        channel = self.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        return guild.id if isinstance(guild, discord.Guild) else None
+
+    # -- gateway events -------------------------------------------------------------
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        if shard_id not in self._disconnected_shards:
+            self._disconnected_shards.add(shard_id)
+            log.warning("gateway shard %d disconnected", shard_id)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self._gateway_back(shard_id, "reconnected")
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self._gateway_back(shard_id, "resumed")
+
+    def _gateway_back(self, shard_id: int, how: str) -> None:
+        if shard_id in self._disconnected_shards:
+            self._disconnected_shards.discard(shard_id)
+            self.metrics.gateway_reconnected()
+            log.info("gateway shard %d %s", shard_id, how)
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
@@ -93,37 +233,88 @@ class InterpretBot(commands.Bot):
         if self.interpretations is not None:
             await self.interpretations.on_channel_deleted(channel)
 
-    def shutdown_soon(self, why: str) -> asyncio.Task[None]:
-        """Close the bot in the background (from a signal handler); one close at a time."""
-        if self._shutdown is None:
-            log.info("%s: shutting down", why)
-            self._shutdown = asyncio.create_task(self.close(), name="bot:shutdown")
-        return self._shutdown
+
+VOICE_CONNECT_TIMEOUT_S = 15.0
 
 
 async def connect_receiving_voice(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
-    """Join ``channel`` with the voice client that also receives members' audio."""
-    return await channel.connect(cls=ReceivingVoiceClient, timeout=15, self_deaf=False)
+    """Join ``channel`` with the voice client that also receives members' audio.
+
+    The timeout is discord.py's own: it cleans up a join that did not finish, where a
+    cancellation from outside would leave a half-made voice client behind.
+    """
+    return await channel.connect(cls=ReceivingVoiceClient, timeout=VOICE_CONNECT_TIMEOUT_S,
+                                 self_deaf=False)
 
 
-def install_shutdown_signals(bot: InterpretBot,
-                             signals: tuple[signal.Signals, ...] = (signal.SIGTERM,
-                                                                     signal.SIGINT)) -> None:
-    """SIGTERM/SIGINT close the bot gracefully: runs stop, transcripts flush, then logout."""
-    loop = asyncio.get_running_loop()
-    for sig in signals:
-        loop.add_signal_handler(sig, bot.shutdown_soon, sig.name)
+def check_voice_internals() -> str | None:
+    """``None`` if discord.py has what voice receive relies on, else why runs are refused."""
+    missing = missing_internals()
+    if not missing:
+        return None
+    reason = (f"discord.py {discord.__version__} lacks what voice receive relies on "
+              f"({', '.join(missing)}); voice runs are refused until the bot is updated")
+    log.error("%s", reason)
+    return reason
 
 
-def run(settings: Settings) -> None:
-    bot = InterpretBot(settings)
+def client_options(settings: Settings) -> dict[str, Any]:
+    """discord.py ``Client`` options that come from settings (the proxy, if any)."""
+    if settings.discord_proxy is None:
+        return {}
+    return {"proxy": settings.discord_proxy.reveal()}
 
-    async def main() -> None:
-        async with bot:
-            install_shutdown_signals(bot)
-            await bot.start(settings.discord_token.reveal())
-            await bot.shutdown_soon("disconnected")  # a no-op when a signal started it
 
-    # Logging is already configured, with redaction (discord.py's own setup is not used).
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+def run(settings: Settings) -> int:
+    """Run the bot until SIGTERM/SIGINT; the process exit status.
+
+    Raises :class:`~bot.startup.errors.StartupError` for a start-up failure the user
+    can fix (it never got as far as serving).
+    """
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings, *, policy: ConnectPolicy | None = None,
+                extensions: tuple[str, ...] = EXTENSIONS, **options: Any) -> int:
+    """Preflight checks, the Discord connection (start-up failures retried or raised as
+    ``StartupError``), then serve until a signal and shut down gracefully.
+
+    0 when all went to plan; 1 when the client stopped by itself or the shutdown did
+    not finish within ``SHUTDOWN_TIMEOUT``.
+    """
+    await run_preflight(settings)
+    proxy = settings.discord_proxy
+    shutdown = GracefulShutdown(None, settings.shutdown_timeout_s)
+
+    def make_client() -> InterpretBot:
+        # A fresh client per connection attempt; the shutdown always drives the latest.
+        bot = InterpretBot(settings, extensions=extensions, **client_options(settings),
+                           **options)
+        shutdown.bot = bot
+        return bot
+
+    shutdown.install_signal_handlers()
+    log.info("starting (%s)", settings.shards.describe())
+    running = asyncio.create_task(
+        run_discord(make_client, settings.discord_token, policy=policy,
+                    proxy_host=urlsplit(proxy.reveal()).hostname if proxy is not None else None),
+        name="discord-client")
+    signalled = asyncio.create_task(shutdown.wait_requested(), name="await-signal")
+    try:
+        await asyncio.wait({running, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if not signalled.done():
+            running.result()  # a StartupError, or a bug, goes to the caller
+            log.error("the Discord client stopped by itself")
+            return 1
+        if shutdown.bot is None:  # signalled before any client existed
+            return 0
+        on_time = await shutdown.run()
+        try:
+            async with asyncio.timeout(2.0):
+                await running
+        except Exception as exc:  # ended by close(): only worth a debug line
+            log.debug("client ended with %r", exc)
+        return 0 if on_time else 1
+    finally:
+        await cancel_and_wait([running, signalled])
+        shutdown.remove_signal_handlers()

@@ -8,6 +8,7 @@ installed on handlers by :func:`install`, so records from every library pass it.
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import threading
@@ -27,14 +28,31 @@ _PATTERNS: Final = (
 
 _MIN_SECRET_LEN: Final = 6
 _lock = threading.Lock()
-_secrets: set[str] = set()
+# Value → how many holders registered it: a session token is released when its
+# session ends, so the registry (scanned for every log record) holds only live ones.
+_secrets: collections.Counter[str] = collections.Counter()
 
 
 def register_secret(value: str) -> None:
     """Remember ``value`` so it is masked wherever it appears in a log line."""
     if len(value) >= _MIN_SECRET_LEN:
         with _lock:
-            _secrets.add(value)
+            _secrets[value] += 1
+
+
+def release_secret(value: str) -> None:
+    """One holder of ``value`` is done with it; forgotten once every holder is."""
+    with _lock:
+        if value in _secrets:
+            _secrets[value] -= 1
+            if _secrets[value] <= 0:
+                del _secrets[value]
+
+
+def registered_secret_count() -> int:
+    """How many distinct values are masked by value (for tests and metrics)."""
+    with _lock:
+        return len(_secrets)
 
 
 def redact(text: str) -> str:

@@ -2,7 +2,8 @@
 
 The environment wins over ``.env``. Missing required variables are reported
 together in one :class:`SettingsError` that names them and never shows a value;
-tokens are held as :class:`~bot.secrets.Secret`.
+tokens (and a proxy URL, which may embed a password) are held as
+:class:`~bot.secrets.Secret`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.log_redaction import register_secret
 from bot.secrets import Secret
+from bot.sharding import ShardPlan, parse_shards
 
 DEFAULT_PINCH_BASE_URL: Final = "https://api.startpinch.com"
 DEFAULT_DATA_DIR: Final = "data"
 _LOG_LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 REQUIRED: Final = ("DISCORD_TOKEN", "PINCH_API_TOKEN")
+LOG_FORMATS: Final = ("text", "json")
+DEFAULT_METRICS_HOST: Final = "127.0.0.1"
+DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 20.0
 
 
 class SettingsError(Exception):
@@ -39,6 +45,16 @@ class Settings:
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     database_url: str = ""
     log_level: str = "INFO"
+    #: HTTP proxy for every connection to Discord (REST, gateway, voice websocket).
+    discord_proxy: Secret | None = None
+    #: libopus to load (a file name or path); empty = ask the dynamic loader for "opus".
+    opus_library: str = ""
+    log_format: str = "text"
+    metrics_host: str = DEFAULT_METRICS_HOST
+    metrics_port: int | None = None
+    """Health and metrics endpoint; ``None`` (``METRICS_PORT`` unset) turns it off."""
+    shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
+    shards: ShardPlan = field(default_factory=ShardPlan)
 
     @classmethod
     def load(
@@ -83,6 +99,35 @@ class Settings:
         if not database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
             raise SettingsError("DATABASE_URL must start with sqlite: or postgresql:")
 
+        proxy = get("DISCORD_PROXY")
+        if proxy:
+            _check_proxy(proxy)
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+
+        metrics_port: int | None = None
+        if get("METRICS_PORT"):
+            try:
+                metrics_port = int(get("METRICS_PORT"))
+            except ValueError:
+                metrics_port = -1
+            if not 1 <= metrics_port <= 65535:
+                raise SettingsError("METRICS_PORT must be a port number (1-65535), "
+                                    "or unset to turn the endpoint off")
+
+        try:
+            shutdown_timeout = float(get("SHUTDOWN_TIMEOUT") or DEFAULT_SHUTDOWN_TIMEOUT_S)
+        except ValueError:
+            shutdown_timeout = -1.0
+        if not 1.0 <= shutdown_timeout <= 3600.0:
+            raise SettingsError("SHUTDOWN_TIMEOUT must be a number of seconds from 1 to 3600")
+
+        try:
+            shards = parse_shards(get("SHARD_COUNT"), get("SHARD_IDS"), get("HOSTNAME"))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
         return cls(
             discord_token=Secret(get("DISCORD_TOKEN")),
             pinch_api_token=Secret(get("PINCH_API_TOKEN")),
@@ -90,8 +135,30 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             log_level=level,
+            discord_proxy=Secret(proxy) if proxy else None,
+            opus_library=get("OPUS_LIBRARY"),
+            log_format=log_format,
+            metrics_host=get("METRICS_HOST") or DEFAULT_METRICS_HOST,
+            metrics_port=metrics_port,
+            shutdown_timeout_s=shutdown_timeout,
+            shards=shards,
         )
 
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
+
+
+def _check_proxy(url: str) -> None:
+    """Refuse what aiohttp cannot use as a proxy; mask a password it embeds."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise SettingsError("DISCORD_PROXY must be an http(s) URL such as "
+                            "http://proxy.example:3128")
+    if parts.password:
+        register_secret(parts.password)

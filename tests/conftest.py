@@ -9,6 +9,7 @@ import pytest
 from tests.support.livekit_server import LiveKitServer, running_livekit_server
 
 pytest_plugins = [
+    "tests.support.watchdog",
     "tests.support.fixtures_pinch",
     "tests.support.fixtures_discord",
 ]

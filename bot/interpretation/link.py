@@ -5,14 +5,26 @@ channel's mix), converts it to the mono rate Pinch expects and publishes it as a
 microphone track. Downstream, it subscribes to the interpreter's translated audio
 (identity ``translation-agent``, track ``translated-audio`` preferred) and hands
 48 kHz stereo 20 ms frames to a sink, and turns data packets into
-:class:`~bot.pinch.TranscriptEvent`\\ s.
+:class:`~bot.pinch.TranscriptEvent`\\ s numbered by utterance (an original and
+its translation share the number, see :mod:`~bot.interpretation.utterances`).
+
+A link is ``ACTIVE`` only when it is interpreted: the interpreter is in the room,
+its translated track is subscribed and it has subscribed to our microphone. Only
+then does audio leave the :class:`~bot.interpretation.uplink_queue.UplinkQueue`,
+so the first words of a member are never spoken into an empty room.
 
 The link keeps itself alive: a supervisor task opens a session, holds the room
-until it disconnects or the session's token nears expiry, then opens a new
-session with exponential backoff. Status changes are reported through
-``on_status`` so the owner can tell the channel. Microphone audio produced while
-no room is up waits in a bounded queue (oldest dropped, counted) and is sent
-once the next room is joined, so a short outage loses nothing.
+until it ends (disconnect, interpreter gone, token near expiry, any failure of
+the tasks it runs), then opens a new one. Consecutive sessions are spaced by a
+jittered, capped backoff unless the previous one was healthy for a while, so a
+session that ends at once or a token that expires quickly cannot make it churn.
+Errors that retrying cannot fix (a refused token, an unsupported language) end
+the link in ``FAILED``. Status changes go to ``on_status``: one per distinct
+reason per failure episode, never one per attempt.
+
+``start`` returns once the first session is active, raises the first failure
+(nothing is retried before the owner heard of it), or raises
+:class:`LinkStartTimeout`; ``aclose`` never raises and is bounded.
 
 Threads: everything here runs on the event loop. ``push_frame`` is cheap
 (downmix + soxr ≈ tens of µs) and never awaits.
@@ -21,30 +33,36 @@ Threads: everything here runs on the event loop. ``push_frame`` is cheap
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from livekit import rtc
 
+from bot.audio.frames import CHANNELS, FRAME_MS, SAMPLE_RATE
 from bot.interpretation.latency import LatencyWindow
-from bot.interpretation.livekit_room import connect_room
+from bot.interpretation.livekit_room import connect_room, leave_room
 from bot.interpretation.uplink import UplinkConverter
+from bot.interpretation.uplink_queue import UplinkQueue, UplinkQueueStats
+from bot.interpretation.utterances import UtteranceNumbers
+from bot.log_redaction import release_secret
 from bot.pinch import PinchError, PinchSession, TranscriptEvent, TranscriptParser
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 AGENT_IDENTITY = "translation-agent"
 TRANSLATED_TRACK_NAME = "translated-audio"
-PLAYBACK_RATE = 48_000
-PLAYBACK_CHANNELS = 2
+PLAYBACK_RATE = SAMPLE_RATE
+PLAYBACK_CHANNELS = CHANNELS
 
 SessionFactory = Callable[[], Awaitable[PinchSession]]
+RoomFactory = Callable[[], rtc.Room]
 
 
 class LinkState(enum.Enum):
@@ -52,6 +70,8 @@ class LinkState(enum.Enum):
     CONNECTING = "connecting"
     ACTIVE = "active"
     RECONNECTING = "reconnecting"
+    FAILED = "failed"
+    """A failure retrying cannot fix; the link does nothing more until closed."""
     CLOSED = "closed"
 
 
@@ -63,6 +83,17 @@ class LinkStatus:
     state: LinkState
     reason: str = ""
     at: float = field(default_factory=time.monotonic)
+    error: BaseException | None = None
+    """The failure behind a ``FAILED`` status (a :class:`~bot.pinch.PinchError` usually)."""
+
+
+class LinkStartTimeout(TimeoutError):
+    """The first session was not interpreted in time; ``reason`` says what was missing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_message = f"the interpreter could not be reached ({reason})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +103,22 @@ class LinkConfig:
     capture_ms: int = 20
     """Audio per ``capture_frame`` call. Each call is an FFI round trip of ~170 µs
     whatever its length, so 40 ms halves the cost at 20 ms of extra latency."""
-    uplink_queue_ms: int = 3_000
-    """Microphone audio kept while no room is up; oldest dropped beyond it."""
+    uplink_queue_ms: int = 5_000
+    """Microphone audio kept while no room is up (pauses included); oldest dropped beyond it."""
     playback_queue_ms: int = 400
     """Capacity of the translated-audio stream (LiveKit drops its oldest beyond it)."""
     agent_track_grace_s: float = 2.0
     """How long to wait for the ``translated-audio`` track before taking any audio track."""
+    interpreter_join_timeout_s: float = 10.0
+    """A room without an interpreter listening after this long is given up and retried."""
+    first_session_timeout_s: float = 30.0
+    """``start`` gives up after this long (session request, join and interpreter)."""
     refresh_before_expiry_s: float = 120.0
     """Open a new session this long before the current token expires."""
     reconnect_base_delay_s: float = 0.5
-    reconnect_max_delay_s: float = 4.0
-    """Kept short: a run must be back within seconds of an outage ending."""
+    reconnect_max_delay_s: float = 8.0
+    healthy_session_s: float = 10.0
+    """A session active at least this long resets the backoff: the next one opens at once."""
     connect_timeout_s: float = 15.0
 
     def __post_init__(self) -> None:
@@ -90,6 +126,17 @@ class LinkConfig:
             raise ValueError("publish_rate must be 16000 or 48000")
         if self.capture_ms not in (10, 20, 40, 60):
             raise ValueError("capture_ms must be 10, 20, 40 or 60")
+        if self.reconnect_base_delay_s <= 0 or self.reconnect_max_delay_s < \
+                self.reconnect_base_delay_s:
+            raise ValueError("reconnect delays must be positive and max >= base")
+
+    def backoff(self, failures: int, rand: Callable[[], float] = random.random) -> float:
+        """Delay before the next session after ``failures`` consecutive bad ones (0 → none)."""
+        if failures <= 0:
+            return 0.0
+        delay = min(self.reconnect_max_delay_s,
+                    self.reconnect_base_delay_s * 2.0 ** (failures - 1))
+        return delay * (0.5 + 0.5 * rand())  # jitter: links that failed together part ways
 
 
 @dataclass(slots=True)
@@ -98,23 +145,40 @@ class LinkStats:
     """From ``push_frame`` to the frame accepted by LiveKit's audio source."""
     frames_in: int = 0
     frames_published: int = 0
-    uplink_dropped_frames: int = 0
-    padding_frames: int = 0
-    """Silence sent after utterances so the interpreter hears the pause."""
-    padding_cancelled_frames: int = 0
-    """Padding not sent because the member spoke again first."""
     playback_frames: int = 0
     transcripts: int = 0
     sessions_opened: int = 0
     reconnects: int = 0
+    failures: int = 0
+    """Sessions that failed or ended before they were healthy."""
 
 
 class _SessionEnded(Exception):
     """Internal: the current room is over for ``reason``."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, active_for: float) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.active_for = active_for
+
+
+class _Interpreted:
+    """What makes a room interpreted: the interpreter's audio and its ear on our track."""
+
+    def __init__(self) -> None:
+        self.hearing_us = False
+        self.playing = False
+        self.playing_track: str | None = None
+        self.event = asyncio.Event()
+
+    def update(self) -> None:
+        if self.hearing_us and self.playing:
+            self.event.set()
+
+    def missing(self) -> str:
+        if not self.playing:
+            return "the interpreter did not join"
+        return "the interpreter did not subscribe to our audio"
 
 
 class InterpreterLink:
@@ -125,161 +189,196 @@ class InterpreterLink:
         name: str,
         open_session: SessionFactory,
         *,
-        on_transcript: Callable[[TranscriptEvent], None],
+        on_transcript: Callable[[TranscriptEvent, int], None],
         on_audio: Callable[[bytes], None],
         on_status: Callable[[LinkStatus], None] | None = None,
         config: LinkConfig | None = None,
+        room_factory: RoomFactory = rtc.Room,
     ) -> None:
         self.name = name
         self.config = config or LinkConfig()
         self.stats = LinkStats()
         self.state = LinkState.NEW
+        self.last_reason = ""
         self._open_session = open_session
         self._on_transcript = on_transcript
         self._on_audio = on_audio
         self._on_status = on_status
+        self._room_factory = room_factory
         self._parser = TranscriptParser()
+        self._utterances = UtteranceNumbers()
         self._converter = UplinkConverter(self.config.publish_rate, self.config.capture_ms)
-        frames_capacity = max(1, self.config.uplink_queue_ms // self.config.capture_ms)
-        # (pushed at, mono PCM at the publish rate), oldest dropped when full.
-        self._uplink: collections.deque[tuple[float, bytes]] = collections.deque(
-            maxlen=frames_capacity)
+        samples = self.config.publish_rate * self.config.capture_ms // 1000
+        self._uplink = UplinkQueue(self.config.capture_ms / 1000,
+                                   max(1, self.config.uplink_queue_ms // self.config.capture_ms),
+                                   bytes(2 * samples))
         self._uplink_ready = asyncio.Event()
         self._first_session: asyncio.Future[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._room: rtc.Room | None = None
-        self._playing_track: str | None = None
-        self._last_reason = ""
-        self._padding_frames = 0
+        self._episode_reasons: set[str] = set()
+        self._episode_recovered = False
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the first session and join its room; raises the final PinchError."""
+        """Open the first session and wait until it is interpreted.
+
+        Raises the first session's failure (a :class:`~bot.pinch.PinchError`, a
+        LiveKit error) or :class:`LinkStartTimeout`; the link is closed then.
+        """
         if self.state is not LinkState.NEW:
             raise RuntimeError(f"link {self.name} already started")
         self._first_session = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.create_task(self._supervise(), name=f"link:{self.name}")
+        deadline = asyncio.timeout(self.config.first_session_timeout_s)
         try:
-            await asyncio.shield(self._first_session)
-        except BaseException:
+            async with deadline:
+                await asyncio.shield(self._first_session)
+        except BaseException as exc:
+            reason = self.last_reason
             await self.aclose()
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                raise LinkStartTimeout(reason or "no session in time") from None
             raise
 
     async def aclose(self) -> None:
-        """Leave the room and stop every task. Safe to call twice."""
+        """Leave the room and stop every task. Safe to call twice; never raises."""
         if self.state is LinkState.CLOSED:
             return
         self._set_state(LinkState.CLOSED, "closed")
+        if self._first_session is not None and not self._first_session.done():
+            self._first_session.cancel()
         if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+            # The supervisor leaves its room in its own finally; allow for that leave.
+            await cancel_and_wait([self._supervisor], timeout=10)
             self._supervisor = None
 
     @property
     def room_name(self) -> str | None:
         return self._room.name if self._room is not None else None
 
+    @property
+    def uplink_stats(self) -> UplinkQueueStats:
+        return self._uplink.stats
+
+    @property
+    def queued_frames(self) -> int:
+        """Microphone frames waiting for the room."""
+        return len(self._uplink)
+
     # -- upstream ------------------------------------------------------------------
 
     def push_frame(self, pcm_48k_stereo: bytes) -> None:
         """Queue 20 ms of a member's voice (48 kHz stereo s16le). Never blocks."""
-        if self.state is LinkState.CLOSED:
+        if self.state in (LinkState.CLOSED, LinkState.FAILED):
             return
         self.stats.frames_in += 1
-        if self._padding_frames:
-            self.stats.padding_cancelled_frames += self._padding_frames
-            self._padding_frames = 0
-        now = time.monotonic()
-        for chunk in self._converter.push(pcm_48k_stereo):
-            self._enqueue(now, chunk)
+        self._uplink.push_speech(self._converter.push(pcm_48k_stereo), time.monotonic())
+        self._uplink_ready.set()
 
     def end_of_speech(self, pad_ms: float = 0.0) -> None:
-        """The utterance ended: flush the resampler's tail, then send ``pad_ms`` of
-        silence so Pinch's segmenter sees the pause.
+        """The utterance ended: flush the resampler's tail, then ``pad_ms`` of pause.
 
-        The padding is sent only while nothing else waits and at real-time pace, and
+        The pause is sent only while nothing else waits and at real-time pace, and
         the next ``push_frame`` cancels what is left of it: it never delays speech.
         """
-        now = time.monotonic()
-        for chunk in self._converter.flush():
-            self._enqueue(now, chunk)
-        self._padding_frames = max(0, round(pad_ms / self.config.capture_ms))
-        if self._padding_frames:
-            self._uplink_ready.set()
-
-    def _enqueue(self, at: float, chunk: bytes) -> None:
-        if len(self._uplink) == self._uplink.maxlen:
-            self.stats.uplink_dropped_frames += 1  # deque drops the oldest on append
-        self._uplink.append((at, chunk))
+        if self.state in (LinkState.CLOSED, LinkState.FAILED):
+            return
+        pad_frames = max(0, round(pad_ms / self.config.capture_ms))
+        self._uplink.end_of_speech(self._converter.flush(), pad_frames, time.monotonic())
         self._uplink_ready.set()
 
     # -- supervisor ----------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        attempt = 0
+        failures = 0
         while True:
+            self._set_state(LinkState.CONNECTING if self.stats.sessions_opened == 0
+                            else LinkState.RECONNECTING, self.last_reason, report=False)
             try:
-                self._set_state(
-                    LinkState.CONNECTING if self.stats.sessions_opened == 0
-                    else LinkState.RECONNECTING,
-                    "opening session",
-                )
                 session = await self._open_session()
                 self.stats.sessions_opened += 1
-                await self._run_session(session)
+                try:
+                    await self._run_session(session)
+                finally:
+                    release_secret(session.token.reveal())
             except _SessionEnded as ended:
-                log.info("link %s: room ended (%s), reconnecting", self.name, ended.reason)
-                self._set_state(LinkState.RECONNECTING, ended.reason)
+                reason, healthy = ended.reason, ended.active_for >= self.config.healthy_session_s
                 self.stats.reconnects += 1
-                attempt = 0
-                continue
+                if self._fail_first(LinkStartTimeout(reason)):
+                    return
             except PinchError as exc:
                 if self._fail_first(exc):
                     return
+                reason, healthy = f"pinch: {exc.user_message}", False
                 if not exc.retryable:
-                    self._set_state(LinkState.CLOSED, f"pinch: {exc.user_message}")
+                    self._set_state(LinkState.FAILED, reason, error=exc)
                     return
-                reason = f"pinch: {exc.user_message}"
-            except (rtc.ConnectError, TimeoutError, OSError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # LiveKit errors and anything else: retried, reported
                 if self._fail_first(exc):
                     return
-                reason = f"livekit: {type(exc).__name__}"
-            attempt += 1
-            delay = min(self.config.reconnect_max_delay_s,
-                        self.config.reconnect_base_delay_s * 2 ** (attempt - 1))
-            delay *= random.uniform(0.5, 1.0)
+                reason, healthy = describe_failure(exc), False
+                log.debug("link %s: session failed", self.name, exc_info=True)
+            failures = 0 if healthy else failures + 1
+            self.stats.failures += 0 if healthy else 1
             self._set_state(LinkState.RECONNECTING, reason)
-            log.warning("link %s: %s; retrying in %.1f s", self.name, reason, delay)
-            await asyncio.sleep(delay)
-
-    def _first_pending(self) -> bool:
-        return self._first_session is not None and not self._first_session.done()
+            delay = self.config.backoff(failures)
+            log.info("link %s: %s; next session in %.1f s", self.name, reason, delay)
+            if delay:
+                await asyncio.sleep(delay)
 
     def _fail_first(self, exc: BaseException) -> bool:
-        """During ``start`` failures go to the caller instead of being retried."""
-        if self._first_pending():
-            assert self._first_session is not None
-            self._first_session.set_exception(exc)
+        """During ``start`` a failure goes to the caller instead of being retried."""
+        first = self._first_session
+        if first is not None and not first.done():
+            self.last_reason = getattr(exc, "reason", None) or describe_failure(exc)
+            first.set_exception(exc)
             return True
         return False
 
     async def _run_session(self, session: PinchSession) -> None:
-        """Hold the room until it ends; always leaves by raising :class:`_SessionEnded`."""
-        room = rtc.Room()
+        """Hold the room until it ends; leaves by raising ``_SessionEnded`` or the failure."""
+        room = self._room_factory()
+        self._utterances.new_session()
         ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         tasks: list[asyncio.Task[None]] = []
+        interpreted = _Interpreted()
+        active_since: float | None = None
 
         def end(reason: str) -> None:
             if not ended.done():
                 ended.set_result(reason)
 
+        over = False  # room events can arrive after the session ended: they start nothing
+
+        def spawn(coro: Coroutine[Any, Any, None], what: str) -> None:
+            if over:
+                coro.close()
+                return
+            task = asyncio.create_task(coro, name=f"link:{self.name}:{what}")
+            task.add_done_callback(lambda t: _ended_by(t, what, end))
+            tasks.append(task)
+
+        def on_track(track: rtc.Track, publication: rtc.RemoteTrackPublication,
+                     participant: rtc.RemoteParticipant) -> None:
+            if track.kind != rtc.TrackKind.KIND_AUDIO:
+                return
+            preferred = (participant.identity == AGENT_IDENTITY
+                         and publication.name == TRANSLATED_TRACK_NAME)
+            delay = 0.0 if preferred else self.config.agent_track_grace_s
+            spawn(self._play_track(track, delay, interpreted), "playback")
+
+        def on_local_subscribed(_track: rtc.Track) -> None:
+            interpreted.hearing_us = True
+            interpreted.update()
+
         room.on("disconnected", lambda reason: end(f"livekit disconnected ({reason})"))
         room.on("data_received", self._on_data)
-        room.on("track_subscribed",
-                lambda track, pub, participant: self._on_track(track, pub, participant,
-                                                               tasks))
+        room.on("track_subscribed", on_track)
+        room.on("local_track_subscribed", on_local_subscribed)
         room.on("participant_disconnected",
                 lambda p: end("interpreter left") if p.identity == AGENT_IDENTITY else None)
         try:
@@ -289,25 +388,41 @@ class InterpreterLink:
             source = rtc.AudioSource(self.config.publish_rate, 1,
                                      queue_size_ms=max(100, 2 * self.config.capture_ms))
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-            await room.local_participant.publish_track(
-                track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
-            tasks.append(asyncio.create_task(self._send_uplink(source),
-                                             name=f"link:{self.name}:uplink"))
-            tasks.append(asyncio.create_task(self._expiry_timer(session, end),
-                                             name=f"link:{self.name}:expiry"))
+            async with asyncio.timeout(self.config.connect_timeout_s):
+                await room.local_participant.publish_track(
+                    track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+            waiting = asyncio.ensure_future(interpreted.event.wait())
+            either: set[asyncio.Future[Any]] = {waiting, ended}
+            try:
+                done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED,
+                                             timeout=self.config.interpreter_join_timeout_s)
+            finally:
+                waiting.cancel()
+            if ended.done():
+                raise _SessionEnded(ended.result(), 0.0)
+            if not done:
+                raise _SessionEnded(interpreted.missing(), 0.0)
+            spawn(self._send_uplink(source), "uplink")
+            # Only now: a token already inside its refresh window ends the session at once
+            # (and the backoff spaces the next), but never before the start was reported.
+            spawn(self._expiry_timer(session, end), "expiry")
+            active_since = time.monotonic()
+            healthy_timer = asyncio.get_running_loop().call_later(
+                self.config.healthy_session_s, self._end_episode)
             self._set_state(LinkState.ACTIVE, f"room {session.room_name}")
-            if self._first_pending():
-                assert self._first_session is not None
-                self._first_session.set_result(None)
-            reason = await ended
-            raise _SessionEnded(reason)
+            first = self._first_session
+            if first is not None and not first.done():
+                first.set_result(None)
+            try:
+                reason = await ended
+            finally:
+                healthy_timer.cancel()
+            raise _SessionEnded(reason, time.monotonic() - active_since)
         finally:
+            over = True
             self._room = None
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(room.disconnect(), 5)
+            await cancel_and_wait(tasks)
+            await leave_room(room)
 
     async def _expiry_timer(self, session: PinchSession, end: Callable[[str], None]) -> None:
         await asyncio.sleep(
@@ -315,20 +430,19 @@ class InterpreterLink:
         end("session token near expiry")
 
     async def _send_uplink(self, source: rtc.AudioSource) -> None:
-        samples = self.config.publish_rate * self.config.capture_ms // 1000
+        rate = self.config.publish_rate
+        samples = rate * self.config.capture_ms // 1000
         silence = bytes(2 * samples)
+        queue = self._uplink
         while True:
-            if self._uplink:
-                pushed_at, chunk = self._uplink.popleft()
-                await source.capture_frame(
-                    rtc.AudioFrame(chunk, self.config.publish_rate, 1, samples))
+            item = queue.pop()
+            if item is not None:
+                pushed_at, chunk = item
+                await source.capture_frame(rtc.AudioFrame(chunk, rate, 1, samples))
                 self.stats.frames_published += 1
                 self.stats.uplink_latency.add(time.monotonic() - pushed_at)
-            elif self._padding_frames:
-                self._padding_frames -= 1
-                await source.capture_frame(
-                    rtc.AudioFrame(silence, self.config.publish_rate, 1, samples))
-                self.stats.padding_frames += 1
+            elif queue.take_padding():
+                await source.capture_frame(rtc.AudioFrame(silence, rate, 1, samples))
             else:
                 self._uplink_ready.clear()
                 await self._uplink_ready.wait()
@@ -341,54 +455,87 @@ class InterpreterLink:
         event = self._parser.parse(packet.data)
         if event is not None:
             self.stats.transcripts += 1
-            self._on_transcript(event)
+            self._on_transcript(event, self._utterances.number(event))
 
-    def _on_track(
-        self,
-        track: rtc.Track,
-        publication: rtc.RemoteTrackPublication,
-        participant: rtc.RemoteParticipant,
-        tasks: list[asyncio.Task[None]],
-    ) -> None:
-        if track.kind != rtc.TrackKind.KIND_AUDIO:
-            return
-        preferred = (participant.identity == AGENT_IDENTITY
-                     and publication.name == TRANSLATED_TRACK_NAME)
-        tasks.append(asyncio.create_task(
-            self._play_track(track, delay=0.0 if preferred else self.config.agent_track_grace_s),
-            name=f"link:{self.name}:playback"))
-
-    async def _play_track(self, track: rtc.Track, delay: float) -> None:
+    async def _play_track(self, track: rtc.Track, delay: float,
+                          interpreted: _Interpreted) -> None:
         # A non-preferred track plays only if nothing better shows up within the grace time.
         if delay:
             await asyncio.sleep(delay)
-            if self._playing_track is not None:
-                return
-        if self._playing_track is not None:
+        if interpreted.playing_track is not None:
             return
-        self._playing_track = track.sid
-        capacity = max(1, self.config.playback_queue_ms // 20)
+        interpreted.playing_track = track.sid
+        interpreted.playing = True
+        interpreted.update()
+        capacity = max(1, self.config.playback_queue_ms // FRAME_MS)
         stream = rtc.AudioStream(track, sample_rate=PLAYBACK_RATE, num_channels=PLAYBACK_CHANNELS,
-                                 frame_size_ms=20, capacity=capacity)
+                                 frame_size_ms=FRAME_MS, capacity=capacity)
         try:
             async for event in stream:
                 self.stats.playback_frames += 1
                 self._on_audio(bytes(event.frame.data))
         finally:
-            self._playing_track = None
-            await stream.aclose()
+            if interpreted.playing_track == track.sid:
+                interpreted.playing_track = None
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await stream.aclose()
 
     # -- status --------------------------------------------------------------------
 
-    def _set_state(self, state: LinkState, reason: str) -> None:
-        if self.state is LinkState.CLOSED and state is not LinkState.CLOSED:
+    def _end_episode(self) -> None:
+        """The session has been healthy for a while: the next failure is news again."""
+        self._episode_reasons.clear()
+        self._episode_recovered = False
+
+    def _set_state(self, state: LinkState, reason: str, *, report: bool = True,
+                   error: BaseException | None = None) -> None:
+        if self.state is LinkState.CLOSED:
             return
-        # A new reason while reconnecting is news too (e.g. "rate limited" after "left").
-        changed = state is not self.state or reason != self._last_reason
+        previous = self.state
         self.state = state
-        self._last_reason = reason
-        if changed and self._on_status is not None:
-            try:
-                self._on_status(LinkStatus(self.name, state, reason))
-            except Exception:
-                log.exception("link %s: status callback failed", self.name)
+        self.last_reason = reason
+        if not report or self._on_status is None:
+            return
+        if state is LinkState.RECONNECTING:
+            # One status per distinct reason per failure episode, never one per attempt.
+            if reason in self._episode_reasons:
+                return
+            self._episode_reasons.add(reason)
+        elif state is LinkState.ACTIVE and self._episode_reasons:
+            # Back in the middle of an episode: said once, not after every short session.
+            if self._episode_recovered:
+                return
+            self._episode_recovered = True
+        elif state is previous and state is not LinkState.ACTIVE:
+            return
+        try:
+            self._on_status(LinkStatus(self.name, state, reason, error=error))
+        except Exception:
+            log.exception("link %s: status callback failed", self.name)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One short phrase for a status line: where it failed and how."""
+    if isinstance(exc, PinchError):
+        return f"pinch: {exc.user_message}"
+    if isinstance(exc, LinkStartTimeout):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return "livekit: timed out"
+    if isinstance(exc, rtc.ConnectError):
+        return "livekit: could not connect"
+    text = str(exc)
+    return f"livekit: {type(exc).__name__}{': ' + text[:80] if text else ''}"
+
+
+def _ended_by(task: asyncio.Task[None], what: str, end: Callable[[str], None]) -> None:
+    """A task of the session stopped: a failure (or an unexpected return) ends the session."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.warning("link task %s failed: %r", task.get_name(), exc)
+        end(f"{what} failed: {describe_failure(exc)}")
+    elif what in ("uplink", "expiry"):
+        end(f"{what} stopped")

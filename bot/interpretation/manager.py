@@ -6,6 +6,15 @@ manager starts and stops runs, turns Discord's voice and channel events into
 run decisions (the bot was disconnected, moved or its channel deleted → the run
 ends with that reason; a member left → their link closes), and stops every run
 when the bot shuts down. Cogs talk to this class only.
+
+Concurrency: each guild has its own lock, so a slow voice join in one guild never
+holds up starts elsewhere. A stop that arrives while its guild's run is starting
+(a command, or the bot kicked from voice) is honoured: the start finishes its
+join, then the run is stopped at once and ``start`` raises :class:`StartCancelled`.
+The voice join's timeout is discord.py's own (``connect_voice`` passes it), never
+a cancellation from outside, which would leave a half-made voice client behind.
+Every stop runs as a task the manager owns and awaits on :meth:`aclose`, which
+is bounded and never raises, so the bot's shutdown always goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from bot.interpretation.run import (
     RunStatus,
     no_preferences,
 )
+from bot.observability import logs
 from bot.pinch import PinchClient
 from bot.voice.client import ReceivingVoiceClient
 
@@ -36,6 +46,21 @@ class AlreadyRunning(Exception):
     """The guild already has a run; the message names its channel."""
 
 
+class StartCancelled(Exception):
+    """The run was stopped while it was starting; the message is the stop's reason."""
+
+
+class VoiceUnavailable(Exception):
+    """Voice runs are refused: this discord.py lacks what the receive layer relies on."""
+
+
+CLOSE_TIMEOUT_S = 30.0
+"""How long :meth:`SessionManager.aclose` waits for runs to stop."""
+
+class NotAccepting(Exception):
+    """The bot is shutting down: no new runs (the message says so to the user)."""
+
+
 class SessionManager:
     def __init__(
         self,
@@ -45,6 +70,7 @@ class SessionManager:
         on_transcript: Callable[[AttributedTranscript], None],
         on_status: Callable[[RunStatus], None] | None = None,
         preferences: PreferenceLookup = no_preferences,
+        voice_unavailable: str | None = None,
     ) -> None:
         self._pinch = pinch
         self._connect_voice = connect_voice
@@ -52,8 +78,15 @@ class SessionManager:
         self._on_status = on_status
         self._preferences = preferences
         self._runs: dict[int, ChannelInterpretation] = {}
+        self._starting: dict[int, ChannelInterpretation] = {}
+        self._no_starts = asyncio.Event()
+        self._no_starts.set()
+        self._cancelled_starts: dict[int, str] = {}
         self._stops: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._voice_unavailable = voice_unavailable
+        self._closed = False
+        self._refusal: str | None = None
 
     def get(self, guild_id: int) -> ChannelInterpretation | None:
         return self._runs.get(guild_id)
@@ -62,45 +95,121 @@ class SessionManager:
     def runs(self) -> dict[int, ChannelInterpretation]:
         return dict(self._runs)
 
+    def starting(self, guild_id: int) -> bool:
+        return guild_id in self._starting
+
+    async def refuse_new_runs(self, reason: str) -> None:
+        """From now on ``start`` raises :class:`NotAccepting`; waits for starts under way."""
+        self._refusal = reason
+        await self._no_starts.wait()
+
     async def start(self, channel: discord.VoiceChannel, config: RunConfig,
                     own_user_id: int | None = None) -> ChannelInterpretation:
-        async with self._lock:
-            current = self._runs.get(channel.guild.id)
+        """Join ``channel`` and run; raises :class:`AlreadyRunning`, :class:`NotAccepting`,
+        :class:`StartCancelled`, :class:`VoiceUnavailable` or the join's error."""
+        # Every task the run starts inherits these ids, so all its log lines carry them.
+        with logs.bind(guild_id=channel.guild.id, channel_id=channel.id,
+                       run_id=logs.new_run_id()):
+            return await self._start(channel, config, own_user_id)
+
+    async def _start(self, channel: discord.VoiceChannel, config: RunConfig,
+                     own_user_id: int | None) -> ChannelInterpretation:
+        if self._refusal is not None:
+            raise NotAccepting(self._refusal)
+        if self._voice_unavailable is not None:
+            raise VoiceUnavailable(self._voice_unavailable)
+        if self._closed:
+            raise StartCancelled("the bot is shutting down")
+        guild_id = channel.guild.id
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            if self._refusal is not None:
+                raise NotAccepting(self._refusal)
+            current = self._runs.get(guild_id)
             if current is not None:
                 raise AlreadyRunning(f"already interpreting <#{current.channel_id}>")
             run = ChannelInterpretation(
                 channel.id, config, self._pinch,
                 on_transcript=self._on_transcript, on_status=self._status,
                 preferences=self._preferences, own_user_id=own_user_id,
+                on_fatal=lambda reason: self._stop_soon(guild_id, run, reason),
             )
-            voice = await asyncio.wait_for(self._connect_voice(channel),
-                                           config.connect_timeout_s)
-            await run.start(voice)
-            self._runs[channel.guild.id] = run
+            self._starting[guild_id] = run
+            self._no_starts.clear()
+            self._cancelled_starts.pop(guild_id, None)
+            try:
+                voice = await self._connect_voice(channel)
+                await run.start(voice)
+            finally:
+                del self._starting[guild_id]
+                if not self._starting:
+                    self._no_starts.set()
+            cancelled = self._cancelled_starts.pop(guild_id, None)
+            if cancelled is None and self._closed:
+                cancelled = "the bot is shutting down"
+            if cancelled is not None:
+                await self._stop_run(guild_id, run, cancelled)
+                raise StartCancelled(cancelled)
+            self._runs[guild_id] = run
             return run
 
     async def stop(self, guild_id: int, reason: str) -> bool:
+        """Stop the guild's run (or the one starting); ``False`` if there is none."""
+        if guild_id in self._starting:
+            self._cancelled_starts[guild_id] = reason
+            return True
         run = self._runs.pop(guild_id, None)
         if run is None:
             return False
+        await self._stop_run(guild_id, run, reason)
+        return True
+
+    async def _stop_run(self, guild_id: int, run: ChannelInterpretation, reason: str) -> None:
         # A stop outlives a cancelled caller (a Discord event handler, say) and is
         # awaited by aclose, so shutting down never races a stop in progress.
         stopping = asyncio.create_task(run.stop(reason), name=f"manager:stop:{guild_id}")
         self._stops.add(stopping)
         stopping.add_done_callback(self._stops.discard)
         await asyncio.shield(stopping)
-        return True
+
+    def _stop_soon(self, guild_id: int, run: ChannelInterpretation, reason: str) -> None:
+        """A run failed by itself: stop it (as an owned task) and forget it."""
+        if self._runs.get(guild_id) is run:
+            del self._runs[guild_id]
+        elif guild_id in self._starting:
+            self._cancelled_starts[guild_id] = reason
+            return
+        log.warning("channel %d: run ends by itself: %s", run.channel_id, reason)
+        stopping = asyncio.create_task(run.stop(reason), name=f"manager:stop:{guild_id}")
+        self._stops.add(stopping)
+        stopping.add_done_callback(self._stops.discard)
 
     async def aclose(self) -> None:
-        """Stop every run and wait for stops already under way."""
-        await asyncio.gather(*(self.stop(g, "bot shutting down") for g in list(self._runs)))
-        await asyncio.gather(*list(self._stops), return_exceptions=True)
+        """Stop every run and wait (bounded) for stops under way. Never raises."""
+        self._closed = True
+        for guild_id in list(self._starting):
+            self._cancelled_starts[guild_id] = "the bot is shutting down"
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.gather(
+                    *(self.stop(g, "bot shutting down") for g in list(self._runs)),
+                    return_exceptions=True)
+                while self._stops or self._starting:
+                    await self._no_starts.wait()
+                    await asyncio.gather(*list(self._stops), return_exceptions=True)
+        except TimeoutError:
+            log.error("runs still stopping after %.0f s; shutting down anyway", CLOSE_TIMEOUT_S)
 
     # -- Discord events ----------------------------------------------------------------
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
-        run = self._runs.get(member.guild.id)
+        guild_id = member.guild.id
+        if guild_id in self._starting and member.id == member.guild.me.id and \
+                after.channel is None and before.channel is not None:
+            self._cancelled_starts[guild_id] = "the bot was disconnected from voice"
+            return
+        run = self._runs.get(guild_id)
         if run is None:
             return
         if member.id == member.guild.me.id:

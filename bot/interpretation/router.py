@@ -12,7 +12,14 @@ event loop. Output: frames pushed into :class:`~bot.interpretation.link.Interpre
 
 Never forwarded, and counted by reason: excluded members (bots, the bot itself,
 opted-out members), silence past the gate's hangover (Pinch bills for audio
-time), frames beyond the link cap.
+time), frames beyond the link cap (``link_cap``), frames of a member whose link
+failed to start, while the retry waits (``link_backoff``) or, for failures that
+retrying cannot fix, until :meth:`SpeakerRouter.reopen` (``link_failed``).
+
+A link that fails to start is closed at once (with its playback input) and the
+member's next link waits a jittered, capped backoff; the owner hears of it through
+``on_event`` once per failure episode (:class:`LinkFailed`), and once per run
+when the link cap first leaves someone out (:class:`LinkCapReached`).
 
 The end of an utterance is always sent in-band: Pinch's segmenter ends a segment
 after ~500 ms of pause *in the audio*, and a Discord client simply stops sending
@@ -28,19 +35,21 @@ import asyncio
 import collections
 import enum
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.audio.frames import pcm_to_samples, samples_to_pcm
+from bot.audio.frames import FRAME_MS, SILENCE_FRAME, pcm_to_samples, samples_to_pcm
 from bot.audio.levels import dbfs
 from bot.audio.mix import mix
 from bot.interpretation.attribution import SpeakingTimeline
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-FRAME_S = 0.02
+FRAME_S = FRAME_MS / 1000
 MIXED_LINK = 0
 """Key of the single link in mixed mode (no Discord member has id 0)."""
 
@@ -61,13 +70,49 @@ class RouterConfig:
     """Longer than Pinch's ~500 ms end-of-segment pause, so the pause is sent in-band."""
     mixed_queue_frames: int = 5
     """Frames kept per member between mixer ticks (100 ms); older are dropped."""
+    retry_base_s: float = 1.0
+    """Backoff before a member's next link after one failed to start (doubling)."""
+    retry_max_s: float = 30.0
+
+    def retry_delay(self, failures: int, rand: Callable[[], float] = random.random) -> float:
+        """Jittered, capped delay after ``failures`` consecutive failed starts (>= 1)."""
+        delay = min(self.retry_max_s, self.retry_base_s * 2.0 ** max(0, failures - 1))
+        return delay * (0.5 + 0.5 * rand())
 
     @property
     def hangover_frames(self) -> int:
         return round(self.hangover_ms / (FRAME_S * 1000))
 
 
-SILENT_FRAME = bytes(3840)
+@dataclass(frozen=True, slots=True)
+class LinkFailed:
+    """A member's link failed to start (or failed for good); first of its episode or not."""
+
+    key: int
+    error: BaseException
+    retry_in: float | None
+    """Seconds until the next link may open; ``None``: not until :meth:`SpeakerRouter.reopen`."""
+    first_in_episode: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCapReached:
+    """The cap of concurrent links left ``key`` out (reported once per router)."""
+
+    key: int
+    cap: int
+
+
+RouterEvent = LinkFailed | LinkCapReached
+
+
+@dataclass(slots=True)
+class _Failures:
+    """A member's failure episode: consecutive failed starts since their last good link."""
+
+    count: int = 0
+    retry_at: float = 0.0
+    blocked: bool = False
 
 
 @dataclass(slots=True)
@@ -97,8 +142,9 @@ class SpeakerRouter:
         make_link: LinkFactory,
         *,
         is_excluded: Callable[[int], bool],
-        on_link_failed: Callable[[int, BaseException], None] | None = None,
+        on_event: Callable[[RouterEvent], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.timeline = SpeakingTimeline()
@@ -106,8 +152,11 @@ class SpeakerRouter:
         self.forwarded_frames = 0
         self._make_link = make_link
         self._is_excluded = is_excluded
-        self._on_link_failed = on_link_failed
+        self._on_event = on_event
         self._clock = clock
+        self._monotonic = monotonic
+        self._failures: dict[int, _Failures] = {}
+        self._cap_reported = False
         self._links: dict[int, Link] = {}
         self._last_speech: dict[int, float] = {}
         self._speakers: dict[int, _Speaker] = {}
@@ -128,9 +177,7 @@ class SpeakerRouter:
         if self._closed:
             return
         self._closed = True
-        for task in [*self._tasks, *self._starting.values()]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._starting.values(), return_exceptions=True)
+        await cancel_and_wait([*self._tasks, *self._starting.values()], timeout=15)
         links, self._links = list(self._links.values()), {}
         await asyncio.gather(*(link.aclose() for link in links), return_exceptions=True)
 
@@ -171,7 +218,6 @@ class SpeakerRouter:
             return
         link = self._link_for(member_id)
         if link is None:
-            self.dropped["link_cap"] += 1
             return
         link.push_frame(pcm_48k_stereo)
         self.forwarded_frames += 1
@@ -202,6 +248,26 @@ class SpeakerRouter:
         if self.config.mode is RoutingMode.PER_SPEAKER:
             self._close_link(member_id)
 
+    def reopen(self, member_id: int) -> None:
+        """The member's settings changed: close their link and forget its failures;
+        their next speech opens a link with the new settings."""
+        self._failures.pop(member_id, None)
+        if self.config.mode is RoutingMode.PER_SPEAKER:
+            self._close_link(member_id)
+
+    def link_failed(self, key: int, error: BaseException) -> None:
+        """A started link failed for good (e.g. its token was revoked): close it and
+        block the member until :meth:`reopen`."""
+        if self._closed:
+            return
+        self._close_link(key)
+        self._record_failure(key, error, retryable=False)
+
+    def failure_of(self, key: int) -> tuple[int, bool] | None:
+        """(consecutive failed starts, blocked) of a member in a failure episode."""
+        failures = self._failures.get(key)
+        return None if failures is None else (failures.count, failures.blocked)
+
     def speaker_of(self, link_key: int, utterance_end: float) -> int | None:
         """The member a transcript from link ``link_key`` belongs to."""
         if self.config.mode is RoutingMode.PER_SPEAKER:
@@ -214,10 +280,21 @@ class SpeakerRouter:
         link = self._links.get(key)
         if link is not None:
             return link
+        failures = self._failures.get(key)
+        if failures is not None:
+            if failures.blocked:
+                self.dropped["link_failed"] += 1
+                return None
+            if self._monotonic() < failures.retry_at:
+                self.dropped["link_backoff"] += 1
+                return None
         if len(self._links) >= self.config.max_links:
-            if self.dropped["link_cap"] == 0:
+            self.dropped["link_cap"] += 1
+            if not self._cap_reported:
+                self._cap_reported = True
                 log.warning("link cap of %d reached; member %d not interpreted",
                             self.config.max_links, key)
+                self._emit(LinkCapReached(key, self.config.max_links))
             return None
         link = self._links[key] = self._make_link(key)
         self._starting[key] = asyncio.create_task(self._start_link(key, link),
@@ -228,13 +305,40 @@ class SpeakerRouter:
         try:
             await link.start()
         except Exception as exc:
-            log.warning("link for %d failed to start: %s", key, exc)
             if self._links.get(key) is link:
                 del self._links[key]
-            if self._on_link_failed is not None:
-                self._on_link_failed(key, exc)
+            await link.aclose()  # its playback input and tasks go with it
+            self._record_failure(key, exc, retryable=getattr(exc, "retryable", True))
+        else:
+            self._failures.pop(key, None)
         finally:
-            self._starting.pop(key, None)
+            if self._starting.get(key) is asyncio.current_task():
+                del self._starting[key]
+
+    def _record_failure(self, key: int, error: BaseException, *, retryable: bool) -> None:
+        failures = self._failures.get(key)
+        first = failures is None
+        if failures is None:
+            failures = self._failures[key] = _Failures()
+        failures.count += 1
+        retry_in: float | None = None
+        if retryable:
+            retry_in = self.config.retry_delay(failures.count)
+            failures.retry_at = self._monotonic() + retry_in
+        else:
+            failures.blocked = True
+        next_step = f"retry in {retry_in:.1f} s" if retry_in is not None else "no retry"
+        log.warning("link for %d failed (attempt %d, %s): %s", key, failures.count,
+                    next_step, error)
+        self._emit(LinkFailed(key, error, retry_in, first))
+
+    def _emit(self, event: RouterEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("router event handler failed")
 
     def _close_link(self, key: int) -> None:
         link = self._links.pop(key, None)
@@ -276,7 +380,7 @@ class SpeakerRouter:
             elif self._mix_quiet_frames < self.config.hangover_frames:
                 # Nobody sends: keep the pause in-band until the segmenter sees it.
                 self._mix_quiet_frames += 1
-                mixed = SILENT_FRAME
+                mixed = SILENCE_FRAME
             else:
                 self._mix_quiet_frames = None
                 link = self._links.get(MIXED_LINK)

@@ -8,13 +8,23 @@ members' frames through a :class:`~bot.interpretation.router.SpeakerRouter` into
 
 ``start`` brings the parts up in order; ``stop`` takes them down in reverse
 (receive pump, router and links, playback, voice connection) and is safe to
-call twice or from a failed ``start``. Nothing it started outlives it.
+call twice, from a failed ``start`` or concurrently with one. Nothing it started
+outlives it.
+
+A run never dies silently: if the receive pump raises, or the receiver ends
+without the bot having been disconnected through a voice-state event, the run
+asks its owner to stop it (``on_fatal``) with the reason.
+
+Statuses: every :class:`RunStatus` names its reason; those carrying a ``notice``
+are meant for the channel (a failure retrying cannot fix and what to do about
+it, the link cap leaving someone out), each notice text at most once per run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
+import dataclasses
 import enum
 import logging
 import time
@@ -22,14 +32,38 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState, LinkStatus
-from bot.interpretation.router import MIXED_LINK, RouterConfig, RoutingMode, SpeakerRouter
-from bot.pinch import PinchClient, PinchSession, TranscriptEvent
+from bot.interpretation.link import (
+    InterpreterLink,
+    LinkConfig,
+    LinkState,
+    LinkStatus,
+    describe_failure,
+)
+from bot.interpretation.router import (
+    MIXED_LINK,
+    LinkCapReached,
+    RouterConfig,
+    RouterEvent,
+    RoutingMode,
+    SpeakerRouter,
+)
+from bot.pinch import (
+    AuthenticationError,
+    InvalidLanguageError,
+    NoCreditsError,
+    PinchClient,
+    PinchError,
+    PinchSession,
+    TranscriptEvent,
+)
+from bot.tasks import cancel_and_wait
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame
 from bot.voice.playback import PlaybackInput, PlaybackMixer
 
 log = logging.getLogger(__name__)
+
+_UTTERANCES_REMEMBERED = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +91,6 @@ class RunConfig:
     voice_type: str = "clone"
     router: RouterConfig = field(default_factory=RouterConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
-    connect_timeout_s: float = 20.0
     duck_db: float | None = -9.0
 
 
@@ -69,6 +102,8 @@ class AttributedTranscript:
     member_id: int | None
     event: TranscriptEvent
     link: str
+    utterance: int = 0
+    """Order of the utterance within its link; an original and its translation share it."""
 
 
 class RunState(enum.Enum):
@@ -84,6 +119,10 @@ class RunStatus:
     reason: str = ""
     link: LinkStatus | None = None
     at: float = field(default_factory=time.monotonic)
+    member_id: int | None = None
+    """The member concerned, when the status is about one member's link."""
+    notice: str | None = None
+    """One sentence for the channel (what happened and what to do), or ``None``."""
 
 
 class _PlaybackLink:
@@ -120,6 +159,7 @@ class ChannelInterpretation:
         on_status: Callable[[RunStatus], None] | None = None,
         preferences: PreferenceLookup = no_preferences,
         own_user_id: int | None = None,
+        on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self.channel_id = channel_id
         self.config = config
@@ -136,6 +176,12 @@ class ChannelInterpretation:
         self._pump: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Lock()
+        self._on_fatal = on_fatal
+        self._self_stop: asyncio.Task[None] | None = None
+        self._notices: set[str] = set()
+        # (link name, utterance) → member, decided once from the original's end time.
+        self._utterance_speakers: collections.OrderedDict[tuple[str, int], int | None] = (
+            collections.OrderedDict())
 
     @property
     def router(self) -> SpeakerRouter | None:
@@ -162,14 +208,16 @@ class ChannelInterpretation:
             voice.pause()  # the mixer starts idle: do not send silence
             self._router = SpeakerRouter(self.config.router, self._make_link,
                                          is_excluded=self._is_excluded,
-                                         on_link_failed=self._link_failed)
+                                         on_event=self._router_event)
             await self._router.start()
             self._pump = asyncio.create_task(self._pump_frames(voice),
                                              name=f"run:{self.channel_id}:pump")
+            self._pump.add_done_callback(self._pump_ended)
         except BaseException:
             await self.stop("start failed")
             raise
-        self._set_state(RunState.RUNNING, "started")
+        if self.state is RunState.STARTING:
+            self._set_state(RunState.RUNNING, "started")
 
     async def stop(self, reason: str) -> None:
         """Tear everything down in reverse order. Idempotent."""
@@ -177,24 +225,51 @@ class ChannelInterpretation:
             if self.state is RunState.STOPPED:
                 return
             self.stop_reason = reason
-            if self._pump is not None:
-                self._pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._pump
-            if self._router is not None:
-                await self._router.aclose()
-            if self._mixer is not None:
-                self._mixer.close()
-            if self._voice is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._voice.disconnect(force=True), 10)
-            self._set_state(RunState.STOPPED, reason)
+            try:
+                if self._pump is not None:
+                    await cancel_and_wait([self._pump])
+                if self._router is not None:
+                    await self._router.aclose()
+                if self._mixer is not None:
+                    self._mixer.close()
+                if self._voice is not None:
+                    try:
+                        async with asyncio.timeout(10):
+                            await self._voice.disconnect(force=True)
+                    except Exception as exc:
+                        log.warning("channel %d: leaving voice failed: %r", self.channel_id, exc)
+            finally:
+                self._set_state(RunState.STOPPED, reason)
+
+    def reopen_member(self, member_id: int) -> None:
+        """The member's settings changed: their live session is re-opened with the new
+        ones on their next speech (and a failure that blocked them is forgotten)."""
+        if self._router is not None:
+            self._router.reopen(member_id)
 
     def member_left(self, member_id: int) -> None:
         if self._router is not None:
             self._router.forget(member_id)
 
     # -- wiring --------------------------------------------------------------------
+
+    def _pump_ended(self, pump: asyncio.Task[None]) -> None:
+        if pump.cancelled() or self._stopping.locked() or self.state is RunState.STOPPED:
+            return
+        exc = pump.exception()
+        if exc is not None:
+            log.error("channel %d: voice receive failed", self.channel_id, exc_info=exc)
+            self._fatal(f"voice receive failed ({type(exc).__name__})")
+        else:
+            self._fatal("the voice connection ended")
+
+    def _fatal(self, reason: str) -> None:
+        """Something the run cannot live without is gone: have it stopped, never silently."""
+        if self._on_fatal is not None:
+            self._on_fatal(reason)
+        elif self._self_stop is None:
+            self._self_stop = asyncio.get_running_loop().create_task(
+                self.stop(reason), name=f"run:{self.channel_id}:self-stop")
 
     async def _pump_frames(self, voice: ReceivingVoiceClient) -> None:
         assert self._router is not None
@@ -230,31 +305,68 @@ class ChannelInterpretation:
         link = InterpreterLink(
             name,
             open_session,
-            on_transcript=lambda event: self._transcript(key, name, event),
+            on_transcript=lambda event, utterance: self._transcript(key, name, event, utterance),
             on_audio=playback.push,
-            on_status=self._link_status,
+            on_status=lambda status: self._link_status(key, status),
             config=self.config.link,
         )
         return _PlaybackLink(link, playback)
 
-    def _transcript(self, key: int, link_name: str, event: TranscriptEvent) -> None:
+    def _transcript(self, key: int, link_name: str, event: TranscriptEvent,
+                    utterance: int) -> None:
         assert self._router is not None
-        member = self._router.speaker_of(key, event.timestamp) if event.is_final else (
-            key if key != MIXED_LINK else None)
+        member = self._speaker_of(key, link_name, event, utterance)
         try:
-            self._on_transcript(AttributedTranscript(self.channel_id, member, event, link_name))
+            self._on_transcript(AttributedTranscript(self.channel_id, member, event, link_name,
+                                                     utterance))
         except Exception:
             log.exception("transcript outlet failed")
 
-    def _link_status(self, status: LinkStatus) -> None:
-        if self._stopping.locked():
-            return  # links closing because the run stops are not news
-        if status.state in (LinkState.RECONNECTING, LinkState.ACTIVE, LinkState.CLOSED):
-            self._emit(RunStatus(self.channel_id, self.state, status.reason, link=status))
+    def _speaker_of(self, key: int, link_name: str, event: TranscriptEvent,
+                    utterance: int) -> int | None:
+        """Decided once per utterance, from its final original; its translation follows."""
+        assert self._router is not None
+        if key != MIXED_LINK:
+            return key
+        if not event.is_final:
+            return None
+        known = (link_name, utterance)
+        if known in self._utterance_speakers:
+            return self._utterance_speakers[known]
+        member = self._router.speaker_of(key, event.timestamp)
+        self._utterance_speakers[known] = member
+        while len(self._utterance_speakers) > _UTTERANCES_REMEMBERED:
+            self._utterance_speakers.popitem(last=False)
+        return member
 
-    def _link_failed(self, key: int, exc: BaseException) -> None:
-        reason = getattr(exc, "user_message", None) or type(exc).__name__
-        self._emit(RunStatus(self.channel_id, self.state, f"link failed: {reason}"))
+    def _link_status(self, key: int, status: LinkStatus) -> None:
+        if self._stopping.locked() or self.state is RunState.STOPPED:
+            return  # links closing because the run stops are not news
+        if status.state is LinkState.FAILED:
+            # Reported once, as the member's failure episode, by the router event.
+            if self._router is not None and status.error is not None:
+                self._router.link_failed(key, status.error)
+            return
+        if status.state in (LinkState.RECONNECTING, LinkState.ACTIVE, LinkState.CLOSED):
+            self._emit(RunStatus(self.channel_id, self.state, status.reason, link=status,
+                                 member_id=None if key == MIXED_LINK else key))
+
+    def _router_event(self, event: RouterEvent) -> None:
+        member = None if event.key == MIXED_LINK else event.key
+        if isinstance(event, LinkCapReached):
+            self._emit(RunStatus(
+                self.channel_id, self.state, f"link cap of {event.cap} reached",
+                member_id=member,
+                notice=(f"Only {event.cap} members can be interpreted at once in this "
+                        f"channel; <@{event.key}> is not being interpreted. A manager can "
+                        "raise the limit with /interpret config.")))
+            return
+        if not event.first_in_episode:
+            return  # one status per failure episode, not one per attempt
+        reason = describe_failure(event.error)
+        notice = failure_notice(event.error) if event.retry_in is None else None
+        self._emit(RunStatus(self.channel_id, self.state, f"link failed: {reason}",
+                             member_id=member, notice=notice))
 
     # -- voice idle/active (called from the player thread) --------------------------
 
@@ -279,9 +391,32 @@ class ChannelInterpretation:
         self._emit(RunStatus(self.channel_id, state, reason))
 
     def _emit(self, status: RunStatus) -> None:
+        notice = status.notice
+        if notice is not None:
+            if notice in self._notices:
+                status = dataclasses.replace(status, notice=None)
+            else:
+                self._notices.add(notice)
         if self._on_status is None:
             return
         try:
             self._on_status(status)
         except Exception:
             log.exception("status callback failed")
+
+
+def failure_notice(error: BaseException) -> str:
+    """The channel's one sentence for a failure that retrying cannot fix: what and what to do."""
+    if isinstance(error, AuthenticationError):
+        return ("Interpretation stopped for now: the translation service refused the bot's "
+                "token. The bot's operator must update PINCH_API_TOKEN.")
+    if isinstance(error, NoCreditsError):
+        return ("Interpretation stopped for now: the translation service account has no "
+                "credits left. The bot's operator must top it up.")
+    if isinstance(error, InvalidLanguageError):
+        return ("The translation service does not support this language pair. Choose "
+                "another with /interpret me language or /interpret config.")
+    if isinstance(error, PinchError):
+        return (f"{error.user_message} Change the settings with /interpret config, or ask "
+                "the bot's operator.")
+    return f"Interpretation failed: {describe_failure(error)}."

@@ -5,7 +5,7 @@ REST (:mod:`bot.pinch.client`); the room itself is LiveKit's business, and the
 data packets Pinch sends there are decoded by :class:`TranscriptParser`.
 """
 
-from bot.pinch.client import DEFAULT_VOICE, VOICE_TYPES, PinchClient
+from bot.pinch.client import DEFAULT_VOICE, PROBE_TARGET_LANGUAGE, VOICE_TYPES, PinchClient
 from bot.pinch.errors import (
     AuthenticationError,
     BadResponseError,
@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_VOICE",
     "MAX_MESSAGE_BYTES",
     "NO_RETRY",
+    "PROBE_TARGET_LANGUAGE",
     "VOICE_TYPES",
     "AuthenticationError",
     "BadResponseError",

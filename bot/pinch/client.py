@@ -7,6 +7,10 @@ then each attempt posts the snake_case body with the Bearer token, and
 :class:`~bot.pinch.retry.RetryPolicy`. httpx exceptions are translated here and
 nowhere else. The token is revealed only into the request header, which httpx
 does not log; nothing here logs headers or bodies.
+
+:meth:`PinchClient.verify_token` checks the token without opening a session: the
+API has no endpoint for that, so it posts a session request for a target language
+no deployment supports and reads the refusal (see ``docs/pinch-token-check.md``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ from bot.secrets import Secret
 log = logging.getLogger(__name__)
 
 SESSION_PATH: Final = "/api/beta1/session"
+#: The reference's own example of an unsupported language: a request for it is
+#: refused with 400 ``invalid_language`` after the token was accepted, so it
+#: checks the token without creating (or billing) a session.
+PROBE_TARGET_LANGUAGE: Final = "xx-XX"
 VOICE_TYPES: Final = ("clone", "female", "male")
 DEFAULT_VOICE: Final = "clone"
 _MAX_BODY_BYTES: Final = 64 * 1024  # a session answer is ~1 KB; more is not Pinch
@@ -112,6 +120,38 @@ class PinchClient:
             "target_language": _language(target_language, "target"),
             "voice_type": _voice(voice_type),
         }
+        session = await self._post_with_retries(body)
+        log.debug("Pinch session %s created", session.room_name)
+        return session
+
+    async def verify_token(self) -> None:
+        """Check that the API accepts the token, without creating a session.
+
+        Posts a session request whose target language is :data:`PROBE_TARGET_LANGUAGE`;
+        the API authenticates before it validates the body, so its 400 refusal means
+        the token is good. Raises :class:`~bot.pinch.errors.AuthenticationError` for
+        a refused token and the usual :class:`PinchError` for anything else (retryable
+        failures are retried first).
+        """
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("client is closed")
+        body = {
+            "source_language": "en-US",
+            "target_language": PROBE_TARGET_LANGUAGE,
+            "voice_type": DEFAULT_VOICE,
+        }
+        try:
+            session = await self._post_with_retries(body)
+        except InvalidRequestError as exc:
+            if exc.status in (400, 422):
+                return  # refused for its body, so the token passed authentication
+            raise
+        # The service opened a session for a language it does not list: the token
+        # works; the room is never joined and expires with its token.
+        log.warning("the Pinch token check opened session %s (the API accepted %s)",
+                    session.room_name, PROBE_TARGET_LANGUAGE)
+
+    async def _post_with_retries(self, body: dict[str, str]) -> PinchSession:
         policy = self._retry
         deadline = self._clock() + policy.total_timeout
         attempt = 0
@@ -132,7 +172,7 @@ class PinchClient:
                 )
                 await self._sleep(delay)
                 continue
-            log.debug("Pinch session %s created after %d attempt(s)", session.room_name, attempt)
+            log.debug("Pinch answered after %d attempt(s)", attempt)
             return session
 
     async def _attempt(self, body: dict[str, str], per_attempt_s: float) -> PinchSession:

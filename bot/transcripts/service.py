@@ -34,7 +34,7 @@ from bot.transcripts.poster import Poster
 from bot.transcripts.records import SegmentOutlet
 from bot.transcripts.speakers import SpeakerDirectory
 from bot.transcripts.threads import ThreadKeeper, ThreadKey, ThreadRegistry, thread_name
-from bot.transcripts.writer import RunContext, TranscriptWriter, WriterConfig
+from bot.transcripts.writer import PostObserver, RunContext, TranscriptWriter, WriterConfig
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class TranscriptService:
         self,
         *,
         outlet: SegmentOutlet[Any] | None = None,
+        observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         use_webhooks: bool = True,
         clock: Callable[[], float] = time.monotonic,
@@ -80,6 +81,7 @@ class TranscriptService:
         self.config = config or WriterConfig()
         self.use_webhooks = use_webhooks
         self.outlet = outlet
+        self._observer = observer
         """Where finished utterances are stored (``None``: not stored)."""
         self._clock = clock
         self._threads = ThreadRegistry()
@@ -116,6 +118,7 @@ class TranscriptService:
             Poster(run.transcript_channel, use_webhooks=self.use_webhooks),
             SpeakerDirectory(run.voice_channel.guild),
             outlet=self.outlet,
+            observer=self._observer,
             config=_with_captions(self.config, run.live_captions),
             clock=self._clock,
         )

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import discord
@@ -78,6 +78,12 @@ class WriterConfig:
     """Bounds the flush on stop/shutdown (keep it inside the deployment's stop grace)."""
     store_queue: int = 1000
     store_timeout_s: float = 10.0
+
+
+class PostObserver(Protocol):
+    """Told about every utterance posted (or given up): the bot's metrics."""
+
+    def transcript_posted(self, latency_s: float | None, *, ok: bool = True) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +141,12 @@ class TranscriptWriter:
         speakers: SpeakerDirectory,
         *,
         outlet: SegmentOutlet[Any] | None = None,
+        observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.run = run
+        self._observer = observer
         self.keeper = keeper
         self.config = config or WriterConfig()
         self.counters = WriterCounters()
@@ -224,7 +232,7 @@ class TranscriptWriter:
                     self._captions.interim(link, transcript.member_id, event.text)
                     self._wake.set()
             return
-        number = _utterance_number(transcript)
+        number = transcript.utterance
         if event.kind == "original":
             utterance = self._pairer.original(
                 link=link, number=number, member_id=transcript.member_id, text=event.text,
@@ -359,6 +367,7 @@ class TranscriptWriter:
             self._partial = None
             for u in op.utterances:
                 self._drop_caption_of(u)
+                self._observe(None, ok=False)
 
     # -- posting -----------------------------------------------------------------------
 
@@ -381,9 +390,11 @@ class TranscriptWriter:
             self.counters.messages_sent += 1
         self._partial = None
         self.counters.posts += 1
+        posted_at = time.time()
         for u in op.utterances:
             if not u.complete:
                 self._posted[u.seq] = posted
+            self._observe(posted_at - u.ended_at, ok=True)
         await self._remove_captions(thread, op.utterances)
 
     async def _amend(self, op: AmendOp) -> None:
@@ -592,6 +603,15 @@ class TranscriptWriter:
             guess = max(guess, previous)
         return min(guess, ended_at)
 
+    def _observe(self, latency_s: float | None, *, ok: bool) -> None:
+        if self._observer is None:
+            return
+        try:
+            self._observer.transcript_posted(latency_s, ok=ok)
+        except Exception:
+            self._log_once("observer", "the post observer failed", level=logging.WARNING,
+                           exc_info=True)
+
     def _log_once(self, key: str, message: str, *args: object, level: int = logging.INFO,
                   exc_info: bool = False) -> None:
         if key in self._logged:
@@ -599,10 +619,3 @@ class TranscriptWriter:
         self._logged.add(key)
         log.log(level, message, *args, exc_info=exc_info)
 
-
-def _utterance_number(transcript: AttributedTranscript) -> int | None:
-    """The engine's utterance number when it carries one (original and translation share it)."""
-    number = getattr(transcript, "utterance", None)
-    if isinstance(number, int) and not isinstance(number, bool):
-        return number
-    return None

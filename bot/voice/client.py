@@ -27,15 +27,10 @@ import discord
 from discord.voice_state import VoiceConnectionState
 
 from bot.voice.dave_decrypt import DaveSessionLike
+from bot.voice.ops import VoiceOp
 from bot.voice.receiver import VoiceReceiver
 
 _log = logging.getLogger(__name__)
-
-OP_SESSION_DESCRIPTION = 4
-OP_SPEAKING = 5
-OP_CLIENTS_CONNECT = 11
-OP_CLIENT_CONNECT = 12
-OP_CLIENT_DISCONNECT = 13
 
 
 class ReceivingVoiceClient(discord.VoiceClient):
@@ -119,20 +114,20 @@ class ReceivingVoiceClient(discord.VoiceClient):
         op = msg.get("op")
         data = msg.get("d") or {}
         receiver = self.receiver
-        if op == OP_SESSION_DESCRIPTION:
+        if op == VoiceOp.SESSION_DESCRIPTION:
             state = self._connection
             receiver.set_transport(state.mode, state.secret_key)
             receiver.reset_streams()
-        elif op == OP_SPEAKING:
+        elif op == VoiceOp.SPEAKING:
             receiver.bind(int(data["ssrc"]), int(data["user_id"]))
-        elif op == OP_CLIENTS_CONNECT:
+        elif op == VoiceOp.CLIENTS_CONNECT:
             receiver.clients_connected([int(user) for user in data["user_ids"]])
-        elif op == OP_CLIENT_CONNECT:
+        elif op == VoiceOp.CLIENT_CONNECT:
             user_id = int(data["user_id"])
             audio_ssrc = int(data.get("audio_ssrc") or 0)
             if audio_ssrc:
                 receiver.bind(audio_ssrc, user_id)
             else:
                 receiver.clients_connected([user_id])
-        elif op == OP_CLIENT_DISCONNECT:
+        elif op == VoiceOp.CLIENT_DISCONNECT:
             receiver.client_disconnected(int(data["user_id"]))

@@ -41,11 +41,13 @@ ReceiveEvent = PcmFrame | SpeakingEvent
 
 
 class ReceiveStats:
-    """Counters of the receive path. Safe to read from any thread.
+    """Counters of the receive path. Safe to write and read from any thread.
 
-    Writers: the socket thread counts parse/transport drops, the decoding thread
-    everything after the hand-off; each counter has one writer, so no lock is
-    needed to count, only to take a consistent :meth:`snapshot`.
+    Writers: the socket thread (``packets_admitted``, parse and transport drops),
+    the decoding thread (the ``frames_*`` counters, ``ssrcs_by_trial``, decode
+    drops) and the event loop (output-queue drops). Each plain counter has exactly
+    one writer; ``drops`` has three, so :meth:`drop` takes the lock, and
+    :meth:`snapshot` takes it too so it never sees the mapping change under it.
     """
 
     def __init__(self) -> None:
@@ -59,7 +61,13 @@ class ReceiveStats:
         self._lock = threading.Lock()
 
     def drop(self, reason: DropReason) -> None:
-        self.drops[reason] += 1
+        with self._lock:
+            self.drops[reason] += 1
+
+    def drop_counts(self) -> dict[DropReason, int]:
+        """A consistent copy of the drops by reason."""
+        with self._lock:
+            return dict(self.drops)
 
     def snapshot(self) -> dict[str, int]:
         """All counters as one flat mapping (``drop.<reason>`` for drops)."""

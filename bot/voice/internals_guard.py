@@ -15,13 +15,8 @@ import discord.opus
 from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import VoiceConnectionState
 
-_VOICE_OPS = {
-    "SESSION_DESCRIPTION": 4,
-    "SPEAKING": 5,
-    "CLIENTS_CONNECT": 11,
-    "CLIENT_CONNECT": 12,
-    "CLIENT_DISCONNECT": 13,
-}
+from bot.voice.ops import VoiceOp
+
 _CONNECTION_ATTRIBUTES = ("secret_key", "mode", "dave_session", "dave_protocol_version")
 
 
@@ -41,9 +36,9 @@ def missing_internals() -> list[str]:
             missing.append(f"VoiceConnectionState.{attribute}")
     if "self._hook(self, msg)" not in inspect.getsource(DiscordVoiceWebSocket.received_message):
         missing.append("DiscordVoiceWebSocket.received_message calls hook(ws, msg)")
-    for name, value in _VOICE_OPS.items():
-        if getattr(DiscordVoiceWebSocket, name, None) != value:
-            missing.append(f"DiscordVoiceWebSocket.{name} == {value}")
+    for op in VoiceOp:
+        if getattr(DiscordVoiceWebSocket, op.name, None) != op.value:
+            missing.append(f"DiscordVoiceWebSocket.{op.name} == {op.value}")
     for name in ("_lib", "c_int16_ptr", "OpusError", "Decoder", "_load_default", "is_loaded"):
         if not hasattr(discord.opus, name):
             missing.append(f"discord.opus.{name}")

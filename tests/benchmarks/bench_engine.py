@@ -159,7 +159,7 @@ async def run_engine(base_url: str, speakers: int, seconds: float,
                 return await client.create_session("en-US", "es-ES", "female")
 
             link = InterpreterLink(f"member-{member}", open_session,
-                                   on_transcript=lambda event: None, on_audio=on_audio,
+                                   on_transcript=lambda event, utterance: None, on_audio=on_audio,
                                    config=config or LinkConfig())
             links.append(link)
             return link

@@ -8,9 +8,7 @@ robin per session), so the thread's text tells which utterance a post holds.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +17,10 @@ import discord
 import pysubs2
 import pytest
 
-from bot.app import InterpretBot, install_shutdown_signals
+from bot.app import InterpretBot
 from bot.interpretation.router import RouterConfig, RoutingMode
 from bot.interpretation.run import AttributedTranscript, RunConfig
+from bot.shutdown import GracefulShutdown
 from bot.transcripts import TranscriptRun, TranscriptService
 from bot.transcripts.commands import transcript_file
 from bot.transcripts.records import SegmentOutlet, TranscriptSegment
@@ -208,14 +207,9 @@ async def test_sigterm_with_posts_pending_they_are_in_the_thread_before_the_bot_
     writer = live.service.writer(live.fake.voice_channel.id)
     assert writer is not None
     await eventually(lambda: writer.pending > 0 and live.posts())
-    loop = asyncio.get_running_loop()
-    install_shutdown_signals(live.bot, (signal.SIGTERM,))
-    try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        await eventually(lambda: live.bot.is_closed(), within=30)
-        await live.bot.shutdown_soon("test")
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+    # What SIGTERM/SIGINT run in bot.serve: refuse starts, notices, stop the runs (the
+    # bot leaves voice), the flush hooks (the transcript service's), then logout.
+    assert await GracefulShutdown(live.bot, timeout_s=30).run()
     assert _said_in_order(live) == [DEFAULT_SCRIPT[0], DEFAULT_SCRIPT[0], DEFAULT_SCRIPT[1]]
     posted_at = [c.at for c in live.fake.world.rest_calls
                  if c.method == "POST" and re.search(POSTS, c.path) and c.status == 200]

@@ -71,3 +71,24 @@ def test_plain_text_passes_unchanged() -> None:
     assert redact("joined voice channel 1234 in guild 5678") == (
         "joined voice channel 1234 in guild 5678"
     )
+
+
+def test_a_released_session_token_leaves_the_registry() -> None:
+    from bot.log_redaction import register_secret, registered_secret_count, release_secret
+
+    before = registered_secret_count()
+    register_secret("session-token-abcdef-123")
+    assert registered_secret_count() == before + 1
+    release_secret("session-token-abcdef-123")
+    assert registered_secret_count() == before
+    assert redact("session-token-abcdef-123") == "session-token-abcdef-123"
+
+
+def test_a_token_held_twice_stays_masked_until_both_holders_release_it() -> None:
+    from bot.log_redaction import register_secret, release_secret
+
+    register_secret("shared-token-xyz-987")
+    register_secret("shared-token-xyz-987")
+    release_secret("shared-token-xyz-987")
+    assert "shared-token-xyz-987" not in redact("t=shared-token-xyz-987")
+    release_secret("shared-token-xyz-987")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.log_redaction import redact
 from bot.settings import DEFAULT_PINCH_BASE_URL, Settings, SettingsError
 
 TOKENS = {"DISCORD_TOKEN": "discord-secret-value", "PINCH_API_TOKEN": "pinch-secret-value"}
@@ -50,11 +51,28 @@ def test_blank_token_counts_as_missing() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PINCH_BASE_URL", "ftp://example"), ("LOG_LEVEL", "LOUD"), ("DATABASE_URL", "mysql://x")],
+    [("PINCH_BASE_URL", "ftp://example"), ("LOG_LEVEL", "LOUD"), ("DATABASE_URL", "mysql://x"),
+     ("DISCORD_PROXY", "socks5://proxy:1080"), ("DISCORD_PROXY", "http://proxy:port")],
 )
 def test_invalid_values_are_rejected_with_the_variable_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.load({**TOKENS, name: value}, env_file=None)
+
+
+def test_proxy_and_opus_library_are_optional() -> None:
+    s = Settings.load(TOKENS, env_file=None)
+    assert s.discord_proxy is None
+    assert s.opus_library == ""
+
+
+def test_proxy_url_is_a_secret_and_its_password_is_masked_in_logs() -> None:
+    s = Settings.load({**TOKENS, "DISCORD_PROXY": "http://bot:proxy-pass-123@proxy:3128",
+                       "OPUS_LIBRARY": "/opt/opus/libopus.so.0"}, env_file=None)
+    assert s.discord_proxy is not None
+    assert s.discord_proxy.reveal() == "http://bot:proxy-pass-123@proxy:3128"
+    assert s.opus_library == "/opt/opus/libopus.so.0"
+    assert "proxy-pass-123" not in repr(s)
+    assert "proxy-pass-123" not in redact("connecting through proxy-pass-123")
 
 
 def test_repr_of_settings_never_shows_a_token() -> None:

@@ -4,7 +4,9 @@ Speaks JSON text frames (discord.py only decompresses binary frames, so plain te
 needs no compression). One :class:`GatewaySession` per IDENTIFY keeps the sequence
 counter and the log of dispatched events, so a RESUME after a RECONNECT (op 7) or a
 dropped socket replays what the client missed, exactly like Discord does.
-Events are filtered by the session's intents.
+Events are filtered by the session's intents and its shard (:mod:`.sharding`).
+:meth:`GatewayHub.go_away` drops every connection and refuses new ones until
+:meth:`GatewayHub.come_back`, as during a Discord gateway outage.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes.discord import payloads
+from tests.fakes.discord.sharding import (
+    INVALID_SHARD_CLOSE,
+    UNSHARDED,
+    InvalidShard,
+    Shard,
+    event_guild,
+    identify_shard,
+    serves,
+)
 from tests.fakes.discord.tls import RESUME_GATEWAY_HOST
 from tests.fakes.discord.world import World
 
@@ -34,6 +45,9 @@ DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE_STATE, RESUME, RECONNECT = 0, 1, 
 REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
 
 _GUILDS, _MEMBERS, _VOICE_STATES, _GUILD_MESSAGES = 1 << 0, 1 << 1, 1 << 7, 1 << 9
+_PRESENCES, _MESSAGE_CONTENT = 1 << 8, 1 << 15
+#: The intents an application must enable in the developer portal (else close 4014).
+PRIVILEGED_INTENTS = _MEMBERS | _PRESENCES | _MESSAGE_CONTENT
 
 #: Which intent an event needs (events not listed are always sent).
 EVENT_INTENTS: dict[str, int] = {
@@ -63,10 +77,15 @@ class GatewaySession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     resumes: int = 0
     heartbeats: int = 0
+    shard: Shard = UNSHARDED
+    #: The shard field of its IDENTIFY was present (READY then carries it back).
+    sharded: bool = False
 
-    def wants(self, event: str) -> bool:
+    def wants(self, event: str, data: dict[str, Any] | None = None) -> bool:
         need = EVENT_INTENTS.get(event)
-        return need is None or bool(self.intents & need)
+        if need is not None and not self.intents & need:
+            return False
+        return data is None or serves(self.shard, event_guild(event, data))
 
 
 class GatewayHub:
@@ -76,8 +95,12 @@ class GatewayHub:
         self.sessions: dict[str, GatewaySession] = {}
         self.identifies = 0
         self.received: list[dict[str, Any]] = []
-        self._connections: set[web.WebSocketResponse] = set()
+        self._connections: dict[web.WebSocketResponse, asyncio.BaseTransport | None] = {}
+        self._refuse_next = 0
+        self.refused = 0
         self.ready = asyncio.Event()
+        self.away = False
+        self.refused = 0
         #: ``time.monotonic()`` of every gateway connection's end (the bot logging out).
         self.disconnects: list[float] = []
 
@@ -86,7 +109,7 @@ class GatewayHub:
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a DISPATCH to every session that wants it (logged for RESUME)."""
         for session in list(self.sessions.values()):
-            if session.wants(event):
+            if session.wants(event, data):
                 await self._send_dispatch(session, event, data)
 
     async def reconnect(self, within: float = 10.0, *, wait: bool = True) -> None:
@@ -101,17 +124,49 @@ class GatewayHub:
         if wait:
             await asyncio.wait_for(asyncio.gather(*(s.resumed.wait() for s in asked)), within)
 
+    def drop(self, *, refuse_next: int = 0) -> None:
+        """Cut every gateway connection without a close frame, as a lost network does.
+
+        The next ``refuse_next`` connection attempts are answered 503 before the
+        websocket upgrade (an outage in front of the gateway); later ones may RESUME.
+        """
+        self._refuse_next = refuse_next
+        for transport in list(self._connections.values()):
+            if transport is not None:
+                transport.abort()
+
     async def aclose(self) -> None:
         for ws in list(self._connections):
             with contextlib.suppress(Exception):
                 await ws.close(code=1001)
 
+    async def go_away(self) -> None:
+        """A gateway outage: drop every connection, refuse new ones (HTTP 503)."""
+        self.away = True
+        for ws in list(self._connections):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"Discord is unavailable")
+
+    def come_back(self) -> None:
+        """End the outage: connections (RESUME or IDENTIFY) are accepted again."""
+        self.away = False
+
+    def sessions_on(self, shard: Shard) -> list[GatewaySession]:
+        return [s for s in self.sessions.values() if s.shard == shard]
+
     # -- connection -------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self._refuse_next > 0:
+            self._refuse_next -= 1
+            self.refused += 1
+            return web.Response(status=503, text="upstream connect error")
+        if self.away:
+            self.refused += 1
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=0, heartbeat=None)
         await ws.prepare(request)
-        self._connections.add(ws)
+        self._connections[ws] = request.transport
         session: GatewaySession | None = None
         try:
             await ws.send_str(json.dumps({"op": HELLO, "s": None, "t": None,
@@ -128,7 +183,7 @@ class GatewayHub:
                 session = await self._on_frame(ws, session, frame)
         finally:
             self.disconnects.append(time.monotonic())
-            self._connections.discard(ws)
+            self._connections.pop(ws, None)
             if session is not None and session.ws is ws:
                 session.ws = None
         return ws
@@ -148,6 +203,9 @@ class GatewayHub:
             if data.get("token") != self.world.bot_token:
                 await ws.close(code=4004, message=b"Authentication failed.")
                 return None
+            if int(data.get("intents", 0)) & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
+                return None
             session = await self._identify(ws, data)
         elif op == RESUME:
             session = await self._resume(ws, data)
@@ -159,17 +217,24 @@ class GatewayHub:
             await self._members_chunk(session, data)
         return session
 
-    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession:
+    async def _identify(self, ws: web.WebSocketResponse,
+                        data: dict[str, Any]) -> GatewaySession | None:
+        try:
+            shard = identify_shard(data)
+        except InvalidShard:
+            await ws.close(code=INVALID_SHARD_CLOSE, message=b"Invalid shard.")
+            return None
         self.identifies += 1
         session = GatewaySession(session_id=secrets.token_hex(16), intents=int(data["intents"]),
-                                 ws=ws)
+                                 ws=ws, shard=shard, sharded="shard" in data)
         self.sessions[session.session_id] = session
         me = payloads.user(self.world.bot_user)
         me.update(verified=True, mfa_enabled=False, flags=0)
-        await self._send_dispatch(session, "READY", {
+        guilds = [g for g in self.world.guilds.values() if serves(shard, g.id)]
+        ready: dict[str, Any] = {
             "v": 10,
             "user": me,
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": f"wss://{RESUME_GATEWAY_HOST}",
@@ -179,8 +244,11 @@ class GatewayHub:
             "presences": [],
             "user_settings": {},
             "geo_ordered_rtc_regions": ["fake"],
-        })
-        for guild in self.world.guilds.values():
+        }
+        if session.sharded:
+            ready["shard"] = list(shard)
+        await self._send_dispatch(session, "READY", ready)
+        for guild in guilds:
             await self._send_dispatch(session, "GUILD_CREATE", payloads.guild_create(
                 guild, include_voice_states=bool(session.intents & _VOICE_STATES)))
         self.ready.set()

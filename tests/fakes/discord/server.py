@@ -197,8 +197,8 @@ class FakeDiscord:
         channel.overwrites.append(Overwrite(self.bot_user_id, 1, allow, deny))
 
     def bot_permissions(self, channel: Channel) -> Permission:
-        return Permission(compute_permissions(self.guild, self.guild.members[self.bot_user_id],
-                                              channel))
+        guild = self.world.guilds.get(channel.guild_id, self.guild)
+        return Permission(compute_permissions(guild, guild.members[self.bot_user_id], channel))
 
     # -- waiting ----------------------------------------------------------
 
@@ -219,9 +219,10 @@ class FakeDiscord:
     async def _send_interaction(self, name: str, user: Member | str | None,
                                 channel: Channel | None, options: dict[str, Any],
                                 focused: str | None) -> InteractionRecord:
-        guild = self.guild
-        member = (self.admin if user is None
-                  else self.member(user) if isinstance(user, str) else user)
+        # The channel decides the guild (several guilds: see sharding.add_guild_on_shard).
+        guild = self.world.find_channel(channel.id)[0] if channel is not None else self.guild
+        member = (guild.members[guild.owner_id] if user is None
+                  else self.world.member_named(user, guild) if isinstance(user, str) else user)
         channel = channel or self.text_channel
         iid = self.world.new_id()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
@@ -268,6 +269,10 @@ class FakeDiscord:
         """Send op 7 RECONNECT and (by default) wait until the bot resumed its session."""
         await self.gateway.reconnect(within, wait=wait)
 
+    def drop_gateway(self, *, refuse_next: int = 0) -> None:
+        """Cut the bot's gateway connection abruptly; refuse the next attempts with 503."""
+        self.gateway.drop(refuse_next=refuse_next)
+
     async def _on_bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data["guild_id"]))
         if guild is None:
@@ -299,8 +304,12 @@ class FakeDiscord:
 
     async def move_member(self, member: Member | str, channel: Channel | None) -> None:
         """A fake member joins, moves to, or (``None``) leaves a voice channel."""
-        m = self.member(member) if isinstance(member, str) else member
-        guild = self.guild
+        guild = (self.world.find_channel(channel.id)[0] if channel is not None
+                 else self.guild)
+        m = self.world.member_named(member, guild) if isinstance(member, str) else member
+        if channel is None:  # leaving: the guild whose voice channel they are in
+            guild = next((g for g in self.world.guilds.values() if m.id in g.voice_states),
+                         guild)
         old = guild.voice_states.get(m.id)
         old_channel = None if old is None else old.channel_id
         new_channel = None if channel is None else channel.id

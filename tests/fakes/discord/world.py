@@ -50,6 +50,9 @@ class World:
     commands: dict[int | None, list[dict[str, Any]]] = field(default_factory=dict)
     interactions: dict[int, InteractionRecord] = field(default_factory=dict)
     rest_calls: list[RestCall] = field(default_factory=list)
+    #: Privileged intents enabled for the application in the developer portal (bits);
+    #: all of them by default. Asking for one that is not enabled closes with 4014.
+    privileged_intents: int = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, content
 
     @classmethod
     def default(cls, bot_token: str | None = None) -> World:

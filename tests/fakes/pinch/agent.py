@@ -4,7 +4,14 @@ One agent per session, owned by the simulator. Flow inside the room:
 
     client mic track ─► rtc.AudioStream (bounded) ─► EnergySegmenter ─► events
     events ─► outbox (bounded, ordered) ─► sender task ─► reliable data packets
-                                                    └──► player queue ─► translated-audio track
+                                                 │  (interim and final originals)
+                                                 └──► translator task (``translation_latency_s``
+                                                      after the final, as the reference's own
+                                                      example shows) ─► translated transcript
+                                                      └──► player queue ─► translated-audio track
+
+Translations do not hold up the sender: the next segment's interims flow while
+the previous one is being translated, as with the real service.
 
 The sender waits until the client participant is active (data sent earlier can
 be lost). The agent leaves when every other participant has left (after a short
@@ -27,6 +34,7 @@ import numpy as np
 from livekit import rtc
 
 from bot.interpretation.livekit_room import connect_room
+from bot.tasks import cancel_and_wait
 from tests.fakes.pinch.config import (
     AgentTuning,
     SimulatorFaults,
@@ -84,12 +92,7 @@ class _FinalOriginal:
     record: SegmentRecord
 
 
-@dataclass(frozen=True, slots=True)
-class _Translation:
-    record: SegmentRecord
-
-
-_OutboxItem = _Send | _FinalOriginal | _Translation
+_OutboxItem = _Send | _FinalOriginal
 
 
 class TranslationAgent:
@@ -118,6 +121,7 @@ class TranslationAgent:
         self._source: rtc.AudioSource | None = None
         self._outbox: asyncio.Queue[_OutboxItem] = asyncio.Queue(OUTBOX_SIZE)
         self._player: asyncio.Queue[SegmentRecord] = asyncio.Queue(PLAYER_QUEUE_SIZE)
+        self._translating: asyncio.Queue[SegmentRecord] = asyncio.Queue(OUTBOX_SIZE)
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
         self._stop: asyncio.Future[str] | None = None
@@ -145,12 +149,10 @@ class TranslationAgent:
             await connect_room(room, self._url, self._token, timeout=10)
             self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=OUTPUT_QUEUE_MS)
             track = rtc.LocalAudioTrack.create_audio_track(TRACK_NAME, self._source)
-            await asyncio.wait_for(
-                room.local_participant.publish_track(
+            async with asyncio.timeout(10):
+                await room.local_participant.publish_track(
                     track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-                ),
-                10,
-            )
+                )
         except BaseException:
             await self._teardown("start_failed")
             raise
@@ -162,6 +164,7 @@ class TranslationAgent:
             self._tuning.client_join_timeout_s, self._on_join_timeout
         )
         self._spawn(self._send_loop(), "sender")
+        self._spawn(self._translate_loop(), "translator")
         self._spawn(self._play_loop(), "player")
         self._main = asyncio.create_task(self._run(), name=f"pinch-agent:{self.session.room_name}")
 
@@ -312,7 +315,6 @@ class TranslationAgent:
                 for garbage in GARBAGE_MESSAGES:
                     self._enqueue(_Send(garbage))
             self._enqueue(_FinalOriginal(record))
-            self._enqueue(_Translation(record))
 
     def _enqueue(self, item: _OutboxItem) -> None:
         try:
@@ -338,30 +340,42 @@ class TranslationAgent:
             await self._client_active.wait()  # again after a rejoin: the new client must be up
             if isinstance(item, _Send):
                 await self._publish(item.payload)
-            elif isinstance(item, _FinalOriginal):
+            else:
                 r = item.record
                 await self._publish(
                     self._message("original_transcript", r.original_text, r.ended_at, True)
                 )
                 r.final_original_sent_at = time.time()
-            else:
-                r = item.record
-                if self._faults.translation_delay > 0:
-                    await asyncio.sleep(self._faults.translation_delay)
-                await self._publish(
-                    self._message("translated_transcript", r.translated_text, r.ended_at, True)
-                )
-                r.translation_sent_at = time.time()
                 try:
-                    self._player.put_nowait(r)
+                    self._translating.put_nowait(r)
                 except asyncio.QueueFull:
-                    self.session.audio_segments_dropped += 1
+                    self.session.messages_dropped += 1
+
+    async def _translate_loop(self) -> None:
+        while True:
+            r = await self._translating.get()
+            assert r.final_original_sent_at is not None
+            due = (r.final_original_sent_at + self._tuning.translation_latency_s
+                   + self._faults.translation_delay)
+            await asyncio.sleep(max(0.0, due - time.time()))
+            await self._client_active.wait()
+            # Timestamped when made, like the reference's example (~0.9 s after the original).
+            made_at = time.time()
+            await self._publish(
+                self._message("translated_transcript", r.translated_text, made_at, True)
+            )
+            r.translation_sent_at = time.time()
+            try:
+                self._player.put_nowait(r)
+            except asyncio.QueueFull:
+                self.session.audio_segments_dropped += 1
 
     async def _publish(self, payload: bytes) -> None:
         assert self._room is not None
-        await asyncio.wait_for(
-            self._room.local_participant.publish_data(payload, reliable=True), 5
-        )
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+        # arrives as the publish completes, and the sender loop would then wait forever.
+        async with asyncio.timeout(5):
+            await self._room.local_participant.publish_data(payload, reliable=True)
         self.session.messages_sent.append(payload)
 
     async def _play_loop(self) -> None:
@@ -395,16 +409,15 @@ class TranslationAgent:
         for timer in (self._join_timer, self._leave_timer):
             if timer is not None:
                 timer.cancel()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))
         if self._room is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._room.disconnect(), 5)
+                async with asyncio.timeout(5):
+                    await self._room.disconnect()
         if self._source is not None:
             with contextlib.suppress(Exception):
-                await self._source.aclose()
+                async with asyncio.timeout(5):
+                    await self._source.aclose()
         self.session.ended.set()
         log.debug("agent left %s (%s)", self.session.room_name, reason)
 

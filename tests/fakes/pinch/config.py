@@ -64,8 +64,11 @@ class SimulatorFaults:
     * ``inject_garbage``: before each final transcript, send one malformed (non-
       JSON), one non-UTF-8, one unknown-type, one wrong-typed and one oversized
       data message.
-    * ``translation_delay``: seconds between the final original and the
-      translated transcript.
+    * ``translation_delay``: extra seconds between the final original and the
+      translated transcript (on top of ``AgentTuning.translation_latency_s``).
+    * ``agent_join_delay``: seconds the interpreter takes to join its room after
+      the session was handed out; ``None`` = it never joins.
+    * ``token_ttl_s``: lifetime of the session tokens handed out (default an hour).
     * ``translated_audio_delay``: seconds between the translated transcript and
       the start of the translated audio.
     """
@@ -82,6 +85,8 @@ class SimulatorFaults:
     inject_garbage: bool = False
     translation_delay: float = 0.0
     translated_audio_delay: float = 0.0
+    agent_join_delay: float | None = 0.0
+    token_ttl_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,8 @@ class AgentTuning:
     input_capacity_frames: int = 100  # rtc.AudioStream queue: 1 s of 10 ms frames
     client_join_timeout_s: float = 60.0  # leave if nobody joins the room by then
     rejoin_grace_s: float = 1.0  # after the last client leaves, wait this long for a rejoin
+    # The reference's example: original at .048, its translation at .945 → ~0.9 s.
+    translation_latency_s: float = 0.9
 
 
 def script_line(script: Sequence[tuple[str, str]], index: int) -> tuple[str, str]:

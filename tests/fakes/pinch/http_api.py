@@ -65,6 +65,15 @@ def fault_response(status: int, retry_after: float | None, *, plain: bool) -> we
     return error(status, code, _PLAIN_MESSAGES.get(status, f"Error {status}"), plain=plain)
 
 
+def field(body: dict[str, Any], snake: str) -> Any:
+    """``body[snake]``, or its camelCase spelling: the reference documents snake_case,
+    Pinch's public SDK sends camelCase, and the service takes both."""
+    if snake in body:
+        return body[snake]
+    head, *rest = snake.split("_")
+    return body.get(head + "".join(part.title() for part in rest))
+
+
 def validate(
     body: Any, languages: Collection[str], *, plain: bool = False
 ) -> SessionRequest | web.Response:
@@ -72,7 +81,7 @@ def validate(
     if not isinstance(body, dict):
         return error(400, "invalid_request", "Request body must be a JSON object", plain=plain)
     for role in ("source", "target"):
-        value = body.get(f"{role}_language")
+        value = field(body, f"{role}_language")
         if not isinstance(value, str) or not value:
             return error(
                 400, "invalid_request", f"{role}_language is required", plain=plain
@@ -81,14 +90,16 @@ def validate(
             return error(
                 400, "invalid_language", f"Unsupported {role} language: {value}", plain=plain
             )
-    voice = body.get("voice_type", "clone")
+    voice = field(body, "voice_type")
+    if voice is None:
+        voice = "clone"
     if voice not in VOICE_TYPES:
         return error(
             400, "invalid_request", "voice_type must be clone, female or male", plain=plain
         )
     return SessionRequest(
-        source_language=body["source_language"],
-        target_language=body["target_language"],
+        source_language=field(body, "source_language"),
+        target_language=field(body, "target_language"),
         voice_type=voice,
         body=dict(body),
     )

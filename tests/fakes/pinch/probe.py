@@ -62,6 +62,7 @@ class RoomProbe:
         self._source: rtc.AudioSource | None = None
         self._agent_track: asyncio.Future[rtc.Track] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._mic: rtc.LocalTrackPublication | None = None
         self._phase = 0
         self.agent_left = asyncio.Event()
 
@@ -75,7 +76,7 @@ class RoomProbe:
         await connect_room(room, self._url, self._token, timeout=15)
         self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=100)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", self._source)
-        await room.local_participant.publish_track(
+        self._mic = await room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
 
@@ -85,9 +86,14 @@ class RoomProbe:
         return self._room
 
     async def wait_for_agent_audio(self, timeout: float = 10.0) -> rtc.Track:  # noqa: ASYNC109
-        """The agent's ``translated-audio`` track, once subscribed (reading starts)."""
+        """The agent's ``translated-audio`` track, once subscribed (reading starts) and
+        the agent subscribed to our microphone (so nothing we say is clipped)."""
         assert self._agent_track is not None
-        return await asyncio.wait_for(asyncio.shield(self._agent_track), timeout)
+        assert self._mic is not None
+        async with asyncio.timeout(timeout):
+            track = await asyncio.shield(self._agent_track)
+            await self._mic.wait_for_subscription()
+        return track
 
     async def speak(self, freq_hz: float, seconds: float) -> None:
         """Publish a tone in real time (``capture_frame`` paces it)."""

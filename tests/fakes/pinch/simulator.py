@@ -26,6 +26,7 @@ from typing import Final
 from aiohttp import web
 
 from bot.languages import SUPPORTED
+from bot.tasks import cancel_and_wait
 from tests.fakes.pinch import http_api
 from tests.fakes.pinch.agent import TranslationAgent
 from tests.fakes.pinch.config import DEFAULT_SCRIPT, AgentTuning, SimulatorFaults
@@ -79,6 +80,7 @@ class PinchSimulator:
         self.agents: list[TranslationAgent] = []
         self._segment_numbers = 0
         self._runner: web.AppRunner | None = None
+        self._late_joins: set[asyncio.Task[None]] = set()
         self._state = _State.NEW
         self._closing = asyncio.Event()
         self.base_url = ""
@@ -107,6 +109,7 @@ class PinchSimulator:
         self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
+        await cancel_and_wait(list(self._late_joins))
         await asyncio.gather(*(agent.aclose() for agent in self.agents), return_exceptions=True)
 
     async def __aenter__(self) -> PinchSimulator:
@@ -149,7 +152,8 @@ class PinchSimulator:
     async def wait_for_session_end(
         self, session: SimulatedSession, timeout: float = 10.0  # noqa: ASYNC109
     ) -> str:
-        await asyncio.wait_for(session.ended.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await session.ended.wait()
         return session.ended_reason or ""
 
     # -- HTTP --------------------------------------------------------------------------
@@ -170,7 +174,8 @@ class PinchSimulator:
         if self.faults.response_delay > 0:
             # Closing cuts the wait short so no handler outlives the simulator.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.faults.response_delay)
+                async with asyncio.timeout(self.faults.response_delay):
+                    await self._closing.wait()
         if self._closing.is_set():
             response = web.Response(status=503, text="shutting down")
         else:
@@ -205,6 +210,8 @@ class PinchSimulator:
         room_name = f"api-{suffix}"
         identity = f"client-{suffix}"
         ttl = EXPIRED_TTL if self.faults.expired_tokens else TOKEN_TTL
+        if self.faults.token_ttl_s is not None:
+            ttl = datetime.timedelta(seconds=self.faults.token_ttl_s)
         token = client_token(self._api_key, self._api_secret, room_name, identity, ttl)
         session = SimulatedSession(
             room_name=room_name,
@@ -221,6 +228,18 @@ class PinchSimulator:
             tuning=self.tuning,
             next_number=self.next_segment_number,
         )
+        join_delay = self.faults.agent_join_delay
+        if join_delay is not None and join_delay > 0:
+            # The interpreter comes late: answer now, join in the background.
+            self.sessions.append(session)
+            task = asyncio.create_task(self._join_late(agent, join_delay),
+                                       name=f"pinch-sim-late-join:{room_name}")
+            self._late_joins.add(task)
+            task.add_done_callback(self._late_joins.discard)
+            return self._success_body(room_name, token)
+        if join_delay is None:  # the interpreter never comes
+            self.sessions.append(session)
+            return self._success_body(room_name, token)
         try:
             await agent.start()
         except Exception:
@@ -232,6 +251,14 @@ class PinchSimulator:
         self.sessions.append(session)
         self.agents.append(agent)
         return self._success_body(room_name, token)
+
+    async def _join_late(self, agent: TranslationAgent, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self.agents.append(agent)
+        try:
+            await agent.start()
+        except Exception:
+            log.exception("translation agent failed to join %s", agent.session.room_name)
 
     def _success_body(self, room_name: str, token: str) -> web.Response:
         body = {"url": self.livekit_url, "token": token, "room_name": room_name}

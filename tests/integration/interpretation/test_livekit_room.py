@@ -55,3 +55,37 @@ async def test_unreachable_server_raises_the_connect_error() -> None:
         await connect_room(room, "ws://127.0.0.1:9", "x.y.z", timeout=5,
                            options=rtc.RoomOptions(connect_timeout=1))
     assert not room.isconnected()
+
+
+class SlowJoinRoom(rtc.Room):
+    """A room whose connect starts late: a server slow to answer, seen from our side."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self._delay = delay
+        self.joined = asyncio.Event()
+
+    async def connect(self, url: str, token: str,
+                      options: rtc.RoomOptions | None = None) -> None:
+        await asyncio.sleep(self._delay)
+        await super().connect(url, token, options or rtc.RoomOptions())
+        self.joined.set()
+
+
+async def test_a_connect_abandoned_after_its_timeout_leaves_the_room_when_it_completes_late(
+    livekit_server: LiveKitServer,
+) -> None:
+    room = SlowJoinRoom(delay=1.0)
+    with pytest.raises(TimeoutError):
+        await connect_room(room, livekit_server.url, livekit_server.token("late", "late-room"),
+                           timeout=0.1, settle_timeout=0.2)
+    # The connect completes after the caller gave up on it: the room is left then.
+    async with asyncio.timeout(10):
+        await room.joined.wait()
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if room.connection_state == rtc.ConnectionState.CONN_DISCONNECTED and \
+                "late" not in await _participants(livekit_server, "late-room"):
+            break
+    assert not room.isconnected()
+    assert "late" not in await _participants(livekit_server, "late-room")

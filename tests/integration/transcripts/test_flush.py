@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 
-from bot.app import install_shutdown_signals
+from bot.shutdown import GracefulShutdown
 from tests.integration.transcripts.conftest import Scene, with_config
 from tests.support.waiting import eventually
 
@@ -59,19 +57,14 @@ async def test_shutdown_posts_everything_pending_before_leaving_discord(scene: S
     assert max(posted_at) < min(scene.fake.gateway.disconnects)
 
 
-async def test_sigterm_closes_the_bot_gracefully_with_the_posts_flushed(scene: Scene) -> None:
+async def test_the_graceful_shutdown_flushes_through_the_bots_flush_hook(scene: Scene) -> None:
     _backlog(scene)
-    await scene.open_run()
+    writer = await scene.open_run()
     said = _emit_conversation(scene)
     await eventually(lambda: scene.posts())
-    loop = asyncio.get_running_loop()
-    install_shutdown_signals(scene.bot, (signal.SIGTERM,))
-    try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        await eventually(lambda: scene.bot.is_closed(), within=30)
-        await scene.bot.shutdown_soon("test")  # the task the signal started
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+    assert writer.pending > 0
+    # What SIGTERM/SIGINT run (bot.serve): stop the runs, flush hooks, then close.
+    assert await GracefulShutdown(scene.bot, timeout_s=30).run()
     assert _in_thread(scene) == said
     posted_at = [c.at for c in scene.fake.world.rest_calls
                  if c.method == "POST" and re.search(POSTS, c.path) and c.status == 200]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
 
+from bot.interpretation.run import AttributedTranscript
 from bot.pinch import TranscriptEvent
 from bot.pinch.transcripts import TranscriptKind
 from tests.fakes.discord import Permission
@@ -95,17 +95,6 @@ async def test_detected_language_is_shown_only_when_it_differs_from_the_source(
     assert [p.content for p in posts] == ["(fr) Bonjour\n> Hola", "Hi there\n> Hola a todos"]
 
 
-@dataclass(frozen=True)
-class NumberedTranscript:
-    """An AttributedTranscript as the engine will send it: with the utterance's number."""
-
-    channel_id: int
-    member_id: int | None
-    event: TranscriptEvent
-    link: str
-    utterance: int
-
-
 async def test_utterance_numbers_pair_each_translation_with_its_own_original(
     scene: Scene,
 ) -> None:
@@ -115,7 +104,7 @@ async def test_utterance_numbers_pair_each_translation_with_its_own_original(
     def send(member: int | None, kind: TranscriptKind, text: str, number: int) -> None:
         event = TranscriptEvent(kind, text, True, "en-US", time.time(), None)
         scene.bot.dispatch("interpretation_transcript",
-                           NumberedTranscript(scene.voice.id, member, event, "mixed", number))
+                           AttributedTranscript(scene.voice.id, member, event, "mixed", number))
 
     send(alice, "original", "first", 1)
     send(bob, "original", "second", 2)

@@ -1,0 +1,146 @@
+"""Metrics fed by the engine's status events: session time, link states, reconnects.
+
+The bot re-dispatches every :class:`~bot.interpretation.run.RunStatus` as the
+``on_interpretation_status`` event; :class:`StatusMetrics` turns them into
+
+- ``interpret_pinch_session_seconds_total{guild_id}`` through :class:`SessionClock`:
+  a link's session counts from its ``ACTIVE`` status until it reconnects, closes,
+  or its run stops (links closing with their run report nothing themselves, so the
+  run's ``STOPPED`` status ends all of the channel's intervals at that moment);
+- ``interpret_link_state_changes_total{state}``;
+- ``interpret_reconnects_total{cause}``, the cause read from the link's reason
+  (:func:`reconnect_cause`). Discord gateway reconnects are counted here too, with
+  cause ``discord_gateway``, from discord.py's shard events.
+
+Times are the statuses' own monotonic ``at``, so late delivery does not skew them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter
+
+from bot.interpretation.link import LinkState
+from bot.interpretation.run import RunState, RunStatus
+
+#: The link's "a new attempt starts" reason: not a cause of its own.
+_ATTEMPT_REASON: Final = "opening session"
+
+#: Reason prefix → cause label. Reasons are the link's (``bot.interpretation.link``).
+_CAUSES: Final = (
+    ("livekit disconnected", "livekit_disconnected"),
+    ("interpreter left", "interpreter_left"),
+    ("session token near expiry", "token_refresh"),
+    ("pinch:", "pinch_error"),
+    ("livekit:", "livekit_connect_failed"),
+)
+
+
+def reconnect_cause(reason: str) -> str | None:
+    """The cause label for a ``RECONNECTING`` reason; ``None`` for a plain new attempt."""
+    if reason == _ATTEMPT_REASON:
+        return None
+    for prefix, cause in _CAUSES:
+        if reason.startswith(prefix):
+            return cause
+    return "other"
+
+
+@dataclass(slots=True)
+class _Interval:
+    guild_id: int
+    since: float
+
+
+class SessionClock:
+    """Seconds of live Pinch session per guild: closed intervals plus open ones."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._closed: dict[int, float] = {}
+        self._open: dict[tuple[int, str], _Interval] = {}
+
+    def link_active(self, guild_id: int, channel_id: int, link: str, at: float) -> None:
+        self._open.setdefault((channel_id, link), _Interval(guild_id, at))
+
+    def link_inactive(self, channel_id: int, link: str, at: float) -> None:
+        interval = self._open.pop((channel_id, link), None)
+        if interval is not None:
+            self._add(interval, at)
+
+    def run_stopped(self, channel_id: int, at: float) -> None:
+        for key in [k for k in self._open if k[0] == channel_id]:
+            self._add(self._open.pop(key), at)
+
+    def seconds(self) -> dict[int, float]:
+        now = self._clock()
+        totals = dict(self._closed)
+        for interval in self._open.values():
+            totals[interval.guild_id] = (totals.get(interval.guild_id, 0.0)
+                                         + max(0.0, now - interval.since))
+        return totals
+
+    @property
+    def live(self) -> int:
+        return len(self._open)
+
+    def _add(self, interval: _Interval, until: float) -> None:
+        self._closed[interval.guild_id] = (self._closed.get(interval.guild_id, 0.0)
+                                           + max(0.0, until - interval.since))
+
+
+GuildOf = Callable[[int], int | None]
+"""channel id → its guild id (``None`` when unknown)."""
+
+
+class StatusMetrics:
+    def __init__(self, registry: CollectorRegistry, guild_of: GuildOf,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._guild_of = guild_of
+        self._link_states: dict[tuple[int, str], LinkState] = {}
+        self.sessions = SessionClock(clock)
+        self.link_state_changes = Counter(
+            "interpret_link_state_changes", "Interpreter link state changes, by new state.",
+            ["state"], registry=registry)
+        self.reconnects = Counter(
+            "interpret_reconnects", "Reconnections by cause (Pinch/LiveKit links and the "
+            "Discord gateway).", ["cause"], registry=registry)
+        for state in (LinkState.ACTIVE, LinkState.RECONNECTING, LinkState.CLOSED):
+            self.link_state_changes.labels(state.value)
+        for _prefix, cause in _CAUSES:
+            self.reconnects.labels(cause)
+        self.reconnects.labels("discord_gateway")
+
+    def on_status(self, status: RunStatus) -> None:
+        if status.state is RunState.STOPPED:
+            self.sessions.run_stopped(status.channel_id, status.at)
+            for key in [k for k in self._link_states if k[0] == status.channel_id]:
+                del self._link_states[key]
+            return
+        link = status.link
+        if link is None:
+            return
+        key = (status.channel_id, link.link)
+        if self._link_states.get(key) is not link.state:  # a new reason alone is no change
+            self.link_state_changes.labels(link.state.value).inc()
+        if link.state is LinkState.CLOSED:
+            self._link_states.pop(key, None)
+        else:
+            self._link_states[key] = link.state
+        if link.state is LinkState.ACTIVE:
+            guild_id = self._guild_of(status.channel_id)
+            if guild_id is not None:
+                self.sessions.link_active(guild_id, status.channel_id, link.link, link.at)
+            return
+        self.sessions.link_inactive(status.channel_id, link.link, link.at)
+        if link.state is LinkState.RECONNECTING:
+            cause = reconnect_cause(link.reason)
+            if cause is not None:
+                self.reconnects.labels(cause).inc()
+
+    def gateway_reconnected(self) -> None:
+        self.reconnects.labels("discord_gateway").inc()

@@ -1,0 +1,194 @@
+"""Graceful shutdown on SIGTERM/SIGINT, bounded by ``SHUTDOWN_TIMEOUT``.
+
+The sequence, each step under its share of one deadline:
+
+1. **refuse new starts** — the session manager raises ``NotAccepting`` from now on
+   (a start already under way is waited for), and ``/readyz`` turns 503;
+2. **notice** — a short message in each running voice channel's chat;
+3. **stop the runs** — each run leaves voice and closes its Pinch rooms
+   (``SessionManager.aclose``); no transcript can arrive after this;
+4. **flush** — every hook in ``bot.flush_hooks`` is awaited (the transcript writer
+   registers one that drains its pending posts). It comes after the runs stop so the
+   last transcripts of each run are among what it flushes, and after one pass of the
+   loop so the runs' final status events have reached their listeners;
+5. **close** — the gateway, the Pinch client, the health endpoint.
+
+A step that fails is logged and the sequence goes on. If the deadline passes the
+remaining steps are cut short and the exit status is 1; after a signal, a watchdog
+thread ends the process at the deadline even if the event loop is stuck. A second SIGINT exits at
+once (a person pressing Ctrl-C again means it); a repeated SIGTERM is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Final
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.app import InterpretBot
+
+log = logging.getLogger(__name__)
+
+NOTICE: Final = ("Interpretation stopped: the bot is restarting. "
+                 "Start it again in a minute.")
+REFUSAL: Final = "The bot is restarting; try again in a minute."
+NOTICE_TIMEOUT_S: Final = 3.0
+REFUSE_CAP_S: Final = 5.0
+"""Longest wait for a start already under way (it is stopped with the others)."""
+CLOSE_RESERVE_S: Final = 2.0
+"""Kept for the last step (closing the gateway and HTTP sessions)."""
+EXIT_MARGIN_S: Final = 0.5
+"""Kept after the last step for the interpreter to exit."""
+
+FlushHook = Callable[[], Awaitable[None]]
+
+
+class GracefulShutdown:
+    def __init__(self, bot: InterpretBot | None, timeout_s: float) -> None:
+        self.bot = bot
+        """The bot to shut down; set later when the bot is made after the signals are set."""
+        self._timeout = timeout_s
+        self._requested = asyncio.Event()
+        self._signal: str | None = None
+        self._installed: list[signal.Signals] = []
+        self._watchdog: threading.Timer | None = None
+
+    @property
+    def _current(self) -> InterpretBot:
+        if self.bot is None:
+            raise RuntimeError("no bot to shut down yet")
+        return self.bot
+
+    # -- signals --------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request, sig.name)
+            self._installed.append(sig)
+
+    def remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._installed:
+            loop.remove_signal_handler(sig)
+        self._installed.clear()
+
+    def request(self, reason: str) -> None:
+        """Ask for the shutdown (a signal handler; also callable directly)."""
+        if self._signal is None:
+            self._signal = reason
+            log.info("%s received: shutting down within %g s", reason, self._timeout)
+            self._start_watchdog()
+            self._requested.set()
+        elif reason == "SIGINT":
+            log.warning("second SIGINT: exiting now")
+            os._exit(1)
+        else:
+            log.info("%s received again: shutdown already under way", reason)
+
+    @property
+    def requested(self) -> bool:
+        return self._requested.is_set()
+
+    async def wait_requested(self) -> None:
+        await self._requested.wait()
+
+    def _start_watchdog(self) -> None:
+        def expire() -> None:
+            log.error("shutdown took longer than %g s: exiting now", self._timeout)
+            os._exit(1)
+
+        self._watchdog = threading.Timer(self._timeout, expire)
+        self._watchdog.daemon = True
+        self._watchdog.name = "shutdown-watchdog"
+        self._watchdog.start()
+
+    # -- the sequence ---------------------------------------------------------------
+
+    async def run(self) -> bool:
+        """Run the sequence; True when every step finished before the deadline.
+
+        The watchdog that ends a stuck process is armed by :meth:`request` (the
+        signal path) only, so calling this in-process never kills its caller.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout - EXIT_MARGIN_S
+        started = time.monotonic()
+        bot = self._current
+
+        # (name, step, cap in seconds or None); every step but the last leaves
+        # CLOSE_RESERVE_S for closing.
+        steps: list[tuple[str, Callable[[], Awaitable[None]], float | None]] = [
+            ("refusing new runs", self._refuse, REFUSE_CAP_S),
+            ("posting notices", self._post_notices, NOTICE_TIMEOUT_S + 0.5),
+            ("stopping runs", self._stop_runs, None),
+            ("flushing", self._flush, None),
+            ("closing", bot.close, None),
+        ]
+        on_time = True
+        for index, (name, step, cap) in enumerate(steps):
+            reserve = CLOSE_RESERVE_S if index < len(steps) - 1 else 0.0
+            budget = deadline - loop.time() - reserve
+            if cap is not None:
+                budget = min(budget, cap)
+            if budget <= 0:
+                log.warning("shutdown: no time left for %s", name)
+                on_time = False
+                continue
+            try:
+                async with asyncio.timeout(budget):
+                    await step()
+            except TimeoutError:
+                log.warning("shutdown: %s did not finish in %.1f s", name, budget)
+                on_time = False
+            except Exception:
+                log.exception("shutdown: %s failed", name)
+        log.info("shutdown %s in %.1f s", "complete" if on_time else "cut short",
+                 time.monotonic() - started)
+        return on_time
+
+    async def _refuse(self) -> None:
+        self._current.health.shutting_down = True
+        manager = self._current.interpretations
+        if manager is not None:
+            await manager.refuse_new_runs(REFUSAL)
+
+    async def _post_notices(self) -> None:
+        manager = self._current.interpretations
+        if manager is None:
+            return
+        channels = [run.channel_id for run in manager.runs.values()]
+        await asyncio.gather(*(self._notice(channel_id) for channel_id in channels))
+
+    async def _notice(self, channel_id: int) -> None:
+        channel = self._current.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        try:
+            async with asyncio.timeout(NOTICE_TIMEOUT_S):
+                await channel.send(NOTICE)
+        except (TimeoutError, discord.HTTPException) as exc:
+            # A channel without Send Messages is normal; the run still stops cleanly.
+            log.warning("shutdown: no notice in channel %d (%s)", channel_id, exc)
+
+    async def _stop_runs(self) -> None:
+        manager = self._current.interpretations
+        if manager is not None:
+            await manager.aclose()
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the runs' final status events reach listeners
+        hooks = list(self._current.flush_hooks)
+        results = await asyncio.gather(*(hook() for hook in hooks), return_exceptions=True)
+        for hook, result in zip(hooks, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("shutdown: flush hook %s failed: %r",
+                          getattr(hook, "__qualname__", hook), result)

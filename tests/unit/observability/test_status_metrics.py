@@ -1,0 +1,92 @@
+"""Session time by guild, link state changes and reconnect causes from status events."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from bot.interpretation.link import LinkState, LinkStatus
+from bot.interpretation.run import RunState, RunStatus
+from bot.observability.sessions import SessionClock, StatusMetrics, reconnect_cause
+
+GUILD, CHANNEL = 100, 200
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def link_status(state: LinkState, reason: str, at: float, link: str = "member-1") -> RunStatus:
+    return RunStatus(CHANNEL, RunState.RUNNING, reason, link=LinkStatus(link, state, reason, at),
+                     at=at)
+
+
+def metrics(clock: Clock) -> tuple[StatusMetrics, CollectorRegistry]:
+    registry = CollectorRegistry()
+    return StatusMetrics(registry, lambda channel: GUILD if channel == CHANNEL else None,
+                         clock), registry
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    found = registry.get_sample_value(name, labels)
+    assert found is not None, name
+    return found
+
+
+def test_session_time_runs_from_active_until_reconnecting_and_again_until_the_run_stops() -> None:
+    clock = Clock()
+    m, _ = metrics(clock)
+    m.on_status(link_status(LinkState.ACTIVE, "room a", at=1000.0))
+    clock.now = 1030.0
+    assert m.sessions.seconds() == {GUILD: 30.0}  # still open: counted up to now
+    m.on_status(link_status(LinkState.RECONNECTING, "interpreter left", at=1040.0))
+    m.on_status(link_status(LinkState.ACTIVE, "room b", at=1042.0))
+    clock.now = 1100.0
+    m.on_status(RunStatus(CHANNEL, RunState.STOPPED, "stopped", at=1050.0))
+    assert m.sessions.seconds() == {GUILD: 48.0}
+    assert m.sessions.live == 0
+
+
+def test_two_links_of_one_guild_add_up() -> None:
+    clock = SessionClock(Clock())
+    clock.link_active(GUILD, CHANNEL, "member-1", 0.0)
+    clock.link_active(GUILD, CHANNEL, "member-2", 5.0)
+    clock.link_inactive(CHANNEL, "member-1", 10.0)
+    clock.run_stopped(CHANNEL, 20.0)
+    assert clock.seconds() == {GUILD: 25.0}
+
+
+def test_reconnect_causes_come_from_the_links_reasons() -> None:
+    clock = Clock()
+    m, registry = metrics(clock)
+    for reason in ("livekit disconnected (SIGNAL_CLOSE)", "opening session", "interpreter left",
+                   "pinch: The translation service is busy.", "session token near expiry",
+                   "livekit: ConnectError", "something new"):
+        m.on_status(link_status(LinkState.RECONNECTING, reason, at=1.0))
+    assert {cause: value(registry, "interpret_reconnects_total", cause=cause)
+            for cause in ("livekit_disconnected", "interpreter_left", "pinch_error",
+                          "token_refresh", "livekit_connect_failed", "other")} == {
+        "livekit_disconnected": 1, "interpreter_left": 1, "pinch_error": 1,
+        "token_refresh": 1, "livekit_connect_failed": 1, "other": 1}
+    assert reconnect_cause("opening session") is None
+
+
+def test_a_new_reason_in_the_same_state_is_not_a_state_change() -> None:
+    m, registry = metrics(Clock())
+    m.on_status(link_status(LinkState.ACTIVE, "room a", at=1.0))
+    m.on_status(link_status(LinkState.RECONNECTING, "interpreter left", at=2.0))
+    m.on_status(link_status(LinkState.RECONNECTING, "opening session", at=2.1))
+    m.on_status(link_status(LinkState.ACTIVE, "room b", at=3.0))
+    m.on_status(link_status(LinkState.CLOSED, "closed", at=4.0))
+    assert value(registry, "interpret_link_state_changes_total", state="active") == 2
+    assert value(registry, "interpret_link_state_changes_total", state="reconnecting") == 1
+    assert value(registry, "interpret_link_state_changes_total", state="closed") == 1
+
+
+def test_gateway_reconnects_share_the_reconnect_counter() -> None:
+    m, registry = metrics(Clock())
+    m.gateway_reconnected()
+    assert value(registry, "interpret_reconnects_total", cause="discord_gateway") == 1
