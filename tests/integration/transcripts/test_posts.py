@@ -113,3 +113,15 @@ async def test_utterance_numbers_pair_each_translation_with_its_own_original(
     posts = await scene.wait_posts(2)
     assert [(p.username, p.content) for p in posts] == [("Alice", "first\n> primero"),
                                                         ("Bob", "second\n> segundo")]
+
+
+async def test_each_posted_utterance_is_counted_in_the_bots_metrics(scene: Scene) -> None:
+    metrics = scene.bot.metrics
+    await scene.open_run()
+    scene.utterance("alice", "one", "uno")
+    await scene.wait_posts(1)
+    scene.utterance("bob", "two", "dos")
+    await scene.wait_posts(2)
+    await eventually(
+        lambda: metrics.sample("interpret_transcript_posts_total", {"outcome": "ok"}) == 2)
+    assert metrics.sample("interpret_transcript_post_latency_seconds_count") == 2
