@@ -17,9 +17,9 @@ Tasks (both started by :meth:`start`, ended and awaited by :meth:`aclose`):
   backoff, forever (discord.py has already honoured the 429s it saw). Only a
   refusal that retrying cannot change (no thread possible, a 4xx) makes an
   operation undeliverable, counted and logged.
-- the *store worker*: hands finished utterances to the segment outlet. Its queue
-  holds :attr:`WriterConfig.store_queue` segments; when the store is that far
-  behind, new segments are dropped and counted (``segments_dropped``).
+- the *store worker* (:class:`~bot.transcripts.storing.SegmentStorer`, when there
+  is a store): finished utterances go to the segment store through a bounded queue
+  that drops and counts when the store is that far behind.
 
 :meth:`aclose` is the flush: everything still waiting for a translation is
 released as it is, the post queue is drained (bounded by ``flush_timeout_s``),
@@ -49,6 +49,7 @@ from bot.transcripts.poster import PostAgain, Poster, Sent
 from bot.transcripts.records import SegmentOutlet, TranscriptSegment
 from bot.transcripts.render import Speaker, has_text, render_post
 from bot.transcripts.speakers import SpeakerDirectory
+from bot.transcripts.storing import SegmentStorer
 from bot.transcripts.text import MAX_MESSAGE_CHARS, Line, escape, split_lines
 from bot.transcripts.threads import ThreadKeeper, ThreadUnavailable
 
@@ -116,9 +117,6 @@ class WriterCounters:
     late_events: int = 0
     caption_updates: int = 0
     caption_failures: int = 0
-    segments_stored: int = 0
-    segments_dropped: int = 0
-    segments_failed: int = 0
 
 
 @dataclass(slots=True)
@@ -152,7 +150,6 @@ class TranscriptWriter:
         self.counters = WriterCounters()
         self._poster = poster
         self._speakers = speakers
-        self._outlet = outlet
         self._clock = clock
         self._pairer = Pairer(wait_s=self.config.translation_wait_s,
                               amend_window_s=self.config.amend_window_s)
@@ -165,12 +162,12 @@ class TranscriptWriter:
         self._in_flight = 0
         self._first_interim: dict[str, float] = {}
         self._last_end: dict[str, float] = {}
-        self._store_queue: asyncio.Queue[TranscriptSegment | None] = asyncio.Queue(
-            self.config.store_queue)
+        self.storer = None if outlet is None else SegmentStorer(
+            outlet, name=f"transcripts:{run.voice_channel_id}",
+            capacity=self.config.store_queue, timeout_s=self.config.store_timeout_s)
         self._wake = asyncio.Event()
         self._closing = False
         self._worker: asyncio.Task[None] | None = None
-        self._storer: asyncio.Task[None] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._logged: set[str] = set()
 
@@ -194,7 +191,8 @@ class TranscriptWriter:
                            type(exc).__name__)
         name = f"transcripts:{self.run.voice_channel_id}"
         self._worker = asyncio.create_task(self._work(), name=f"{name}:post")
-        self._storer = asyncio.create_task(self._store_loop(), name=f"{name}:store")
+        if self.storer is not None:
+            self.storer.start()
 
     async def aclose(self) -> None:
         """Flush: post everything pending, store every segment, then stop. Idempotent."""
@@ -492,7 +490,7 @@ class TranscriptWriter:
     # -- storing -----------------------------------------------------------------------
 
     def _store(self, utterance: Utterance) -> None:
-        if self._outlet is None or not has_text(utterance):
+        if self.storer is None or not has_text(utterance):
             return
         run = self.run
         segment = TranscriptSegment(
@@ -503,28 +501,7 @@ class TranscriptWriter:
             started_at=datetime.fromtimestamp(utterance.started_at, UTC),
             ended_at=datetime.fromtimestamp(utterance.ended_at, UTC),
             original=utterance.original, translation=utterance.translation)
-        try:
-            self._store_queue.put_nowait(segment)
-        except asyncio.QueueFull:
-            self.counters.segments_dropped += 1
-            self._log_once("store-full", "segment store is behind; dropping segments",
-                           level=logging.WARNING)
-
-    async def _store_loop(self) -> None:
-        while True:
-            segment = await self._store_queue.get()
-            if segment is None:
-                return
-            if self._outlet is None:
-                continue
-            try:
-                async with asyncio.timeout(self.config.store_timeout_s):
-                    await self._outlet.add(segment)
-                self.counters.segments_stored += 1
-            except Exception:
-                self.counters.segments_failed += 1
-                self._log_once("store-failed", "storing a transcript segment failed",
-                               level=logging.WARNING, exc_info=True)
+        self.storer.put(segment)
 
     # -- closing -----------------------------------------------------------------------
 
@@ -555,18 +532,8 @@ class TranscriptWriter:
                     await worker
         await self._remove_leftover_captions()
         await self._remove_empty_thread()
-        if self._storer is not None:
-            try:
-                async with asyncio.timeout(self.config.flush_timeout_s):
-                    await self._store_queue.put(None)
-                    await asyncio.shield(self._storer)
-            except TimeoutError:
-                log.warning("transcripts for channel %d: %d segments not stored",
-                            self.run.voice_channel_id, self._store_queue.qsize())
-            finally:
-                self._storer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._storer
+        if self.storer is not None:
+            await self.storer.aclose(self.config.flush_timeout_s)
 
     async def _remove_leftover_captions(self) -> None:
         thread = self.keeper.thread
