@@ -8,6 +8,7 @@
 - :mod:`~bot.transcripts.captions`: live captions, throttled (pure);
 - :mod:`~bot.transcripts.threads`, :mod:`~bot.transcripts.poster`,
   :mod:`~bot.transcripts.speakers`: the thread, posting as the speaker, member names;
+- :mod:`~bot.transcripts.storing`: the store worker (bounded, off the post path);
 - :mod:`~bot.transcripts.records`, :mod:`~bot.transcripts.export`,
   :mod:`~bot.transcripts.commands`: stored segments, txt/srt/vtt export, command handlers.
 """
