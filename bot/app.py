@@ -11,8 +11,10 @@ listen without the engine knowing them; the metrics see both first.
 Services other parts plug into, created before any extension loads:
 ``bot.health`` (``add_check`` — the store's ping), ``bot.metrics``
 (``transcript_posted`` — the transcript writer) and ``bot.flush_hooks`` (awaited
-during a graceful shutdown, after the runs stopped — the transcript writer drains
-its pending posts there).
+during a graceful shutdown, after the runs stopped). ``bot.transcripts`` (the
+:class:`~bot.transcripts.TranscriptService`, fed by ``cogs.transcripts``) registers
+its flush there, so pending posts reach their threads before the bot leaves
+Discord; ``close`` flushes it too, after the runs, for a close without a signal.
 
 ``SHARD_COUNT``/``SHARD_IDS`` choose the shards this process serves
 (:mod:`bot.sharding`): one shard runs on discord.py's plain client, several on its
@@ -51,13 +53,14 @@ from bot.shutdown import FlushHook, GracefulShutdown
 from bot.startup.checks import run_preflight
 from bot.startup.discord_run import ConnectPolicy, run_discord
 from bot.tasks import cancel_and_wait
+from bot.transcripts import TranscriptService
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.internals_guard import missing_internals
 
 log = logging.getLogger(__name__)
 
 #: Extensions loaded at start-up, in order. Loading is all-or-nothing per extension.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("cogs.transcripts",)
 
 
 def default_intents() -> discord.Intents:
@@ -98,6 +101,7 @@ class InterpretBot(commands.Bot):
         self._extensions = extensions
         self.pinch: PinchClient | None = None
         self.interpretations: SessionManager | None = None
+        self.transcripts: TranscriptService | None = None
         self.flush_hooks: list[FlushHook] = []
         self.health = Health(self.shard_states, self.is_ready)
         self.metrics = BotMetrics(runs=self._runs, voice_of=self._voice_client_of,
@@ -125,6 +129,8 @@ class InterpretBot(commands.Bot):
             on_transcript=self._engine_transcript, on_status=self._engine_status,
             voice_unavailable=check_voice_internals(),
         )
+        self.transcripts = TranscriptService(observer=self.metrics)
+        self.add_flush_hook(self.transcripts.aclose)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
@@ -139,10 +145,16 @@ class InterpretBot(commands.Bot):
         # Each step runs whatever the one before it did: the Pinch client, the Discord
         # connection and the endpoint are closed even if stopping the runs failed.
         try:
-            if self.interpretations is not None:
-                await self.interpretations.aclose()
-        except Exception:
-            log.exception("stopping the interpretations failed")
+            try:
+                if self.interpretations is not None:
+                    await self.interpretations.aclose()
+            except Exception:
+                log.exception("stopping the interpretations failed")
+            try:
+                if self.transcripts is not None:
+                    await self.transcripts.aclose()  # pending posts, before the gateway closes
+            except Exception:
+                log.exception("flushing the transcripts failed")
         finally:
             try:
                 if self.pinch is not None:
