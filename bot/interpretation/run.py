@@ -59,7 +59,7 @@ from bot.pinch import (
 from bot.tasks import cancel_and_wait
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame
-from bot.voice.playback import PlaybackInput, PlaybackMixer
+from bot.voice.playback import PlaybackInput, PlaybackMixer, PlaybackStats
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,10 @@ class ChannelInterpretation:
     @property
     def router(self) -> SpeakerRouter | None:
         return self._router
+
+    def playback_stats(self) -> PlaybackStats | None:
+        """The playback mixer's counters and open inputs (one per live link)."""
+        return self._mixer.stats() if self._mixer is not None else None
 
     def link_rooms(self) -> dict[int, str | None]:
         """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
