@@ -19,11 +19,14 @@ first. The run service adds ``on_interpretation_ended(RunSummary)`` and
 Services other parts plug into, created before any extension loads:
 ``bot.health`` (``add_check`` — the store's ping is registered here), ``bot.metrics``
 (``transcript_posted`` — the transcript writer) and ``bot.flush_hooks`` (awaited
-during a graceful shutdown, after the runs stopped — the transcript writer drains
-its pending posts there).
+during a graceful shutdown, after the runs stopped). ``bot.transcripts`` (the
+:class:`~bot.transcripts.TranscriptService`, fed by ``cogs.transcripts``) registers
+its flush there, so pending posts reach their threads before the bot leaves
+Discord; ``close`` flushes it too, after the runs, for a close without a signal.
 
-The bot is discord.py's auto-sharded bot: ``SHARD_COUNT``/``SHARD_IDS`` choose the
-shards this process serves (:mod:`bot.sharding`). :func:`serve` runs it and turns
+``SHARD_COUNT``/``SHARD_IDS`` choose the shards this process serves
+(:mod:`bot.sharding`): one shard runs on discord.py's plain client, several on its
+auto-sharded one (:func:`make_bot`). :func:`serve` runs it and turns
 SIGTERM/SIGINT into :class:`~bot.shutdown.GracefulShutdown`. Tests construct the
 bot with their own aiohttp connector to point it at the fake Discord.
 
@@ -63,13 +66,14 @@ from bot.shutdown import FlushHook, GracefulShutdown
 from bot.startup.checks import run_preflight
 from bot.startup.discord_run import ConnectPolicy, run_discord
 from bot.tasks import cancel_and_wait
+from bot.transcripts import TranscriptService
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.internals_guard import missing_internals
 
 log = logging.getLogger(__name__)
 
 #: Extensions loaded at start-up, in order. Loading is all-or-nothing per extension.
-EXTENSIONS: tuple[str, ...] = ("cogs.interpret",)
+EXTENSIONS: tuple[str, ...] = ("cogs.interpret", "cogs.transcripts")
 
 CommandSync = Literal["auto", "force", "never"]
 
@@ -86,7 +90,14 @@ class ServicesNotReady(RuntimeError):
     """A service was used before ``setup_hook`` or after ``close``."""
 
 
-class InterpretBot(commands.AutoShardedBot):
+class InterpretBot(commands.Bot):
+    """The bot of a process that serves one shard (or the whole bot, unsharded).
+
+    discord.py's plain client runs one gateway connection and reports its failures to
+    whoever awaits it, which start-up needs to name them; :class:`ShardedInterpretBot`
+    is the same bot for a process that serves several shards.
+    """
+
     def __init__(
         self,
         settings: Settings,
@@ -100,10 +111,14 @@ class InterpretBot(commands.AutoShardedBot):
     ) -> None:
         client_options.setdefault("intents", default_intents())
         client_options.setdefault("tree_cls", InterpretTree)
-        if settings.shards.count is not None:
-            client_options.setdefault("shard_count", settings.shards.count)
-        if settings.shards.ids is not None:
-            client_options.setdefault("shard_ids", list(settings.shards.ids))
+        shards = settings.shards
+        if shards.count is not None:
+            client_options.setdefault("shard_count", shards.count)
+            if isinstance(self, commands.AutoShardedBot):
+                if shards.ids is not None:
+                    client_options.setdefault("shard_ids", list(shards.ids))
+            else:
+                client_options.setdefault("shard_id", shards.ids[0] if shards.ids else 0)
         super().__init__(command_prefix=commands.when_mentioned, help_command=None,
                          **client_options)
         self.settings = settings
@@ -142,6 +157,10 @@ class InterpretBot(commands.AutoShardedBot):
     def interpretations(self) -> SessionManager | None:
         return self._services.manager if self._services is not None else None
 
+    @property
+    def transcripts(self) -> TranscriptService | None:
+        return self._services.transcripts if self._services is not None else None
+
     async def setup_hook(self) -> None:
         install_reconnect_attempt_filter()
         if self.settings.metrics_port is not None:
@@ -154,11 +173,14 @@ class InterpretBot(commands.AutoShardedBot):
             on_ended=lambda summary: self.dispatch("interpretation_ended", summary),
             on_failure=lambda notice: self.dispatch("interpretation_failure", notice),
             voice_unavailable=check_voice_internals(),
+            transcript_observer=self.metrics,
             pinch_transport=MeteredTransport(httpx.AsyncHTTPTransport(),
                                              self.metrics.pinch_call),
             pinch_options=self._pinch_options, clock=self._run_clock,
             tick_s=self._run_tick_s)
         self.health.add_check("store", services.store.ping)
+        # Pending transcript posts reach their threads before the bot leaves Discord.
+        self.add_flush_hook(services.transcripts.aclose)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
@@ -186,15 +208,21 @@ class InterpretBot(commands.AutoShardedBot):
 
     async def _gateway_ready(self) -> None:
         self.gateway_watch.connected("new session")
+        if not isinstance(self, commands.AutoShardedBot):
+            self._gateway_back(self.shard_id or 0, "reconnected")
 
     async def _gateway_resumed(self) -> None:
         self.gateway_watch.connected("resumed")
+        if not isinstance(self, commands.AutoShardedBot):
+            self._gateway_back(self.shard_id or 0, "resumed")
 
     async def _gateway_lost(self) -> None:
         if self.is_closed():
             return  # our own shutdown
         socket = getattr(self.ws, "socket", None)
         self.gateway_watch.lost(getattr(socket, "close_code", None))
+        if not isinstance(self, commands.AutoShardedBot):
+            self._disconnected_shards.add(self.shard_id or 0)
 
     # -- engine output --------------------------------------------------------------
 
@@ -209,17 +237,16 @@ class InterpretBot(commands.AutoShardedBot):
     # -- views for health and metrics -----------------------------------------------
 
     def shard_states(self) -> list[ShardState]:
-        """Each shard of this process: connected, heartbeat latency, guilds served."""
+        """The shard of this process: connected, heartbeat latency, guilds served."""
         if self.is_closed():
             return []
-        guilds = collections.Counter(guild.shard_id for guild in self.guilds)
-        states = []
-        for shard_id, info in sorted(self.shards.items()):
-            latency = info.latency
-            states.append(ShardState(shard_id, not info.is_closed(),
-                                     latency if math.isfinite(latency) else None,
-                                     guilds.get(shard_id, 0)))
-        return states
+        ws = self.ws
+        socket = getattr(ws, "socket", None)
+        connected = socket is not None and not socket.closed
+        latency = self.latency
+        return [ShardState(self.shard_id or 0, connected,
+                           latency if connected and math.isfinite(latency) else None,
+                           len(self.guilds))]
 
     def _runs(self) -> dict[int, ChannelInterpretation]:
         return self.interpretations.runs if self.interpretations is not None else {}
@@ -260,6 +287,30 @@ class InterpretBot(commands.AutoShardedBot):
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         if self.interpretations is not None:
             await self.interpretations.on_channel_deleted(channel)
+
+
+class ShardedInterpretBot(InterpretBot, commands.AutoShardedBot):
+    """The bot of a process that serves several shards (``SHARD_IDS=0,2``)."""
+
+    def shard_states(self) -> list[ShardState]:
+        """Each shard of this process: connected, heartbeat latency, guilds served."""
+        if self.is_closed():
+            return []
+        guilds = collections.Counter(guild.shard_id for guild in self.guilds)
+        states = []
+        for shard_id, info in sorted(self.shards.items()):
+            latency = info.latency
+            states.append(ShardState(shard_id, not info.is_closed(),
+                                     latency if math.isfinite(latency) else None,
+                                     guilds.get(shard_id, 0)))
+        return states
+
+
+def make_bot(settings: Settings, **options: Any) -> InterpretBot:
+    """The bot for this process's shard plan: sharded only when it serves several."""
+    ids = settings.shards.ids
+    cls = ShardedInterpretBot if ids is not None and len(ids) > 1 else InterpretBot
+    return cls(settings, **options)
 
 
 VOICE_CONNECT_TIMEOUT_S = 15.0
@@ -327,8 +378,7 @@ async def serve(settings: Settings, *, policy: ConnectPolicy | None = None,
 
     def make_client() -> InterpretBot:
         # A fresh client per connection attempt; the shutdown always drives the latest.
-        bot = InterpretBot(settings, extensions=extensions, **client_options(settings),
-                           **options)
+        bot = make_bot(settings, extensions=extensions, **client_options(settings), **options)
         shutdown.bot = bot
         return bot
 

@@ -262,11 +262,6 @@ class InterpreterLink:
     def uplink_stats(self) -> UplinkQueueStats:
         return self._uplink.stats
 
-    @property
-    def queued_frames(self) -> int:
-        """Microphone frames waiting for the room."""
-        return len(self._uplink)
-
     # -- upstream ------------------------------------------------------------------
 
     def push_frame(self, pcm_48k_stereo: bytes) -> None:

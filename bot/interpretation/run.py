@@ -222,6 +222,7 @@ class ChannelInterpretation:
                 if isinstance(link, _PlaybackLink)}
 
     def playback_stats(self) -> PlaybackStats | None:
+        """The playback mixer's counters and open inputs (one per live link)."""
         return self._mixer.stats() if self._mixer is not None else None
 
     def link_rooms(self) -> dict[int, str | None]:

@@ -56,11 +56,6 @@ class UplinkQueue:
     def __len__(self) -> int:
         return len(self._frames)
 
-    @property
-    def has_work(self) -> bool:
-        """Whether the sender has something to send now (a frame or padding)."""
-        return bool(self._frames) or self._pause is not None
-
     def push_speech(self, chunks: list[bytes], now: float) -> None:
         """Frames of speech pushed at ``now``; first closes a pending pause at its real length."""
         pause = self._pause

@@ -1,9 +1,10 @@
 """Everything the cogs use, created before any cog loads and closed after they unload.
 
 :func:`open_services` opens the store (migrating it), then the Pinch client,
-the session manager, the member-preference view, the run service and the
-retention purge, wired to each other; :meth:`Services.aclose` closes them in
-reverse order. A cog gets this object whole: no attribute is ever ``None``.
+the session manager, the member-preference view, the transcript service (its
+segments go to the store), the run service and the retention purge, wired to
+each other; :meth:`Services.aclose` closes them in reverse order. A cog gets
+this object whole: no attribute is ever ``None``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from bot.service.preferences import MemberPreferences
 from bot.service.retention import RetentionPurger
 from bot.service.runs import FailureNotice, RunService, RunSummary
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, StoredSegment
+from bot.transcripts import TranscriptService
+from bot.transcripts.records import SegmentOutlet
+from bot.transcripts.writer import PostObserver
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ class Services:
     pinch: PinchClient
     manager: SessionManager
     preferences: MemberPreferences
+    transcripts: TranscriptService
     runs: RunService
     retention: RetentionPurger
 
@@ -45,6 +50,9 @@ class Services:
         for name, step in (("the retention purge", self.retention.aclose),
                            ("the run watchdogs", self.runs.aclose),
                            ("the interpretations", self.manager.aclose),
+                           # pending posts and segment writes: after the runs, before
+                           # the store closes (and before the bot leaves Discord)
+                           ("the transcripts", self.transcripts.aclose),
                            ("the Pinch client", self.pinch.aclose),
                            ("the store", self.store.aclose)):
             try:
@@ -62,6 +70,7 @@ async def open_services(
     on_ended: Callable[[RunSummary], None],
     on_failure: Callable[[FailureNotice], None],
     voice_unavailable: str | None = None,
+    transcript_observer: PostObserver | None = None,
     pinch_transport: httpx.AsyncBaseTransport | None = None,
     pinch_options: dict[str, Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -86,7 +95,9 @@ async def open_services(
         manager = SessionManager(pinch, connect_voice, on_transcript=transcript,
                                  on_status=status, voice_unavailable=voice_unavailable)
         preferences = MemberPreferences(store)
-        runs = RunService(manager, store, preferences, on_ended=on_ended,
+        transcripts = TranscriptService(outlet=SegmentOutlet(store, StoredSegment),
+                                        observer=transcript_observer)
+        runs = RunService(manager, store, preferences, transcripts, on_ended=on_ended,
                           on_failure=on_failure, clock=clock, tick_s=tick_s)
         runs_holder.append(runs)
     except BaseException:
@@ -95,4 +106,4 @@ async def open_services(
         raise
     retention = RetentionPurger(store)
     retention.start()
-    return Services(store, pinch, manager, preferences, runs, retention)
+    return Services(store, pinch, manager, preferences, transcripts, runs, retention)

@@ -42,6 +42,12 @@ class MemberPreferences:
 
         return preference
 
+    def sources(self, guild_id: int) -> dict[int, str]:
+        """Members of the guild who set their own spoken language (``load`` first)."""
+        return {member: pref.source_language
+                for member, pref in self._guilds.get(guild_id, {}).items()
+                if pref.source_language is not None}
+
     async def get(self, guild_id: int, member_id: int) -> StoredPreference:
         return await self._store.member_preference(guild_id, member_id)
 

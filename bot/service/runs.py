@@ -46,6 +46,7 @@ from bot.interpretation.snapshot import RunSnapshot, snapshot
 from bot.service.errors import UserError
 from bot.service.preferences import MemberPreferences
 from bot.store import ConfigLayer, Effective, Store, resolve
+from bot.transcripts import TranscriptRun, TranscriptService
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class ActiveRun:
     voice_channel: discord.VoiceChannel
     report_channel_id: int
     """Where ``start`` was run: failures and the summary are posted there."""
-    transcript_channel_id: int
+    transcript_channel_id: int | None
+    """Where the transcript thread is (``None`` with ``post_transcripts`` off)."""
     effective: Effective
     config: RunConfig
     started_at: datetime
@@ -95,7 +97,7 @@ class ActiveRun:
 
     @property
     def post_transcripts(self) -> bool:
-        return bool(self.effective["post_transcripts"])
+        return self.transcript_channel_id is not None
 
 
 class RunService:
@@ -104,6 +106,7 @@ class RunService:
         manager: SessionManager,
         store: Store,
         preferences: MemberPreferences,
+        transcripts: TranscriptService,
         *,
         on_ended: Callable[[RunSummary], None],
         on_failure: Callable[[FailureNotice], None],
@@ -113,6 +116,7 @@ class RunService:
         self._manager = manager
         self._store = store
         self._preferences = preferences
+        self._transcripts = transcripts
         self._on_ended = on_ended
         self._on_failure = on_failure
         self._clock = clock
@@ -169,28 +173,48 @@ class RunService:
         )
 
     async def start(self, channel: discord.VoiceChannel, effective: Effective, *,
-                    report_channel_id: int, own_user_id: int | None) -> ActiveRun:
+                    report_channel_id: int,
+                    transcript_channel: discord.TextChannel | None,
+                    own_user_id: int | None) -> ActiveRun:
+        """Open the transcript (when ``post_transcripts``), then join and run.
+
+        The transcript's writer is open before the engine starts, so no early
+        utterance is missed; a failed start closes it again.
+        """
         guild_id = channel.guild.id
         config = self.run_config(effective)
         self.check_not_running(guild_id)
         await self._preferences.load(guild_id)
+        run_id = uuid.uuid4().hex
+        if effective["post_transcripts"]:
+            if transcript_channel is None:
+                raise UserError("Transcripts need a text channel: run `start` in one, or set "
+                                "`/interpret config transcript_channel:`.")
+            try:
+                await self._transcripts.open_run(TranscriptRun(
+                    voice_channel=channel, transcript_channel=transcript_channel,
+                    source_language=config.source_language,
+                    target_language=config.target_language, run_id=run_id,
+                    live_captions=bool(effective["live_captions"]),
+                    member_sources=self._preferences.sources(guild_id)))
+            except discord.HTTPException as exc:
+                why = exc.text or exc.status
+                raise UserError(f"I could not open the transcript thread in "
+                                f"{transcript_channel.mention} ({why}).") from None
         try:
             run = await self._manager.start(channel, config, own_user_id,
                                             preferences=self._preferences.lookup(guild_id))
-        except AlreadyRunning as exc:
-            raise UserError(f"I am {exc}. Stop it with `/interpret stop` first.") from None
-        except StartCancelled as exc:
-            raise UserError(f"The start was cancelled: {exc}.") from None
-        except VoiceUnavailable:
-            raise UserError("Voice is unavailable in this version of the bot; its operator "
-                            "must update it (the log says why).") from None
-        except TimeoutError:
-            raise UserError(f"I could not join {channel.mention} in time. "
-                            "Please try again.") from None
-        transcript_channel = effective["transcript_channel_id"] or report_channel_id
+        except (AlreadyRunning, StartCancelled, VoiceUnavailable, TimeoutError) as exc:
+            await self._transcripts.finish(channel.id)
+            raise _user_error(exc, channel) from None
+        except BaseException:
+            await self._transcripts.finish(channel.id)
+            raise
+        transcript_id = transcript_channel.id if transcript_channel is not None else None
         active = ActiveRun(
-            run_id=uuid.uuid4().hex, guild_id=guild_id, voice_channel=channel,
-            report_channel_id=report_channel_id, transcript_channel_id=transcript_channel,
+            run_id=run_id, guild_id=guild_id, voice_channel=channel,
+            report_channel_id=report_channel_id,
+            transcript_channel_id=transcript_id if effective["post_transcripts"] else None,
             effective=effective, config=config, started_at=datetime.now(UTC),
             started_mono=self._clock(),
         )
@@ -207,7 +231,12 @@ class RunService:
         return active
 
     async def stop(self, guild_id: int, reason: str) -> bool:
-        return await self._manager.stop(guild_id, reason)
+        """Stop the guild's run; returns once its transcript posts are in the thread."""
+        run = self._manager.get(guild_id)
+        stopped = await self._manager.stop(guild_id, reason)
+        if run is not None:
+            await self._transcripts.finish(run.channel_id)
+        return stopped
 
     def refresh_member(self, guild_id: int, member_id: int) -> None:
         """A member changed their preferences: their live session re-opens with them."""
@@ -297,3 +326,14 @@ class RunService:
             outlet(item)
         except Exception:
             log.exception("run event outlet failed")
+
+
+def _user_error(exc: BaseException, channel: discord.VoiceChannel) -> UserError:
+    if isinstance(exc, AlreadyRunning):
+        return UserError(f"I am {exc}. Stop it with `/interpret stop` first.")
+    if isinstance(exc, StartCancelled):
+        return UserError(f"The start was cancelled: {exc}.")
+    if isinstance(exc, VoiceUnavailable):
+        return UserError("Voice is unavailable in this version of the bot; its operator "
+                         "must update it (the log says why).")
+    return UserError(f"I could not join {channel.mention} in time. Please try again.")

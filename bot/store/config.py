@@ -50,6 +50,8 @@ class ConfigLayer:
     transcript_channel_id: int | None = None
     play_audio: bool | None = None
     post_transcripts: bool | None = None
+    live_captions: bool | None = None
+    """Interim text in the transcript channel while people speak."""
     idle_leave_s: int | None = None
     """Seconds without humans in the voice channel before the bot leaves."""
     max_run_minutes: int | None = None
@@ -84,6 +86,7 @@ DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType({
     "transcript_channel_id": None,  # the channel `start` was run in
     "play_audio": True,
     "post_transcripts": True,
+    "live_captions": False,
     "idle_leave_s": 60,
     "max_run_minutes": 240,
     "max_speakers": 8,

@@ -56,6 +56,7 @@ class _Settings:
     transcript_channel_id: Mapped[int | None] = mapped_column(BigInteger)
     play_audio: Mapped[bool | None] = mapped_column(Boolean)
     post_transcripts: Mapped[bool | None] = mapped_column(Boolean)
+    live_captions: Mapped[bool | None] = mapped_column(Boolean)
     idle_leave_s: Mapped[int | None] = mapped_column(Integer)
     max_run_minutes: Mapped[int | None] = mapped_column(Integer)
     max_speakers: Mapped[int | None] = mapped_column(Integer)

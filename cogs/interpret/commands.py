@@ -20,8 +20,10 @@ from bot.service import permissions
 from bot.service.container import Services
 from bot.service.errors import UserError
 from bot.store import ConfigLayer
+from bot.transcripts import commands as transcript_commands
 from cogs.interpret import formatting
 from cogs.interpret.options import (
+    FORMAT_CHOICES,
     MODE_CHOICES,
     SCOPE_CHOICES,
     VOICE_CHOICES,
@@ -83,20 +85,17 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         report = interaction.channel
         if not isinstance(report, (discord.abc.GuildChannel, discord.Thread)):
             raise UserError("Run this command in a server channel.")
-        transcripts = (voice_channel.guild.get_channel(effective["transcript_channel_id"])
-                       if effective["transcript_channel_id"] else report)
-        if transcripts is None:
-            raise UserError("The configured transcript channel no longer exists; set another "
-                            "with `/interpret config transcript_channel:`.")
+        transcripts = self._transcript_channel(voice_channel.guild, effective, report)
         permissions.check_bot_can(voice_channel,
                                   permissions.voice_needs(play_audio=effective["play_audio"]))
         permissions.check_bot_can(report, permissions.text_needs(post_transcripts=False))
-        permissions.check_bot_can(transcripts, permissions.text_needs(
-            post_transcripts=effective["post_transcripts"]))
+        if transcripts is not None:
+            permissions.check_bot_can(transcripts, permissions.text_needs(post_transcripts=True))
 
         await interaction.response.defer(thinking=True)
         me = self.bot.user
         active = await runs.start(voice_channel, effective, report_channel_id=report.id,
+                                  transcript_channel=transcripts,
                                   own_user_id=me.id if me is not None else None)
         try:
             await voice_channel.send(formatting.consent_notice(active),
@@ -109,6 +108,23 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         humans = sum(not m.bot for m in voice_channel.members)
         await interaction.edit_original_response(content=formatting.started(active, humans=humans),
                                                  allowed_mentions=NO_MENTIONS)
+
+    @staticmethod
+    def _transcript_channel(guild: discord.Guild, effective: Any,
+                            report: Any) -> discord.TextChannel | None:
+        """Where the thread goes (``None`` with transcripts off); refused if unusable."""
+        if not effective["post_transcripts"]:
+            return None
+        configured = effective["transcript_channel_id"]
+        channel = guild.get_channel(configured) if configured else report
+        if configured and channel is None:
+            raise UserError("The configured transcript channel no longer exists; set another "
+                            "with `/interpret config transcript_channel:`.")
+        if not isinstance(channel, discord.TextChannel):
+            raise UserError("Transcripts go into a thread of a text channel: run `start` in "
+                            "one, set `/interpret config transcript_channel:`, or turn "
+                            "`post_transcripts` off.")
+        return channel
 
     @app_commands.command(name="stop", description="Stop interpreting and leave the channel")
     async def stop(self, interaction: discord.Interaction[Any]) -> None:
@@ -160,6 +176,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         transcript_channel="Where transcripts and run messages go (default: where start runs)",
         play_audio="Play the translated speech in the voice channel",
         post_transcripts="Post transcripts as text",
+        live_captions="Show interim text while people speak (off by default)",
         idle_leave_seconds="Leave after this long with nobody in the channel (10-3600)",
         max_run_minutes="Stop a run after this many minutes (0 = no limit)",
         max_speakers="Speakers interpreted at once (1-25; each is a Pinch session)",
@@ -179,6 +196,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         transcript_channel: discord.TextChannel | None = None,
         play_audio: bool | None = None,
         post_transcripts: bool | None = None,
+        live_captions: bool | None = None,
         idle_leave_seconds: app_commands.Range[int, 10, 3600] | None = None,
         max_run_minutes: app_commands.Range[int, 0, 1440] | None = None,
         max_speakers: app_commands.Range[int, 1, 25] | None = None,
@@ -194,7 +212,8 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             mode=_choice(mode),
             transcript_channel_id=transcript_channel.id if transcript_channel else None,
             play_audio=play_audio, post_transcripts=post_transcripts,
-            idle_leave_s=idle_leave_seconds, max_run_minutes=max_run_minutes,
+            live_captions=live_captions, idle_leave_s=idle_leave_seconds,
+            max_run_minutes=max_run_minutes,
             max_speakers=max_speakers,
             manager_role_id=manager_role.id if manager_role else None,
             retention_days=retention_days,
@@ -239,13 +258,19 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         voice="The voice your translated speech uses",
         opt_out="True: your voice is never sent for interpretation; False: opt back in",
         reset="Forget your language and voice (your opt-out stays as it is)",
+        forget="Delete your stored transcripts in this server",
     )
     @app_commands.choices(voice=VOICE_CHOICES)
     async def me(self, interaction: discord.Interaction[Any], language: Language | None = None,
                  voice: app_commands.Choice[str] | None = None, opt_out: bool | None = None,
-                 reset: bool = False) -> None:
+                 reset: bool = False, forget: bool = False) -> None:
         member = _member(interaction)
         guild_id = member.guild.id
+        if forget:
+            text = await transcript_commands.forget_member(self.services.store, guild_id,
+                                                           member.id)
+            await interaction.response.send_message(text, ephemeral=True)
+            return
         preferences, runs = self.services.preferences, self.services.runs
         changing = reset or language is not None or voice is not None or opt_out is not None
         if changing:
@@ -266,3 +291,22 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                               if active is not None else "") + ".\n" + text
         await interaction.response.send_message(text, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
+
+    # -- transcript ----------------------------------------------------------------
+
+    @app_commands.command(name="transcript",
+                          description="The current or last run's transcript as a file")
+    @app_commands.describe(format="txt (default), srt or vtt subtitles",
+                           run="A run id (default: the current run, else the last one)")
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def transcript(self, interaction: discord.Interaction[Any],
+                         format: app_commands.Choice[str] | None = None,
+                         run: str | None = None) -> None:
+        member = _member(interaction)
+        try:
+            file = await transcript_commands.transcript_file(
+                self.services.store, self.services.transcripts, member.guild,
+                _choice(format) or "txt", run.strip() if run else None)
+        except transcript_commands.TranscriptCommandError as exc:
+            raise UserError(str(exc)) from None
+        await interaction.response.send_message(file=file, ephemeral=True)

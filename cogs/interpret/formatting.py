@@ -24,6 +24,7 @@ SETTING_LABELS: dict[str, str] = {
     "transcript_channel_id": "transcript_channel",
     "play_audio": "play_audio",
     "post_transcripts": "post_transcripts",
+    "live_captions": "live_captions",
     "idle_leave_s": "idle_leave_seconds",
     "max_run_minutes": "max_run_minutes",
     "max_speakers": "max_speakers",

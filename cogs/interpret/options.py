@@ -48,3 +48,8 @@ SCOPE_CHOICES = [
     app_commands.Choice(name="this voice channel", value="channel"),
     app_commands.Choice(name="the whole server", value="server"),
 ]
+FORMAT_CHOICES = [
+    app_commands.Choice(name="text (txt)", value="txt"),
+    app_commands.Choice(name="SubRip subtitles (srt)", value="srt"),
+    app_commands.Choice(name="WebVTT subtitles (vtt)", value="vtt"),
+]

@@ -22,6 +22,7 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.model import Channel, ChannelType, Guild
 from tests.fakes.discord.sharding import add_guild_on_shard, shard_of
 from tests.fakes.discord.world import World
+from tests.fakes.pinch import PinchSimulator
 from tests.support.served_bot import BotProcess, bot_processes
 
 SHARDS = 2
@@ -54,14 +55,17 @@ def guilds_sent(fake: FakeDiscord, shard: int) -> list[int]:
 
 async def test_each_shard_process_receives_and_serves_only_its_guild(
     two_guild_fake: FakeDiscord, tmp_path: Path, processes: list[BotProcess],
+    simulator: PinchSimulator,
 ) -> None:
     fake = two_guild_fake
     guilds = {shard_of(g.id, SHARDS): g for g in fake.world.guilds.values()}
     assert set(guilds) == {0, 1}
     bots = {
-        0: BotProcess(fake, tmp_path / "shard0", SHARD_COUNT=str(SHARDS), SHARD_IDS="0"),
+        # Each checks the Pinch API at start-up, as every real process does.
+        0: BotProcess(fake, tmp_path / "shard0", SHARD_COUNT=str(SHARDS), SHARD_IDS="0",
+                      PINCH_BASE_URL=simulator.base_url),
         1: BotProcess(fake, tmp_path / "shard1", SHARD_COUNT=str(SHARDS), SHARD_IDS="ordinal",
-                      HOSTNAME="interpret-bot-1"),
+                      HOSTNAME="interpret-bot-1", PINCH_BASE_URL=simulator.base_url),
     }
     for bot in bots.values():
         processes.append(bot)

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,8 @@ class GatewayHub:
         self.ready = asyncio.Event()
         self.away = False
         self.refused = 0
+        #: ``time.monotonic()`` of every gateway connection's end (the bot logging out).
+        self.disconnects: list[float] = []
 
     # -- public -----------------------------------------------------------
 
@@ -179,6 +182,7 @@ class GatewayHub:
                 self.received.append(_redacted(frame))
                 session = await self._on_frame(ws, session, frame)
         finally:
+            self.disconnects.append(time.monotonic())
             self._connections.pop(ws, None)
             if session is not None and session.ws is ws:
                 session.ws = None

@@ -123,6 +123,7 @@ class Channel:
     #: Threads only.
     owner_id: int | None = None
     archived: bool = False
+    locked: bool = False
     auto_archive_duration: int = 1440
     #: Set for threads started from a message.
     starter_message_id: int | None = None

@@ -103,7 +103,7 @@ def channel(c: Channel) -> dict[str, Any]:
                 "archived": c.archived,
                 "auto_archive_duration": c.auto_archive_duration,
                 "archive_timestamp": iso_now(),
-                "locked": False,
+                "locked": c.locked,
                 "create_timestamp": iso_now(),
             },
         )

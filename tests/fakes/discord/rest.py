@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord.model import RestCall
+from tests.fakes.discord.rate_buckets import BucketLimit, Buckets
 from tests.fakes.discord.rest_application import ApplicationRoutes
 from tests.fakes.discord.rest_base import Dispatch, Handler, Request
 from tests.fakes.discord.rest_guild import GuildRoutes
@@ -48,6 +49,7 @@ class RestApi:
     def __init__(self, world: World, dispatch: Dispatch) -> None:
         self.world = world
         self._rate_limits: list[RateLimitRule] = []
+        self.buckets = Buckets()
         self.rate_limited = 0
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         for resource in (ApplicationRoutes(world, dispatch), InteractionRoutes(world, dispatch),
@@ -65,6 +67,12 @@ class RestApi:
                              is_global)
         self._rate_limits.append(rule)
         return rule
+
+    def bucket_limit(self, method: str, path_regex: str, *, limit: int = 5,
+                     per: float = 1.0) -> BucketLimit:
+        """Like Discord under load: at most ``limit`` matching requests per ``per``
+        seconds for each distinct matched path; 429s beyond (see ``rate_buckets``)."""
+        return self.buckets.add(method, path_regex, limit, per)
 
     # -- plumbing ---------------------------------------------------------
 
@@ -86,7 +94,14 @@ class RestApi:
         headers: dict[str, str] = {}
         try:
             req.body, req.attachments = await _read_body(request)
-            status, body = await self._route(req)
+            verdict = self.buckets.admit(req.method, path)
+            if verdict is not None:
+                headers = verdict.headers()
+            if verdict is not None and verdict.limited:
+                self.rate_limited += 1
+                status, body = 429, verdict.body()
+            else:
+                status, body = await self._route(req)
         except ApiError as err:
             status, body = err.status, err.body()
         except _RateLimited as rl:

@@ -20,6 +20,7 @@ from tests.fakes.discord.rest_base import (
     Route,
     S,
 )
+from tests.fakes.discord.thread_admin import check_thread_open
 from tests.fakes.discord.validation import (
     ApiError,
     unknown,
@@ -35,6 +36,7 @@ class GuildRoutes(RestResource):
         return [
             ("GET", f"/channels/{S}", self.get_channel, True),
             ("PATCH", f"/channels/{S}", self.edit_channel, True),
+            ("DELETE", f"/channels/{S}", self.delete_channel, True),
             ("POST", f"/channels/{S}/messages", self.create_message, True),
             ("GET", f"/channels/{S}/messages/{S}", self.get_message, True),
             ("PATCH", f"/channels/{S}/messages/{S}", self.edit_message, True),
@@ -69,10 +71,29 @@ class GuildRoutes(RestResource):
             channel.name = body["name"]
         if "archived" in body:
             channel.archived = bool(body["archived"])
+        if "locked" in body and channel.is_thread:
+            channel.locked = bool(body["locked"])
         if "topic" in body:
             channel.topic = body["topic"]
         data = payloads.channel(channel)
         await self._dispatch("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", data)
+        return 200, data
+
+    async def delete_channel(self, req: Request, channel_id: str) -> tuple[int, Any]:
+        guild, channel = self._channel(channel_id)
+        self._require(guild, channel, Permission.MANAGE_THREADS if channel.is_thread
+                      else Permission.MANAGE_CHANNELS)
+        data = payloads.channel(channel)
+        del guild.channels[channel.id]
+        for msg in self.world.messages.values():
+            if msg.channel_id == channel.id:
+                msg.deleted = True
+        if channel.is_thread:
+            await self._dispatch("THREAD_DELETE", {
+                "id": str(channel.id), "guild_id": str(guild.id),
+                "parent_id": str(channel.parent_id), "type": int(channel.type)})
+        else:
+            await self._dispatch("CHANNEL_DELETE", data)
         return 200, data
 
     async def create_message(self, req: Request, channel_id: str) -> tuple[int, Any]:
@@ -85,6 +106,7 @@ class GuildRoutes(RestResource):
         body = req.json
         validate_message(body, attachments=req.attachments)
         validate_allowed_mentions(body)
+        check_thread_open(channel)
         if channel.is_thread:
             channel.archived = False
         msg = self._new_message(channel.id, body)
@@ -99,9 +121,10 @@ class GuildRoutes(RestResource):
 
     async def edit_message(self, req: Request, channel_id: str,
                            message_id: str) -> tuple[int, Any]:
-        _, _, msg = self._message_in(channel_id, message_id)
+        _, channel, msg = self._message_in(channel_id, message_id)
         if msg.author.id != self.world.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        check_thread_open(channel)
         self._apply_edit(msg, req.json)
         data = self._message_json(msg)
         await self._dispatch("MESSAGE_UPDATE", data)

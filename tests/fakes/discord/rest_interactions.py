@@ -19,6 +19,7 @@ from tests.fakes.discord.rest_base import (
     S,
     T,
 )
+from tests.fakes.discord.thread_admin import check_thread_open
 from tests.fakes.discord.validation import (
     ApiError,
     form_error,
@@ -141,6 +142,7 @@ class InteractionRoutes(RestResource):
                 raise ApiError(400, 220001, "Webhooks can only be used with threads in the "
                                             "webhook's channel")
             channel_id = thread.id
+            check_thread_open(thread)
             thread.archived = False
         hook_user = self.world.users.get(target.creator_id, self.world.bot_user)
         author = type(hook_user)(id=target.id, username=body.get("username") or target.name,
@@ -159,13 +161,20 @@ class InteractionRoutes(RestResource):
 
     async def edit_webhook_message(self, req: Request, webhook_id: str, token: str,
                                    message_id: str) -> tuple[int, Any]:
-        msg = self._webhook_message(self._webhook_target(webhook_id, token), message_id)
+        target = self._webhook_target(webhook_id, token)
+        if "thread_id" in req.query:
+            _, thread = self._channel(req.query["thread_id"])  # 404 once the thread is gone
+            check_thread_open(thread)
+        msg = self._webhook_message(target, message_id)
         self._apply_edit(msg, req.json)
         return 200, self._message_json(msg)
 
     async def delete_webhook_message(self, req: Request, webhook_id: str, token: str,
                                      message_id: str) -> tuple[int, Any]:
-        msg = self._webhook_message(self._webhook_target(webhook_id, token), message_id)
+        target = self._webhook_target(webhook_id, token)
+        if "thread_id" in req.query:
+            self._channel(req.query["thread_id"])  # 404 once the thread is gone
+        msg = self._webhook_message(target, message_id)
         msg.deleted = True
         return 204, None
 

@@ -4,10 +4,11 @@ One agent per session, owned by the simulator. Flow inside the room:
 
     client mic track ─► rtc.AudioStream (bounded) ─► EnergySegmenter ─► events
     events ─► outbox (bounded, ordered) ─► sender task ─► reliable data packets
-                                                 │  (interim and final originals)
+                                                                 │  (interim and final originals)
                                                  └──► translator task (``translation_latency_s``
-                                                      after the final, as the reference's own
-                                                      example shows) ─► translated transcript
+                                                      after the end of the utterance, as the
+                                                      reference's example timestamps show)
+                                                      ─► translated transcript
                                                       └──► player queue ─► translated-audio track
 
 Translations do not hold up the sender: the next segment's interims flow while
@@ -355,8 +356,10 @@ class TranslationAgent:
         while True:
             r = await self._translating.get()
             assert r.final_original_sent_at is not None
-            due = (r.final_original_sent_at + self._tuning.translation_latency_s
-                   + self._faults.translation_delay)
+            # Made ~0.9 s after the end of the utterance (the reference's timestamps),
+            # never before its original went out.
+            due = max(r.ended_at + self._tuning.translation_latency_s,
+                      r.final_original_sent_at) + self._faults.translation_delay
             await asyncio.sleep(max(0.0, due - time.time()))
             await self._client_active.wait()
             # Timestamped when made, like the reference's example (~0.9 s after the original).

@@ -224,3 +224,28 @@ async def test_stores_opening_at_once_migrate_once(database_url: str) -> None:
     finally:
         for opened in stores:
             await opened.aclose()
+
+
+async def test_a_database_at_an_older_revision_is_upgraded_keeping_its_rows(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    from bot.store.migrate import alembic_config
+
+    async with await Store.open(database_url) as first:
+        def downgrade(connection: object) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+
+        async with first.engine.begin() as conn:
+            await conn.run_sync(downgrade)
+        assert await current_revision(first.engine) == "0001"
+        await first.add_segment(segment("kept"))
+
+    async with await Store.open(database_url) as upgraded:
+        assert await current_revision(upgraded.engine) == head_revision()
+        await upgraded.update_channel_config(GUILD, VOICE, ConfigLayer(live_captions=True))
+        assert (await upgraded.channel_config(GUILD, VOICE)).live_captions is True
+        assert await upgraded.last_run_id(GUILD) == "kept"

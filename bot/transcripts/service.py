@@ -1,0 +1,205 @@
+"""The bot's transcript service: one :class:`TranscriptWriter` per running voice channel.
+
+Owned by the bot (created in ``setup_hook``, closed in ``close`` after the runs
+stopped and before the bot leaves Discord). Whoever starts a run (the
+``/interpret start`` command) calls :meth:`TranscriptService.open_run` with
+where the transcript goes, ideally *before* starting the engine so that no early
+transcript is missed; the ``cogs.transcripts`` listener feeds it the engine's
+events: :meth:`on_transcript` routes each one to its channel's writer,
+:meth:`on_status` flushes and closes the writer when the run stops.
+:meth:`finish` does the same on demand (the stop command awaits it, so the
+posts are in the thread when it answers).
+
+A run that restarts in the same voice channel, transcript channel and
+languages within ten minutes posts into the previous thread
+(:class:`~bot.transcripts.threads.ThreadRegistry`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+
+from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
+from bot.transcripts.poster import Poster
+from bot.transcripts.records import SegmentOutlet
+from bot.transcripts.speakers import SpeakerDirectory
+from bot.transcripts.threads import ThreadKeeper, ThreadKey, ThreadRegistry, thread_name
+from bot.transcripts.writer import PostObserver, RunContext, TranscriptWriter, WriterConfig
+
+log = logging.getLogger(__name__)
+
+_RUNS_REMEMBERED = 256  # run id → start time, for exports of recent runs
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptRun:
+    """Where and how one run's transcript is written."""
+
+    voice_channel: discord.VoiceChannel
+    transcript_channel: discord.TextChannel
+    source_language: str
+    target_language: str
+    run_id: str = field(default_factory=new_run_id)
+    live_captions: bool = False
+    member_sources: Mapping[int, str] = field(default_factory=dict)
+    """Members' own spoken language, where it differs from ``source_language``."""
+    started_at: datetime = field(default_factory=_utc_now)
+
+    @property
+    def guild_id(self) -> int:
+        return self.voice_channel.guild.id
+
+
+class TranscriptService:
+    def __init__(
+        self,
+        *,
+        outlet: SegmentOutlet[Any] | None = None,
+        observer: PostObserver | None = None,
+        config: WriterConfig | None = None,
+        use_webhooks: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or WriterConfig()
+        self.use_webhooks = use_webhooks
+        self.outlet = outlet
+        self._observer = observer
+        """Where finished utterances are stored (``None``: not stored)."""
+        self._clock = clock
+        self._threads = ThreadRegistry()
+        self._writers: dict[int, tuple[TranscriptRun, TranscriptWriter]] = {}
+        self._run_starts: OrderedDict[str, datetime] = OrderedDict()
+        self._finishing: dict[int, asyncio.Task[None]] = {}  # voice channel → its flush
+        self._closed = False
+        self.unrouted = 0
+        """Transcripts of channels without an open run (ignored)."""
+
+    # -- runs ----------------------------------------------------------------------------
+
+    async def open_run(self, run: TranscriptRun) -> TranscriptWriter:
+        """Start writing the transcript of ``run`` (its thread is created right away)."""
+        if self._closed:
+            raise RuntimeError("the transcript service is closed")
+        await self.finish(run.voice_channel.id)
+        key = self._key(run)
+        day = run.started_at.date()
+        voice_name = run.voice_channel.name
+        keeper = ThreadKeeper(
+            run.transcript_channel,
+            thread_name(voice_name, run.source_language, run.target_language, day),
+            continued_name=thread_name(voice_name, run.source_language, run.target_language,
+                                       day, continued=True),
+            reuse_id=self._threads.reusable(key, self._clock()),
+        )
+        writer = TranscriptWriter(
+            RunContext(guild_id=run.guild_id, voice_channel_id=run.voice_channel.id,
+                       run_id=run.run_id, source_language=run.source_language,
+                       target_language=run.target_language, started_at=run.started_at,
+                       member_sources=dict(run.member_sources)),
+            keeper,
+            Poster(run.transcript_channel, use_webhooks=self.use_webhooks),
+            SpeakerDirectory(run.voice_channel.guild),
+            outlet=self.outlet,
+            observer=self._observer,
+            config=_with_captions(self.config, run.live_captions),
+            clock=self._clock,
+        )
+        self._writers[run.voice_channel.id] = (run, writer)
+        self._run_starts[run.run_id] = run.started_at
+        while len(self._run_starts) > _RUNS_REMEMBERED:
+            self._run_starts.popitem(last=False)
+        await writer.start()
+        return writer
+
+    async def finish(self, voice_channel_id: int) -> None:
+        """Flush and close the writer of that channel's run; returns when its posts are in
+        the thread (also when another caller started the flush). Nothing if there is none."""
+        entry = self._writers.pop(voice_channel_id, None)
+        if entry is not None:
+            # The flush outlives a cancelled caller (an event handler, a command that timed
+            # out) and aclose() waits for it, so shutting down never cuts a flush short.
+            task = asyncio.create_task(self._finish(*entry),
+                                       name=f"transcripts:finish:{voice_channel_id}")
+            self._finishing[voice_channel_id] = task
+            task.add_done_callback(lambda t: self._finished(voice_channel_id, t))
+        task_or_none = self._finishing.get(voice_channel_id)
+        if task_or_none is not None:
+            await asyncio.shield(task_or_none)
+
+    async def _finish(self, run: TranscriptRun, writer: TranscriptWriter) -> None:
+        try:
+            await writer.aclose()
+        finally:
+            thread = writer.keeper.thread
+            if thread is not None:
+                self._threads.remember(self._key(run), thread.id, self._clock())
+
+    def _finished(self, voice_channel_id: int, task: asyncio.Task[None]) -> None:
+        if self._finishing.get(voice_channel_id) is task:
+            del self._finishing[voice_channel_id]
+
+    async def aclose(self) -> None:
+        """Flush every writer (the bot's shutdown: before it leaves Discord)."""
+        self._closed = True
+        await asyncio.gather(*(self.finish(c) for c in list(self._writers)))
+        await asyncio.gather(*list(self._finishing.values()), return_exceptions=True)
+
+    # -- engine events -------------------------------------------------------------------
+
+    def on_transcript(self, transcript: AttributedTranscript) -> None:
+        entry = self._writers.get(transcript.channel_id)
+        if entry is None:
+            self.unrouted += 1
+            return
+        entry[1].push(transcript)
+
+    async def on_status(self, status: RunStatus) -> None:
+        if status.state is RunState.STOPPED:
+            await self.finish(status.channel_id)
+
+    def thread_deleted(self, thread_id: int) -> None:
+        for _, writer in self._writers.values():
+            writer.thread_deleted(thread_id)
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def writer(self, voice_channel_id: int) -> TranscriptWriter | None:
+        entry = self._writers.get(voice_channel_id)
+        return None if entry is None else entry[1]
+
+    def current_run(self, guild_id: int) -> TranscriptRun | None:
+        for run, _ in self._writers.values():
+            if run.guild_id == guild_id:
+                return run
+        return None
+
+    def run_started_at(self, run_id: str) -> datetime | None:
+        return self._run_starts.get(run_id)
+
+    @staticmethod
+    def _key(run: TranscriptRun) -> ThreadKey:
+        return ThreadKey(run.guild_id, run.voice_channel.id, run.transcript_channel.id,
+                         run.source_language, run.target_language)
+
+
+def _with_captions(config: WriterConfig, live_captions: bool) -> WriterConfig:
+    return config if config.live_captions == live_captions else replace(
+        config, live_captions=live_captions)

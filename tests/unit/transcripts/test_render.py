@@ -1,0 +1,76 @@
+"""How a post reads: speaker, original, quoted translation, detected language."""
+
+from __future__ import annotations
+
+from bot.transcripts.pairing import Utterance
+from bot.transcripts.render import (
+    Speaker,
+    language_differs,
+    post_lines,
+    render_post,
+    webhook_username,
+)
+
+NAMES = {1: Speaker(1, "Alice"), 2: Speaker(2, "B*b")}
+
+
+def said(member: int, original: str, translation: str | None = None,
+         language: str | None = "en-US") -> Utterance:
+    return Utterance(0, "L", None, member, original, language, translation, 0.0, 0.0, 0.0)
+
+
+def render(*utterances: Utterance, inline: bool = False) -> list[str]:
+    return render_post(utterances, speaker_of=lambda m: NAMES[m or 0],
+                       source_of=lambda m: "en-US", names_inline=inline)
+
+
+def test_as_the_speaker_the_original_then_the_quoted_translation() -> None:
+    assert render(said(1, "Hello", "Hola")) == ["Hello\n> Hola"]
+
+
+def test_as_the_bot_the_name_comes_first_in_bold_and_escaped() -> None:
+    assert render(said(2, "Hi", "Hola"), inline=True) == ["**B\\*b**: Hi\n> Hola"]
+
+
+def test_an_original_waiting_for_its_translation_is_shown_alone() -> None:
+    assert render(said(1, "Hello")) == ["Hello"]
+
+
+def test_a_translation_without_original_is_a_quote() -> None:
+    assert render(said(1, "", "Hola")) == ["> Hola"]
+    assert render(said(1, "", "Hola"), inline=True) == ["> **Alice**: Hola"]
+
+
+def test_the_detected_language_shows_only_when_it_is_not_the_source() -> None:
+    assert render(said(1, "Bonjour", "Hola", language="fr")) == ["(fr) Bonjour\n> Hola"]
+    assert render(said(1, "Bonjour", "Hola", language="fr-FR"), inline=True) == [
+        "**Alice** (fr\\-FR): Bonjour\n> Hola"]
+    assert render(said(1, "Hi", "Hola", language="en")) == ["Hi\n> Hola"]
+    assert render(said(1, "Hi", "Hola", language=None)) == ["Hi\n> Hola"]
+
+
+def test_merged_utterances_follow_each_other_in_one_message() -> None:
+    assert render(said(1, "one", "uno"), said(2, "two", "dos"), inline=True) == [
+        "**Alice**: one\n> uno\n**B\\*b**: two\n> dos"]
+
+
+def test_lines_keep_trusted_markup_apart_from_escaped_speech() -> None:
+    [first, second] = post_lines([said(1, "**x**", "@y")], speaker_of=lambda m: NAMES[1],
+                                 source_of=lambda m: "en-US", names_inline=True)
+    assert (first.prefix, first.body) == ("**Alice**: ", "\\*\\*x\\*\\*")
+    assert (second.prefix, second.body) == ("> ", "\\@y")
+
+
+def test_language_comparison_is_on_the_primary_subtag() -> None:
+    assert not language_differs("en", "en-US")
+    assert not language_differs("EN_gb", "en-US")
+    assert language_differs("es-MX", "en-US")
+    assert not language_differs(None, "en-US")
+
+
+def test_webhook_usernames_follow_discords_rules() -> None:
+    assert webhook_username("  Alice   Smith ") == "Alice Smith"
+    assert webhook_username("x" * 100) == "x" * 80
+    assert webhook_username("Discord Fan") is None
+    assert webhook_username("clyde") is None
+    assert webhook_username("   ") is None

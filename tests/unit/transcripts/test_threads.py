@@ -1,0 +1,35 @@
+"""Thread names fit Discord's limit; threads of ended runs are reusable for ten minutes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.transcripts.threads import ThreadKey, ThreadRegistry, thread_name
+
+DAY = dt.date(2025, 6, 1)
+KEY = ThreadKey(1, 2, 3, "en-US", "es-ES")
+
+
+def test_the_name_says_channel_language_pair_and_date() -> None:
+    assert thread_name("Voice", "en-US", "es-ES", DAY) == "Voice · en-US → es-ES · 2025-06-01"
+    assert thread_name("Voice", "en-US", "es-ES", DAY, continued=True).endswith("(continued)")
+
+
+def test_a_long_channel_name_is_shortened_to_100_characters() -> None:
+    name = thread_name("v" * 200, "en-US", "es-ES", DAY, continued=True)
+    assert len(name) == 100
+    assert name.endswith("· en-US → es-ES · 2025-06-01 (continued)")
+
+
+def test_a_thread_is_reusable_within_ten_minutes_once() -> None:
+    registry = ThreadRegistry()
+    registry.remember(KEY, 42, now=1000.0)
+    assert registry.reusable(ThreadKey(1, 2, 3, "en-US", "fr-FR"), now=1001.0) is None
+    assert registry.reusable(KEY, now=1000.0 + 599) == 42
+    assert registry.reusable(KEY, now=1000.0 + 599) is None  # taken
+
+
+def test_after_ten_minutes_a_new_thread_is_made() -> None:
+    registry = ThreadRegistry()
+    registry.remember(KEY, 42, now=1000.0)
+    assert registry.reusable(KEY, now=1000.0 + 600) is None
