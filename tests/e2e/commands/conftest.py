@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.app import InterpretBot
+from bot.app import EXTENSIONS, InterpretBot
 from bot.secrets import Secret
 from bot.settings import Settings
 from tests.e2e.conftest import write_wav
@@ -126,7 +126,7 @@ def interpret_settings(fake: FakeDiscord, simulator: PinchSimulator, data_dir: P
 async def interpret_bot(fake: FakeDiscord, settings: Settings,
                         clock: RunClock) -> AsyncIterator[InterpretBot]:
     """The bot as ``python -m bot`` builds it (default extensions), on ``settings``."""
-    async with running_bot(fake, settings=settings, extensions=("cogs.interpret",),
+    async with running_bot(fake, settings=settings, extensions=EXTENSIONS,
                            run_clock=clock, run_tick_s=TICK_S,
                            pinch_options={"retry": FAST_RETRY}) as bot:
         yield bot

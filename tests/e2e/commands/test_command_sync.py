@@ -23,7 +23,7 @@ async def test_the_first_start_syncs_the_interpret_group(
     [command] = fake_discord.world.commands[None]
     assert command["name"] == "interpret"
     assert {o["name"] for o in command["options"]} == {
-        "start", "stop", "status", "languages", "config", "me"}
+        "start", "stop", "status", "languages", "config", "me", "transcript"}
     assert puts(fake_discord) == 1
 
 
