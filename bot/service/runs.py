@@ -2,8 +2,10 @@
 
 :class:`RunService` is what the commands call to start and stop a run. It
 resolves the run's settings (command option > channel > server > default),
-builds the engine's :class:`~bot.interpretation.run.RunConfig`, hands the run
-its guild's in-memory preference view, and then watches the run:
+builds the engine's :class:`~bot.interpretation.run.RunConfig`, opens the run's
+transcript (:class:`~bot.transcripts.TranscriptService`, before the engine starts
+so no early utterance is missed, under the run id the segments are stored with),
+hands the run its guild's in-memory preference view, and then watches the run:
 
 - a watchdog task (one per run, ticking every ``tick_s``) stops it when no
   human has been in the voice channel for ``idle_leave_s``, or when it reaches
