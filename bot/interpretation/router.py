@@ -128,6 +128,7 @@ class Link(Protocol):
     def push_frame(self, pcm_48k_stereo: bytes) -> None: ...
     def end_of_speech(self, pad_ms: float = 0.0) -> None: ...
     async def start(self) -> None: ...
+    async def drain(self, timeout: float) -> None: ...  # noqa: ASYNC109
     async def aclose(self) -> None: ...
 
 
@@ -180,6 +181,11 @@ class SpeakerRouter:
         await cancel_and_wait([*self._tasks, *self._starting.values()], timeout=15)
         links, self._links = list(self._links.values()), {}
         await asyncio.gather(*(link.aclose() for link in links), return_exceptions=True)
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Before closing: let every link finish interpreting what was already said."""
+        await asyncio.gather(*(link.drain(timeout) for link in self._links.values()),
+                             return_exceptions=True)
 
     @property
     def links(self) -> dict[int, Link]:

@@ -92,6 +92,8 @@ class RunConfig:
     router: RouterConfig = field(default_factory=RouterConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
     duck_db: float | None = -9.0
+    drain_timeout_s: float = 4.0
+    """On stop, how long links may take to interpret what was already said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,9 @@ class _PlaybackLink:
 
     async def start(self) -> None:
         await self.link.start()
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        await self.link.drain(timeout)
 
     async def aclose(self) -> None:
         try:
@@ -233,6 +238,8 @@ class ChannelInterpretation:
                 if self._pump is not None:
                     await cancel_and_wait([self._pump])
                 if self._router is not None:
+                    # Nothing new comes in; what was said before the stop is still told.
+                    await self._router.drain(self.config.drain_timeout_s)
                     await self._router.aclose()
                 if self._mixer is not None:
                     self._mixer.close()

@@ -324,3 +324,28 @@ async def test_the_bot_checks_discord_py_internals_when_it_starts(
             await bot.interpretations.start(
                 voice_channel(bot, fake_discord.voice_channel.id),
                 RunConfig(target_language="es-ES"))
+
+
+# -- nothing lost on stop ----------------------------------------------------------------
+
+async def test_what_was_said_just_before_a_stop_is_still_interpreted(
+    fake_discord: FakeDiscord, discord_bot: discord.Client, pinch: PinchClient,
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder()
+    manager = manager_for(pinch, recorder)
+    await fake_discord.move_member("alice", fake_discord.voice_channel)
+    assert discord_bot.user is not None
+    try:
+        await manager.start(voice_channel(discord_bot, fake_discord.voice_channel.id),
+                            RunConfig(target_language="es-ES"), own_user_id=discord_bot.user.id)
+        await fake_discord.wait_dave_ready()
+        await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
+        await manager.stop(fake_discord.guild.id, "stopped by an admin")  # at once
+    finally:
+        await manager.aclose()
+    kinds = [(t.event.kind, t.event.is_final) for t in recorder.transcripts]
+    assert ("original", True) in kinds
+    assert ("translated", True) in kinds
+    alice = fake_discord.member("alice").id
+    assert {t.member_id for t in recorder.transcripts} == {alice}
