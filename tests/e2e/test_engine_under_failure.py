@@ -349,3 +349,30 @@ async def test_what_was_said_just_before_a_stop_is_still_interpreted(
     assert ("translated", True) in kinds
     alice = fake_discord.member("alice").id
     assert {t.member_id for t in recorder.transcripts} == {alice}
+
+
+async def test_a_voice_join_that_times_out_leaves_no_voice_client_behind(
+    fake_discord: FakeDiscord, discord_bot: discord.Client, pinch: PinchClient,
+) -> None:
+    from tests.fakes.discord.model import Permission
+
+    async def quick_connect(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
+        return await channel.connect(cls=ReceivingVoiceClient, timeout=1.0)
+
+    recorder = Recorder()
+    manager = manager_for(pinch, recorder, connect=quick_connect)
+    fake_discord.set_bot_permission(fake_discord.voice_channel, deny=int(Permission.CONNECT))
+    channel = voice_channel(discord_bot, fake_discord.voice_channel.id)
+    assert discord_bot.user is not None
+    try:
+        with pytest.raises(TimeoutError):  # Discord ignores the join; discord.py gives up
+            await manager.start(channel, RunConfig(target_language="es-ES"),
+                                own_user_id=discord_bot.user.id)
+        assert channel.guild.voice_client is None
+        assert manager.get(fake_discord.guild.id) is None
+        fake_discord.set_bot_permission(fake_discord.voice_channel)  # allowed again
+        await manager.start(channel, RunConfig(target_language="es-ES"),
+                            own_user_id=discord_bot.user.id)
+        await fake_discord.wait_bot_voice_ready()
+    finally:
+        await manager.aclose()
