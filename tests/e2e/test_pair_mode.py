@@ -151,8 +151,9 @@ def _session_in(sim: PinchSimulator, room: str | None) -> SimulatedSession:
     return session
 
 
-async def _reversal(pair: PairRun, sim: PinchSimulator) -> SimulatedSession:
-    """Bob's first words; returns his reversed session once it has heard them again.
+async def _reversal(pair: PairRun, sim: PinchSimulator) -> tuple[SimulatedSession, float]:
+    """Bob's first words; returns his reversed session once it has heard them again, and
+    when (unix time) he stopped saying them.
 
     Prints the switch latency: end of the first utterance → decision → reversed
     session ready (interpreted: the link is ACTIVE).
@@ -162,7 +163,7 @@ async def _reversal(pair: PairRun, sim: PinchSimulator) -> SimulatedSession:
     bob = pair.id("bob")
     started = time.monotonic()
     await pair.say("bob", 1.2)
-    ended = time.monotonic()
+    ended, ended_wall = time.monotonic(), time.time()
     await eventually(lambda: pair.decisions(), within=15)
     decided = pair.decisions()[0].at
     await eventually(lambda: any(
@@ -175,7 +176,7 @@ async def _reversal(pair: PairRun, sim: PinchSimulator) -> SimulatedSession:
           f"(end → ready {ready - ended:.2f} s, start → ready {ready - started:.2f} s)")
     reversed_session = _session_in(sim, run.link_rooms()[bob])
     await sim.wait_for_segments(1, timeout=15, session=reversed_session)
-    return reversed_session
+    return reversed_session, ended_wall
 
 
 async def test_a_member_speaking_the_second_language_is_reopened_reversed_and_stays_so(
@@ -183,7 +184,7 @@ async def test_a_member_speaking_the_second_language_is_reopened_reversed_and_st
 ) -> None:
     run = await pair.start()
     alice, bob = pair.id("alice"), pair.id("bob")
-    reversed_session = await _reversal(pair, simulator)
+    reversed_session, _ = await _reversal(pair, simulator)
     await pair.say("alice")
     await simulator.wait_for_segments(3, timeout=15)
     await pair.say("bob")
@@ -217,11 +218,15 @@ async def test_both_directions_are_heard_in_the_channel(
     pair: PairRun, simulator: PinchSimulator,
 ) -> None:
     await pair.start()
-    reversed_session = await _reversal(pair, simulator)
+    reversed_session, ended = await _reversal(pair, simulator)
     await pair.say("alice")
     await simulator.wait_for_segments(3, timeout=15)
     alice_session = simulator.sessions[2]
-    await simulator.wait_for_segments(1, timeout=15, session=reversed_session, played=True)
+    [replayed] = await simulator.wait_for_segments(1, timeout=15, session=reversed_session,
+                                                   played=True)
+    assert replayed.audio_started_at is not None
+    print(f"\npair-mode switch: end of Bob's first words → their es → en translation starts "
+          f"playing {replayed.audio_started_at - ended:.2f} s")
     await simulator.wait_for_segments(1, timeout=15, session=alice_session, played=True)
     await asyncio.sleep(1.0)  # the translated tones are still in flight to the fake
 
@@ -310,3 +315,18 @@ async def test_a_member_speaking_neither_language_is_interpreted_into_the_first_
     assert notice == (f"<@{admin}> speaks French (France) (fr-FR), which is not one of this "
                       "channel's two languages (en-US ↔ es-ES): they are interpreted into "
                       "English (United States) (en-US) for the rest of this run.")
+
+
+async def test_a_member_whose_own_language_is_outside_the_pair_goes_into_the_first_and_told(
+    pair: PairRun, simulator: PinchSimulator,
+) -> None:
+    admin = pair.id("admin")
+    pair.preferences[admin] = MemberPreference(source_language="fr-FR")
+    await pair.start()
+    await pair.say("admin")
+    await simulator.wait_for_segments(1, timeout=15)
+
+    assert _requests(simulator) == [("fr-FR", "en-US", [ADMIN_HZ])]
+    assert pair.decisions() == []  # their own word, not detection
+    [notice] = [s.notice for s in pair.statuses if s.notice is not None]
+    assert notice.startswith(f"<@{admin}> speaks French (France) (fr-FR), which is not one")
