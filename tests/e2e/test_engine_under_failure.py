@@ -29,7 +29,7 @@ from bot.interpretation.run import (
     RunState,
     RunStatus,
 )
-from bot.pinch import PinchClient
+from bot.pinch import ClientClosedError, PinchClient
 from bot.secrets import Secret
 from bot.voice.client import ReceivingVoiceClient
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ, write_wav
@@ -376,3 +376,21 @@ async def test_a_voice_join_that_times_out_leaves_no_voice_client_behind(
         await fake_discord.wait_bot_voice_ready()
     finally:
         await manager.aclose()
+
+
+async def test_the_bot_closes_pinch_and_discord_even_when_stopping_the_runs_fails(
+    monkeypatch: pytest.MonkeyPatch, fake_discord: FakeDiscord,
+) -> None:
+    async with running_bot(fake_discord) as bot:
+        assert bot.interpretations is not None
+        assert bot.pinch is not None
+
+        async def failing_aclose() -> None:
+            raise RuntimeError("a run would not stop")
+
+        monkeypatch.setattr(bot.interpretations, "aclose", failing_aclose)
+        pinch = bot.pinch
+        await bot.close()
+        assert bot.is_closed()
+        with pytest.raises(ClientClosedError):
+            await pinch.create_session("en-US", "es-ES")
