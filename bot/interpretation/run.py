@@ -18,6 +18,22 @@ asks its owner to stop it (``on_fatal``) with the reason.
 Statuses: every :class:`RunStatus` names its reason; those carrying a ``notice``
 are meant for the channel (a failure retrying cannot fix and what to do about
 it, the link cap leaving someone out), each notice text at most once per run.
+
+Pair mode (``RunConfig.pair``, see :mod:`~bot.interpretation.pair_mode`): each
+link has its member's direction. While a member's direction is undecided, their
+link records what it is given (:mod:`~bot.interpretation.replay`); when their
+first final original says they speak another language than the one their
+session assumed, that link is *superseded*: its playback is cut, its remaining
+transcripts (the deciding one included) are dropped, and the router re-opens
+the member's link in the decided direction with the recording replayed into it,
+so their first words are interpreted again, the right way round. The decision
+goes out as a :class:`RunStatus` with ``pair`` set (and a ``notice`` when the
+member speaks neither language of the pair).
+
+Utterance numbers are per member and never reused within a run: each new link
+of a member counts on from its own base (:data:`_UTTERANCE_STRIDE`), so the
+transcript writer can never pair a translation from one of a member's sessions
+with an original from an earlier one.
 """
 
 from __future__ import annotations
@@ -28,7 +44,7 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +55,15 @@ from bot.interpretation.link import (
     LinkStatus,
     describe_failure,
 )
+from bot.interpretation.pair_mode import (
+    Direction,
+    Outcome,
+    PairConfig,
+    PairDecision,
+    PairDirections,
+    check_pair,
+)
+from bot.interpretation.replay import SpeechRecording
 from bot.interpretation.router import (
     MIXED_LINK,
     LinkCapReached,
@@ -66,6 +91,8 @@ from bot.voice.playback import PlaybackInput, PlaybackMixer, PlaybackStats
 log = logging.getLogger(__name__)
 
 _UTTERANCES_REMEMBERED = 256
+_UTTERANCE_STRIDE = 1_000_000
+"""Utterance numbers of a member's n-th link start at n × this (no link says a million)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +128,13 @@ class RunConfig:
     duck_db: float | None = -9.0
     play_audio: bool = True
     """False: transcripts only, the translated speech is not played into the channel."""
+    drain_timeout_s: float = 4.0
+    """On stop, how long links may take to interpret what was already said."""
+    pair: PairConfig | None = None
+    """Pair mode: ``source_language`` ↔ ``target_language``, each member interpreted
+    into the other one (per-speaker routing only; see :mod:`~bot.interpretation.pair_mode`).
+    With mixed routing, construction raises
+    :class:`~bot.interpretation.pair_mode.PairModeError` (its message is for the user)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_language", normalize_language(self.target_language))
@@ -113,6 +147,11 @@ class RunConfig:
         object.__setattr__(self, "voice_type", voice)
         if self.duck_db is not None and self.duck_db > 0:
             raise ValueError("duck_db must be zero or negative (an attenuation)")
+        if self.pair is not None:
+            check_pair(self.source_language, self.target_language,
+                       mixed=self.router.mode is RoutingMode.MIXED)
+            if self.pair.replay_ms > self.link.uplink_queue_ms:
+                raise ValueError("pair.replay_ms must fit the link's uplink queue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +164,9 @@ class AttributedTranscript:
     link: str
     utterance: int = 0
     """Order of the utterance within its link; an original and its translation share it."""
+    direction: Direction | None = None
+    """Pair mode: what this utterance was interpreted from and into (it varies by
+    member); ``None`` otherwise (the run's own source and target)."""
 
 
 class RunState(enum.Enum):
@@ -144,6 +186,8 @@ class RunStatus:
     """The member concerned, when the status is about one member's link."""
     notice: str | None = None
     """One sentence for the channel (what happened and what to do), or ``None``."""
+    pair: PairDecision | None = None
+    """Pair mode: the member's direction was just decided from what they speak."""
 
 
 def _discard_audio(pcm: bytes) -> None:
@@ -151,20 +195,35 @@ def _discard_audio(pcm: bytes) -> None:
 
 
 class _PlaybackLink:
-    """A router link: one InterpreterLink plus the playback input it feeds."""
+    """A router link: one InterpreterLink plus the playback input it feeds, its
+    direction, and (pair mode, while undecided) a recording of what it was given."""
 
-    def __init__(self, link: InterpreterLink, playback: PlaybackInput) -> None:
-        self.link = link
+    def __init__(self, key: int, playback: PlaybackInput, direction: Direction,
+                 number_base: int, recording: SpeechRecording | None) -> None:
+        self.key = key
         self.playback = playback
+        self.direction = direction
+        self.number_base = number_base
+        self.recording = recording
+        self.superseded = False
+        """Pair mode: replaced by a link in the right direction; nothing more from it."""
+        self.link: InterpreterLink  # set by the run right after construction
 
     def push_frame(self, pcm_48k_stereo: bytes) -> None:
+        if self.recording is not None:
+            self.recording.frame(pcm_48k_stereo)
         self.link.push_frame(pcm_48k_stereo)
 
     def end_of_speech(self, pad_ms: float = 0.0) -> None:
+        if self.recording is not None:
+            self.recording.end(pad_ms)
         self.link.end_of_speech(pad_ms)
 
     async def start(self) -> None:
         await self.link.start()
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        await self.link.drain(timeout)
 
     async def aclose(self) -> None:
         try:
@@ -206,6 +265,11 @@ class ChannelInterpretation:
         self._on_fatal = on_fatal
         self._self_stop: asyncio.Task[None] | None = None
         self._notices: set[str] = set()
+        self._pair = (PairDirections(config.source_language, config.target_language)
+                      if config.pair is not None else None)
+        self._links_made: collections.Counter[int] = collections.Counter()
+        self.superseded_events = 0
+        """Pair mode: transcripts dropped from links replaced by a reversed one."""
         # (link name, utterance) → member, decided once from the original's end time.
         self._utterance_speakers: collections.OrderedDict[tuple[str, int], int | None] = (
             collections.OrderedDict())
@@ -224,6 +288,16 @@ class ChannelInterpretation:
     def playback_stats(self) -> PlaybackStats | None:
         """The playback mixer's counters and open inputs (one per live link)."""
         return self._mixer.stats() if self._mixer is not None else None
+    def pair_decisions(self) -> Mapping[int, PairDecision]:
+        """Pair mode: members whose direction was detected (kept for the run), else empty."""
+        return self._pair.decisions if self._pair is not None else {}
+
+    def direction_of(self, member_id: int) -> Direction | None:
+        """Pair mode: the direction of the member's next session (``None`` otherwise)."""
+        if self._pair is None:
+            return None
+        return self._pair.direction_for(member_id,
+                                        self._preferences(member_id).source_language)
 
     def link_rooms(self) -> dict[int, str | None]:
         """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
@@ -268,6 +342,8 @@ class ChannelInterpretation:
                 if self._pump is not None:
                     await cancel_and_wait([self._pump])
                 if self._router is not None:
+                    # Nothing new comes in; what was said before the stop is still told.
+                    await self._router.drain(self.config.drain_timeout_s)
                     await self._router.aclose()
                 if self._mixer is not None:
                     self._mixer.close()
@@ -329,37 +405,97 @@ class ChannelInterpretation:
     def _make_link(self, key: int) -> _PlaybackLink:
         assert self._mixer is not None
         pref = self._preferences(key) if key != MIXED_LINK else MemberPreference()
-        source = pref.source_language or self.config.source_language
+        direction, recording = self._direction_for(key, pref)
         voice_type = pref.voice_type or self.config.voice_type
         if self.config.router.mode is RoutingMode.MIXED and voice_type == "clone":
             # Cloning a mixture of voices is meaningless.
             voice_type = "female"
         name = "mixed" if key == MIXED_LINK else f"member-{key}"
-        target = self.config.target_language
 
         async def open_session() -> PinchSession:
-            return await self._pinch.create_session(source, target, voice_type)
+            return await self._pinch.create_session(direction.source, direction.target,
+                                                    voice_type)
 
         playback = self._mixer.open_input(f"{name}-{time.monotonic_ns()}")
-        link = InterpreterLink(
+        made = self._links_made[key]
+        self._links_made[key] += 1
+        wrapper = _PlaybackLink(key, playback, direction, made * _UTTERANCE_STRIDE, recording)
+        wrapper.link = InterpreterLink(
             name,
             open_session,
-            on_transcript=lambda event, utterance: self._transcript(key, name, event, utterance),
+            on_transcript=lambda event, utterance: self._transcript(wrapper, name, event,
+                                                                    utterance),
             on_audio=playback.push if self.config.play_audio else _discard_audio,
             on_status=lambda status: self._link_status(key, status),
             config=self.config.link,
         )
-        return _PlaybackLink(link, playback)
+        return wrapper
 
-    def _transcript(self, key: int, link_name: str, event: TranscriptEvent,
+    def _direction_for(self, key: int,
+                       pref: MemberPreference) -> tuple[Direction, SpeechRecording | None]:
+        """The member's direction now, and a recording if detection may still change it."""
+        if self._pair is None or key == MIXED_LINK:
+            return Direction(pref.source_language or self.config.source_language,
+                             self.config.target_language), None
+        preferred = pref.source_language
+        direction = self._pair.direction_for(key, preferred)
+        if preferred and self._pair.outcome_of(preferred) is Outcome.OTHER:
+            notice = self._pair.other_language_notice(key, preferred)
+            if notice not in self._notices:  # said once, not at every link of theirs
+                self._emit(RunStatus(self.channel_id, self.state,
+                                     f"pair: member {key} speaks {preferred}: {direction}",
+                                     member_id=key, notice=notice))
+        assert self.config.pair is not None
+        recording = (SpeechRecording(self.config.pair.replay_ms)
+                     if self._pair.undecided(key, preferred) else None)
+        return direction, recording
+
+    def _transcript(self, link: _PlaybackLink, link_name: str, event: TranscriptEvent,
                     utterance: int) -> None:
         assert self._router is not None
-        member = self._speaker_of(key, link_name, event, utterance)
+        if link.recording is not None and event.kind == "original" and event.is_final:
+            self._detect(link, event)
+        if link.superseded:
+            self.superseded_events += 1
+            return
+        number = link.number_base + utterance
+        member = self._speaker_of(link.key, link_name, event, number)
+        direction = link.direction if self._pair is not None else None
         try:
             self._on_transcript(AttributedTranscript(self.channel_id, member, event, link_name,
-                                                     utterance))
+                                                     number, direction))
         except Exception:
             log.exception("transcript outlet failed")
+
+    def _detect(self, link: _PlaybackLink, event: TranscriptEvent) -> None:
+        """Pair mode: a final original of an undecided member may decide their direction."""
+        assert self._pair is not None
+        assert self._router is not None
+        key = link.key
+        if self._router.links.get(key) is not link or self._stopping.locked():
+            return  # a link on its way out decides nothing
+        if self._preferences(key).source_language:
+            link.recording = None  # they set a language meanwhile: it wins, not detection
+            return
+        decision = self._pair.observe(key, event.language_detected)
+        if decision is None:
+            return
+        assert link.recording is not None
+        replay = link.recording.take()
+        link.recording = None
+        if decision.direction != link.direction:
+            link.superseded = True
+            link.playback.close(drain=False)  # its translation is into the wrong language
+            self._router.reopen(key, replay)
+            log.info("pair: member %d speaks %s: re-opened %s (%.1f s replayed, %d frames "
+                     "too old)", key, decision.detected, decision.direction,
+                     replay.duration_ms / 1000, replay.dropped)
+        notice = (self._pair.other_language_notice(key, decision.detected)
+                  if decision.outcome is Outcome.OTHER else None)
+        self._emit(RunStatus(
+            self.channel_id, self.state,
+            f"pair: member {key} speaks {decision.detected}: {decision.direction}",
+            member_id=key, notice=notice, pair=decision))
 
     def _speaker_of(self, key: int, link_name: str, event: TranscriptEvent,
                     utterance: int) -> int | None:

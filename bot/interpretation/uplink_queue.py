@@ -56,6 +56,11 @@ class UplinkQueue:
     def __len__(self) -> int:
         return len(self._frames)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing waits to be sent, not even a pause."""
+        return not self._frames and self._pause is None
+
     def push_speech(self, chunks: list[bytes], now: float) -> None:
         """Frames of speech pushed at ``now``; first closes a pending pause at its real length."""
         pause = self._pause

@@ -24,12 +24,19 @@ class UtteranceNumbers:
     def __init__(self) -> None:
         self._next = 0
         self._waiting: collections.deque[int] = collections.deque(maxlen=MAX_WAITING)
+        self._interim_open = False
+
+    def pending(self) -> bool:
+        """Whether an utterance is under way: heard but not final, or final but untranslated."""
+        return self._interim_open or bool(self._waiting)
 
     def number(self, event: TranscriptEvent) -> int:
         """The utterance ``event`` belongs to (numbers only grow, across sessions too)."""
         if event.kind == "original":
             if not event.is_final:
+                self._interim_open = True
                 return self._next
+            self._interim_open = False
             number = self._next
             self._next += 1
             self._waiting.append(number)
@@ -44,3 +51,4 @@ class UtteranceNumbers:
     def new_session(self) -> None:
         """Originals of the previous session will get no translation now."""
         self._waiting.clear()
+        self._interim_open = False

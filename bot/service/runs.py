@@ -42,7 +42,8 @@ from bot.interpretation.manager import (
     StartCancelled,
     VoiceUnavailable,
 )
-from bot.interpretation.router import RouterConfig
+from bot.interpretation.pair_mode import PairConfig, PairModeError
+from bot.interpretation.router import RouterConfig, RoutingMode
 from bot.interpretation.run import AttributedTranscript, RunConfig, RunState, RunStatus
 from bot.interpretation.snapshot import RunSnapshot, snapshot
 from bot.service.errors import UserError
@@ -165,14 +166,20 @@ class RunService:
         if effective["target_language"] is None:
             raise UserError("No target language: give `target`, or set one with "
                             "`/interpret config target:`.")
-        return RunConfig(
-            target_language=effective["target_language"],
-            source_language=effective["source_language"],
-            voice_type=effective["voice"],
-            play_audio=bool(effective["play_audio"]),
-            router=RouterConfig(mode=effective["mode"],
-                                max_links=int(effective["max_speakers"])),
-        )
+        pair = effective["mode"] == "pair"  # source ↔ target, per-speaker routing
+        try:
+            return RunConfig(
+                target_language=effective["target_language"],
+                source_language=effective["source_language"],
+                voice_type=effective["voice"],
+                play_audio=bool(effective["play_audio"]),
+                router=RouterConfig(mode=RoutingMode.PER_SPEAKER if pair
+                                    else RoutingMode(effective["mode"]),
+                                    max_links=int(effective["max_speakers"])),
+                pair=PairConfig() if pair else None,
+            )
+        except PairModeError as exc:
+            raise UserError(str(exc)) from None
 
     async def start(self, channel: discord.VoiceChannel, effective: Effective, *,
                     report_channel_id: int,

@@ -23,7 +23,7 @@ from typing import Any, Final
 from bot.languages import normalize_language
 
 VOICES: Final = ("clone", "female", "male")
-MODES: Final = ("per-speaker", "mixed")
+MODES: Final = ("per-speaker", "mixed", "pair")
 
 
 class ConfigError(ValueError):

@@ -84,7 +84,8 @@ def config_view(effective: Effective, *, where: str, server_only: bool) -> str:
 def started(active: ActiveRun, *, humans: int) -> str:
     config = active.config
     voice = config.voice_type
-    mode = config.router.mode.value
+    mode = (f"pair ({config.source_language} ↔ {config.target_language})"
+            if config.pair is not None else config.router.mode.value)
     transcripts = f"<#{active.transcript_channel_id}>" if active.post_transcripts else "off"
     lines = [
         f"Interpreting {active.voice_channel.mention} into {language(config.target_language)}, "

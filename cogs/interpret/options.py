@@ -43,6 +43,8 @@ MODE_CHOICES = [
                         value="per-speaker"),
     app_commands.Choice(name="mixed (one session for the whole channel, cheaper)",
                         value="mixed"),
+    app_commands.Choice(name="pair (source ↔ target: each member into the other language)",
+                        value="pair"),
 ]
 SCOPE_CHOICES = [
     app_commands.Choice(name="this voice channel", value="channel"),

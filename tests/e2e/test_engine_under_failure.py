@@ -29,7 +29,7 @@ from bot.interpretation.run import (
     RunState,
     RunStatus,
 )
-from bot.pinch import PinchClient
+from bot.pinch import ClientClosedError, PinchClient
 from bot.secrets import Secret
 from bot.voice.client import ReceivingVoiceClient
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ, write_wav
@@ -324,3 +324,73 @@ async def test_the_bot_checks_discord_py_internals_when_it_starts(
             await bot.interpretations.start(
                 voice_channel(bot, fake_discord.voice_channel.id),
                 RunConfig(target_language="es-ES"))
+
+
+# -- nothing lost on stop ----------------------------------------------------------------
+
+async def test_what_was_said_just_before_a_stop_is_still_interpreted(
+    fake_discord: FakeDiscord, discord_bot: discord.Client, pinch: PinchClient,
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder()
+    manager = manager_for(pinch, recorder)
+    await fake_discord.move_member("alice", fake_discord.voice_channel)
+    assert discord_bot.user is not None
+    try:
+        await manager.start(voice_channel(discord_bot, fake_discord.voice_channel.id),
+                            RunConfig(target_language="es-ES"), own_user_id=discord_bot.user.id)
+        await fake_discord.wait_dave_ready()
+        await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
+        await manager.stop(fake_discord.guild.id, "stopped by an admin")  # at once
+    finally:
+        await manager.aclose()
+    kinds = [(t.event.kind, t.event.is_final) for t in recorder.transcripts]
+    assert ("original", True) in kinds
+    assert ("translated", True) in kinds
+    alice = fake_discord.member("alice").id
+    assert {t.member_id for t in recorder.transcripts} == {alice}
+
+
+async def test_a_voice_join_that_times_out_leaves_no_voice_client_behind(
+    fake_discord: FakeDiscord, discord_bot: discord.Client, pinch: PinchClient,
+) -> None:
+    from tests.fakes.discord.model import Permission
+
+    async def quick_connect(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
+        return await channel.connect(cls=ReceivingVoiceClient, timeout=1.0)
+
+    recorder = Recorder()
+    manager = manager_for(pinch, recorder, connect=quick_connect)
+    fake_discord.set_bot_permission(fake_discord.voice_channel, deny=int(Permission.CONNECT))
+    channel = voice_channel(discord_bot, fake_discord.voice_channel.id)
+    assert discord_bot.user is not None
+    try:
+        with pytest.raises(TimeoutError):  # Discord ignores the join; discord.py gives up
+            await manager.start(channel, RunConfig(target_language="es-ES"),
+                                own_user_id=discord_bot.user.id)
+        assert channel.guild.voice_client is None
+        assert manager.get(fake_discord.guild.id) is None
+        fake_discord.set_bot_permission(fake_discord.voice_channel)  # allowed again
+        await manager.start(channel, RunConfig(target_language="es-ES"),
+                            own_user_id=discord_bot.user.id)
+        await fake_discord.wait_bot_voice_ready()
+    finally:
+        await manager.aclose()
+
+
+async def test_the_bot_closes_pinch_and_discord_even_when_stopping_the_runs_fails(
+    monkeypatch: pytest.MonkeyPatch, fake_discord: FakeDiscord,
+) -> None:
+    async with running_bot(fake_discord) as bot:
+        assert bot.interpretations is not None
+        assert bot.pinch is not None
+
+        async def failing_aclose() -> None:
+            raise RuntimeError("a run would not stop")
+
+        monkeypatch.setattr(bot.interpretations, "aclose", failing_aclose)
+        pinch = bot.pinch
+        await bot.close()
+        assert bot.is_closed()
+        with pytest.raises(ClientClosedError):
+            await pinch.create_session("en-US", "es-ES")

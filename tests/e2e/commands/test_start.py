@@ -150,3 +150,22 @@ async def test_language_options_autocomplete(interpret: Interpret, typed: str,
     choices = await interpret.fake.autocomplete("interpret start", "target", target=typed)
     assert [c["value"] for c in choices][:len(first)] == first
     assert all(" — " in c["name"] for c in choices)
+
+
+async def test_pair_mode_starts_with_the_two_languages(interpret: Interpret) -> None:
+    await interpret.join("admin", "alice")
+    record = await interpret.start(target="es", source="en", mode="pair")
+
+    assert "Mode: pair (en-US ↔ es-ES)" in record.texts[0]
+    await interpret.speak("alice", ALICE_HZ, 0.8)
+    await interpret.simulator.wait_for_segments(1, timeout=15)
+    request = interpret.sessions()[0].request
+    assert (request.source_language, request.target_language) == ("en-US", "es-ES")
+
+
+async def test_a_pair_of_one_language_is_refused_before_joining(interpret: Interpret) -> None:
+    await interpret.join("admin")
+    record = await interpret.invoke("start", target="en-GB", source="en-US", mode="pair")
+    assert record.ephemeral
+    assert record.texts[0].startswith("The two languages of a pair must be different")
+    assert not_in_voice(interpret)

@@ -39,6 +39,7 @@ from bot.tasks import cancel_and_wait
 from tests.fakes.pinch.config import (
     AgentTuning,
     SimulatorFaults,
+    language_of,
     script_line,
     translation_frequency,
 )
@@ -291,24 +292,28 @@ class TranslationAgent:
             words = original.split()
             shown = " ".join(words[: max(1, min(event.count, len(words) - 1))])
             self._interims.append(shown)
-            self._enqueue(_Send(self._message("original_transcript", shown, wall, False)))
+            language = self._language(self._segmenter.segment_audio())
+            self._enqueue(_Send(self._message("original_transcript", shown, wall, False,
+                                              language)))
             if self._faults.drop_agent_in_segment == self._segment_index:
                 self.session.agent_dropped = True
                 self._request_stop("dropped")
         else:
             number = self._next_number()
+            heard = dominant_frequency(event.samples, SAMPLE_RATE)
             record = SegmentRecord(
                 index=self._segment_index,
                 number=number,
                 started_at=self._current_start_wall,
                 ended_at=wall,
                 samples=int(event.samples.size),
-                heard_frequency=dominant_frequency(event.samples, SAMPLE_RATE),
+                heard_frequency=heard,
                 heard_rms=rms(event.samples),
                 translation_frequency=translation_frequency(number),
                 original_text=original,
                 translated_text=translation,
                 interim_texts=list(self._interims),
+                detected_language=self._language_at(heard),
             )
             self._segment_index += 1
             self.session.segments.append(record)
@@ -323,13 +328,24 @@ class TranslationAgent:
         except asyncio.QueueFull:
             self.session.messages_dropped += 1
 
-    def _message(self, kind: str, text: str, timestamp: float, is_final: bool) -> bytes:
+    def _language(self, samples: np.ndarray) -> str:
+        """The language ``samples`` are "in": their tone's band, else the session's hint."""
+        if samples.size < 2:
+            return self.session.request.source_language
+        return self._language_at(dominant_frequency(samples, SAMPLE_RATE))
+
+    def _language_at(self, frequency_hz: float) -> str:
+        band = language_of(frequency_hz, self._tuning.language_bands)
+        return band or self.session.request.source_language
+
+    def _message(self, kind: str, text: str, timestamp: float, is_final: bool,
+                 language: str) -> bytes:
         body: dict[str, object] = {
             "type": kind,
             "text": text,
             "timestamp": round(timestamp, 3),
             "is_final": is_final,
-            "language_detected": self.session.request.source_language,
+            "language_detected": language,
         }
         if is_final and kind == "original_transcript":
             body["confidence"] = FINAL_CONFIDENCE
@@ -344,7 +360,8 @@ class TranslationAgent:
             else:
                 r = item.record
                 await self._publish(
-                    self._message("original_transcript", r.original_text, r.ended_at, True)
+                    self._message("original_transcript", r.original_text, r.ended_at, True,
+                                  r.detected_language)
                 )
                 r.final_original_sent_at = time.time()
                 try:
@@ -365,7 +382,8 @@ class TranslationAgent:
             # Timestamped when made, like the reference's example (~0.9 s after the original).
             made_at = time.time()
             await self._publish(
-                self._message("translated_transcript", r.translated_text, made_at, True)
+                self._message("translated_transcript", r.translated_text, made_at, True,
+                              r.detected_language)
             )
             r.translation_sent_at = time.time()
             try:
