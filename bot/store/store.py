@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Self
@@ -288,10 +289,28 @@ class Store:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the transcript writer's inserts and the commands' reads overlap.
+    # WAL lets the transcript writer's inserts and the commands' reads overlap. The mode
+    # is kept in the file, so only a database not yet in WAL is switched; switching
+    # needs a lock SQLite does not wait for (the busy timeout does not apply), and
+    # several processes opening a new file at once can meet another's migration: so
+    # a bounded few retries (this runs once per new connection, at start-up).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+    try:
+        cursor.execute("PRAGMA journal_mode")
+        row = cursor.fetchone()
+        if row is not None and str(row[0]).lower() == "wal":
+            return
+        deadline = time.monotonic() + IO_TIMEOUT_S
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                return
+            except Exception as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        cursor.close()
 
 
 def _layer(row: GuildConfigRow | ChannelConfigRow | None, fields: tuple[str, ...]) -> ConfigLayer:
