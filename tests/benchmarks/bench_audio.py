@@ -22,7 +22,7 @@ from bot.audio.levels import VoiceGate
 from bot.audio.mix import Ducker, mix
 from bot.audio.resample import StreamResampler
 from bot.audio.ring import SampleRing
-from bot.audio.speech import SpeechFeed
+from bot.interpretation.uplink import UplinkConverter
 from tests.benchmarks import bench_playback
 from tests.support.signals import tone
 
@@ -65,14 +65,11 @@ def bench_resample() -> None:
 
         measure(f"soxr StreamResampler {quality} (+ re-chunk to 20 ms)", soxr_step)
 
-    feed = SpeechFeed(out_rate=16_000)
+    converter = UplinkConverter(publish_rate=16_000, capture_ms=20)
     measure(
-        "SpeechFeed.push (downmix + gate + soxr HQ + re-chunk), speech",
-        lambda i: feed.push(frames[i % 50]),
+        "UplinkConverter.push (downmix + soxr HQ + re-chunk), the engine's uplink",
+        lambda i: converter.push(frames[i % 50]),
     )
-    quiet = SpeechFeed(out_rate=16_000)
-    silent = bytes(3840)
-    measure("SpeechFeed.push, silence (gated: dropped)", lambda _i: quiet.push(silent))
 
     for quality in (rtc.AudioResamplerQuality.HIGH, rtc.AudioResamplerQuality.MEDIUM):
         native = rtc.AudioResampler(48_000, 16_000, num_channels=1, quality=quality)
