@@ -43,6 +43,8 @@ from discord.ext import commands
 from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.run import AttributedTranscript, ChannelInterpretation, RunStatus
+from bot.interpretation.transport import Transport
+from bot.interpretation.transports import build_transport
 from bot.observability.health import Health, ShardState
 from bot.observability.metrics import BotMetrics
 from bot.observability.pinch_calls import MeteredTransport
@@ -100,6 +102,8 @@ class InterpretBot(commands.Bot):
         self.settings = settings
         self._extensions = extensions
         self.pinch: PinchClient | None = None
+        self.pinch_transport: Transport[Any] | None = None
+        """How runs reach Pinch (``PINCH_TRANSPORT``); its ``name`` is shown in statuses."""
         self.interpretations: SessionManager | None = None
         self.transcripts: TranscriptService | None = None
         self.flush_hooks: list[FlushHook] = []
@@ -124,8 +128,12 @@ class InterpretBot(commands.Bot):
         self.pinch = PinchClient(
             self.settings.pinch_base_url, self.settings.pinch_api_token,
             transport=MeteredTransport(httpx.AsyncHTTPTransport(), self.metrics.pinch_call))
+        self.pinch_transport = build_transport(
+            self.settings, self.pinch,
+            http_transport=MeteredTransport(httpx.AsyncHTTPTransport(), self.metrics.pinch_call))
+        log.info("Pinch transport: %s", self.pinch_transport.name)
         self.interpretations = SessionManager(
-            self.pinch, connect_receiving_voice,
+            self.pinch_transport, connect_receiving_voice,
             on_transcript=self._engine_transcript, on_status=self._engine_status,
             voice_unavailable=check_voice_internals(),
         )
@@ -157,6 +165,8 @@ class InterpretBot(commands.Bot):
                 log.exception("flushing the transcripts failed")
         finally:
             try:
+                if self.pinch_transport is not None:
+                    await self.pinch_transport.aclose()
                 if self.pinch is not None:
                     await self.pinch.aclose()
             except Exception:

@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from bot.interpretation.link import (
     InterpreterLink,
@@ -39,6 +39,7 @@ from bot.interpretation.link import (
     LinkStatus,
     describe_failure,
 )
+from bot.interpretation.livekit_transport import LiveKitTransport
 from bot.interpretation.router import (
     MIXED_LINK,
     LinkCapReached,
@@ -47,15 +48,17 @@ from bot.interpretation.router import (
     RoutingMode,
     SpeakerRouter,
 )
+from bot.interpretation.transport import Transport
 from bot.pinch import (
     AuthenticationError,
     InvalidLanguageError,
     NoCreditsError,
+    NotEntitledError,
     PinchClient,
     PinchError,
-    PinchSession,
     TranscriptEvent,
 )
+from bot.pinch.options import SessionOptions, clean_context
 from bot.tasks import cancel_and_wait
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame
@@ -92,6 +95,16 @@ class RunConfig:
     router: RouterConfig = field(default_factory=RouterConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
     duck_db: float | None = -9.0
+    play_audio: bool = True
+    """False: text only — transcripts, no translated speech in the channel (the WebSocket
+    transport asks Pinch for none; on LiveKit the translated track is not played)."""
+    context: str | None = field(default=None, repr=False)
+    """Names and jargon of this server/channel, sent with WebSocket sessions (the LiveKit
+    API has no such field). Never logged; at most ``MAX_CONTEXT_CHARS`` characters
+    (``ContextTooLong``, a ``ValueError``, otherwise)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", clean_context(self.context))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,14 @@ class RunStatus:
     """One sentence for the channel (what happened and what to do), or ``None``."""
 
 
+def _discard_audio(pcm: bytes) -> None:
+    """Translated speech of a text-only run (only LiveKit sends it anyway)."""
+
+
+MemberSettingsOutcome = Literal["updated", "reopened", "no_link"]
+"""What :meth:`ChannelInterpretation.apply_member_settings` did."""
+
+
 class _PlaybackLink:
     """A router link: one InterpreterLink plus the playback input it feeds."""
 
@@ -153,7 +174,7 @@ class ChannelInterpretation:
         self,
         channel_id: int,
         config: RunConfig,
-        pinch: PinchClient,
+        pinch: PinchClient | Transport[Any],
         *,
         on_transcript: Callable[[AttributedTranscript], None],
         on_status: Callable[[RunStatus], None] | None = None,
@@ -165,7 +186,10 @@ class ChannelInterpretation:
         self.config = config
         self.state = RunState.STARTING
         self.stop_reason = ""
-        self._pinch = pinch
+        # A bare PinchClient (what callers passed before there were two transports) means
+        # the LiveKit API.
+        self._transport: Transport[Any] = (
+            LiveKitTransport(pinch) if isinstance(pinch, PinchClient) else pinch)
         self._on_transcript = on_transcript
         self._on_status = on_status
         self._preferences = preferences
@@ -186,6 +210,11 @@ class ChannelInterpretation:
     @property
     def router(self) -> SpeakerRouter | None:
         return self._router
+
+    @property
+    def transport_name(self) -> str:
+        """How this run reaches Pinch: ``livekit`` or ``websocket`` (``PINCH_TRANSPORT``)."""
+        return self._transport.name
 
     def link_rooms(self) -> dict[int, str | None]:
         """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
@@ -247,6 +276,25 @@ class ChannelInterpretation:
         if self._router is not None:
             self._router.reopen(member_id)
 
+    async def apply_member_settings(self, member_id: int) -> MemberSettingsOutcome:
+        """The member changed their language or voice: on a transport that can (WebSocket)
+        their live session takes the new settings in place (``update_metadata``, no
+        reconnect: ``"updated"``); otherwise it is re-opened with them on their next
+        speech, like :meth:`reopen_member` (``"reopened"``). ``"no_link"``: nothing was
+        live; their next link opens with the new settings anyway."""
+        router = self._router
+        entry = router.links.get(member_id) if router is not None else None
+        if router is None or not isinstance(entry, _PlaybackLink):
+            if router is not None:
+                router.reopen(member_id)  # forgets a failure that blocked them
+            return "no_link"
+        if await entry.link.update_options(self._session_options(member_id)):
+            log.info("channel %d: member %d's new settings applied in place",
+                     self.channel_id, member_id)
+            return "updated"
+        router.reopen(member_id)
+        return "reopened"
+
     def member_left(self, member_id: int) -> None:
         if self._router is not None:
             self._router.forget(member_id)
@@ -287,26 +335,30 @@ class ChannelInterpretation:
             return True
         return self._preferences(member_id).opted_out
 
-    def _make_link(self, key: int) -> _PlaybackLink:
-        assert self._mixer is not None
+    def _session_options(self, key: int) -> SessionOptions:
         pref = self._preferences(key) if key != MIXED_LINK else MemberPreference()
-        source = pref.source_language or self.config.source_language
         voice_type = pref.voice_type or self.config.voice_type
         if self.config.router.mode is RoutingMode.MIXED and voice_type == "clone":
             # Cloning a mixture of voices is meaningless.
             voice_type = "female"
+        return SessionOptions(
+            source_language=pref.source_language or self.config.source_language,
+            target_language=self.config.target_language,
+            voice_type=voice_type,
+            audio_output=self.config.play_audio,
+            context=self.config.context,
+        )
+
+    def _make_link(self, key: int) -> _PlaybackLink:
+        assert self._mixer is not None
         name = "mixed" if key == MIXED_LINK else f"member-{key}"
-        target = self.config.target_language
-
-        async def open_session() -> PinchSession:
-            return await self._pinch.create_session(source, target, voice_type)
-
         playback = self._mixer.open_input(f"{name}-{time.monotonic_ns()}")
         link = InterpreterLink(
             name,
-            open_session,
+            self._transport,
+            self._session_options(key),
             on_transcript=lambda event, utterance: self._transcript(key, name, event, utterance),
-            on_audio=playback.push,
+            on_audio=playback.push if self.config.play_audio else _discard_audio,
             on_status=lambda status: self._link_status(key, status),
             config=self.config.link,
         )
@@ -410,6 +462,10 @@ def failure_notice(error: BaseException) -> str:
     if isinstance(error, AuthenticationError):
         return ("Interpretation stopped for now: the translation service refused the bot's "
                 "token. The bot's operator must update PINCH_API_TOKEN.")
+    if isinstance(error, NotEntitledError):
+        return ("Interpretation stopped for now: the translation service account is not "
+                "entitled to real-time translation. The bot's operator must check the Pinch "
+                "plan, or set PINCH_TRANSPORT to the API the account offers.")
     if isinstance(error, NoCreditsError):
         return ("Interpretation stopped for now: the translation service account has no "
                 "credits left. The bot's operator must top it up.")

@@ -8,12 +8,16 @@ agent. The speech is tones; the simulator's translation of segment n is a tone a
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState, LinkStatus
-from bot.pinch import PinchClient, PinchSession, TranscriptEvent
+from bot.interpretation.livekit_transport import LiveKitTransport
+from bot.interpretation.transport import Transport
+from bot.pinch import PinchClient, TranscriptEvent
+from bot.pinch.options import SessionOptions
 from tests.fakes.pinch import PinchSimulator, translation_frequency
 from tests.support.audio_runs import run_frequencies, stereo_frame
 from tests.support.signals import tone
@@ -43,14 +47,16 @@ class LinkProbe:
         return [s.state for s in self.statuses]
 
 
-def make_link(client: PinchClient, probe: LinkProbe, config: LinkConfig | None = None,
-              voice_type: str = "female") -> InterpreterLink:
-    async def open_session() -> PinchSession:
-        return await client.create_session("en-US", "es-ES", voice_type)
-
-    return InterpreterLink("member-1", open_session, on_transcript=probe.on_transcript,
-                           on_audio=probe.audio.append, on_status=probe.statuses.append,
-                           config=config)
+def make_link(client: PinchClient | Transport[Any], probe: LinkProbe,
+              config: LinkConfig | None = None, voice_type: str = "female",
+              **options: Any) -> InterpreterLink:
+    """A link for ``member-1`` (en-US → es-ES) over ``client``'s transport (a bare
+    :class:`PinchClient` is the LiveKit API)."""
+    transport = LiveKitTransport(client) if isinstance(client, PinchClient) else client
+    return InterpreterLink("member-1", transport,
+                           SessionOptions("en-US", "es-ES", voice_type, **options),
+                           on_transcript=probe.on_transcript, on_audio=probe.audio.append,
+                           on_status=probe.statuses.append, config=config)
 
 
 async def speak(link: InterpreterLink, freq: float, seconds: float,

@@ -20,8 +20,10 @@ from bot.interpretation.link import (
     LinkStartTimeout,
     LinkState,
 )
+from bot.interpretation.livekit_transport import LiveKitTransport
 from bot.log_redaction import registered_secret_count
-from bot.pinch import PinchClient, PinchSession
+from bot.pinch import PinchClient
+from bot.pinch.options import SessionOptions
 from bot.secrets import Secret
 from tests.fakes.pinch import SimulatorFaults
 from tests.integration.interpretation.test_link import LinkProbe, make_link, speak
@@ -67,12 +69,10 @@ async def test_publish_track_raising_ends_that_session_and_a_new_one_follows(
     probe = LinkProbe()
     PublishFailsRoom.failures = [0]
     async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN), retry=FAST_RETRY) as client:
-        async def open_session() -> PinchSession:
-            return await client.create_session("en-US", "es-ES", "female")
-
-        link = InterpreterLink("member-1", open_session, on_transcript=probe.on_transcript,
-                               on_audio=probe.audio.append, on_status=probe.statuses.append,
-                               config=QUICK, room_factory=PublishFailsRoom)
+        link = InterpreterLink("member-1", LiveKitTransport(client, room_factory=PublishFailsRoom),
+                               SessionOptions("en-US", "es-ES", "female"),
+                               on_transcript=probe.on_transcript, on_audio=probe.audio.append,
+                               on_status=probe.statuses.append, config=QUICK)
         await link.start()
         try:
             PublishFailsRoom.failures = [1]
@@ -133,12 +133,10 @@ async def test_the_playback_sink_raising_ends_the_session_and_close_does_not_rer
         probe.audio.append(pcm)
 
     async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN), retry=FAST_RETRY) as client:
-        async def open_session() -> PinchSession:
-            return await client.create_session("en-US", "es-ES", "female")
-
-        link = InterpreterLink("member-1", open_session, on_transcript=probe.on_transcript,
-                               on_audio=on_audio, on_status=probe.statuses.append,
-                               config=QUICK)
+        link = InterpreterLink("member-1", LiveKitTransport(client),
+                               SessionOptions("en-US", "es-ES", "female"),
+                               on_transcript=probe.on_transcript, on_audio=on_audio,
+                               on_status=probe.statuses.append, config=QUICK)
         await link.start()
         broken[0] = True
         try:
