@@ -1,13 +1,15 @@
-"""An interpreter link carries speech into a Pinch session and its translation back.
+"""An interpreter link carries speech into a Pinch session and its translation back,
+over either transport (the tests taking ``pinch_transport`` run on both).
 
-Real parts: the livekit-server on loopback and the Pinch simulator's translation
-agent. The speech is tones; the simulator's translation of segment n is a tone at
+Real parts: the livekit-server on loopback and the Pinch simulator's interpreter
+(in a LiveKit room, or behind a WebSocket). The speech is tones; the simulator's translation of segment n is a tone at
 ``translation_frequency(n)``, so the audio coming back identifies its segment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
@@ -26,13 +28,28 @@ from tests.support.waiting import eventually
 FRAME = 960
 
 
+class _TimedAudio(list[bytes]):
+    """Translated frames as they arrived (``append`` is the link's audio sink)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[float] = []
+
+    def append(self, pcm: bytes) -> None:
+        self.arrivals.append(time.monotonic())
+        super().append(pcm)
+
+
 class LinkProbe:
     """Collects what a link reports."""
+
+    GAP_S = 0.15
+    """Frames arriving this much apart belong to different stretches of speech."""
 
     def __init__(self) -> None:
         self.transcripts: list[TranscriptEvent] = []
         self.utterances: list[int] = []
-        self.audio: list[bytes] = []
+        self.audio = _TimedAudio()
         self.statuses: list[LinkStatus] = []
 
     def on_transcript(self, event: TranscriptEvent, utterance: int) -> None:
@@ -40,8 +57,17 @@ class LinkProbe:
         self.utterances.append(utterance)
 
     def mono_audio(self) -> np.ndarray:
-        pcm = np.frombuffer(b"".join(self.audio), dtype=np.int16)
-        return pcm[::2]
+        """The translated audio on its timeline: LiveKit delivers silence between
+        translations, a WebSocket delivers nothing, so a pause in arrivals becomes
+        300 ms of silence here (as the mixer plays it)."""
+        chunks: list[bytes] = []
+        last = None
+        for at, pcm in zip(self.audio.arrivals, self.audio, strict=True):
+            if last is not None and at - last > self.GAP_S:
+                chunks.append(bytes(3840 * 15))
+            chunks.append(pcm)
+            last = at
+        return np.frombuffer(b"".join(chunks), dtype=np.int16)[::2]
 
     def states(self) -> list[LinkState]:
         return [s.state for s in self.statuses]
@@ -78,9 +104,9 @@ def probe() -> LinkProbe:
 
 
 async def test_each_spoken_segment_reaches_the_simulator_with_its_own_content(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await speak(link, 300.0, 1.0)
@@ -94,9 +120,9 @@ async def test_each_spoken_segment_reaches_the_simulator_with_its_own_content(
 
 
 async def test_transcripts_arrive_interim_then_final_and_each_translation_shares_its_number(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await speak(link, 300.0, 1.2)
@@ -118,9 +144,9 @@ async def test_transcripts_arrive_interim_then_final_and_each_translation_shares
 
 
 async def test_translated_audio_identifies_each_segment(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await speak(link, 300.0, 0.8)
@@ -149,9 +175,9 @@ async def test_publishing_at_48_khz_is_selectable(
 
 
 async def test_close_leaves_the_room_and_the_simulator_sees_the_client_go(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     session = pinch_simulator.sessions[0]
     await eventually(lambda: session.client_active_at is not None)
@@ -162,9 +188,9 @@ async def test_close_leaves_the_room_and_the_simulator_sees_the_client_go(
 
 
 async def test_speech_during_connection_is_delivered_once_the_room_is_up(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     starting = asyncio.create_task(link.start())
     signal = tone(500.0, 0.6, amplitude=0.3)
     for i in range(0, signal.size, FRAME):  # pushed at once, before the room exists
@@ -188,9 +214,9 @@ async def push_tone(link: InterpreterLink, freq: float, seconds: float) -> None:
 
 
 async def test_padding_alone_ends_the_segment_when_the_member_just_stops_sending(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await push_tone(link, 350.0, 0.8)
@@ -203,9 +229,9 @@ async def test_padding_alone_ends_the_segment_when_the_member_just_stops_sending
 
 
 async def test_speaking_again_cancels_the_rest_of_the_padding(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await push_tone(link, 350.0, 0.4)
