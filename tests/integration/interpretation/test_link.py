@@ -43,7 +43,7 @@ class _TimedAudio(list[bytes]):
 class LinkProbe:
     """Collects what a link reports."""
 
-    GAP_S = 0.15
+    GAP_S = 0.4
     """Frames arriving this much apart belong to different stretches of speech."""
 
     def __init__(self) -> None:
