@@ -2,8 +2,9 @@
 over either transport (the tests taking ``pinch_transport`` run on both).
 
 Real parts: the livekit-server on loopback and the Pinch simulator's interpreter
-(in a LiveKit room, or behind a WebSocket). The speech is tones; the simulator's translation of segment n is a tone at
-``translation_frequency(n)``, so the audio coming back identifies its segment.
+(in a LiveKit room, or behind a WebSocket). The speech is tones; the simulator's
+translation of segment n is a tone at ``translation_frequency(n)``, so the audio
+coming back identifies its segment.
 """
 
 from __future__ import annotations
