@@ -243,3 +243,18 @@ async def test_speaking_again_cancels_the_rest_of_the_padding(
         await link.aclose()
     assert link.uplink_stats.padding_cancelled > 0
     assert link.uplink_stats.padding_sent + link.uplink_stats.padding_cancelled == 35
+
+
+async def test_text_only_links_hand_on_transcripts_and_no_translated_audio(
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_transport, probe, audio_output=False)
+    await link.start()
+    try:
+        await speak(link, 300.0, 1.0)
+        await eventually(lambda: any(t.kind == "translated" for t in probe.transcripts))
+        await asyncio.sleep(1.5)  # the time a translated tone takes to arrive
+    finally:
+        await link.aclose()
+    assert [t.kind for t in probe.transcripts if t.is_final] == ["original", "translated"]
+    assert probe.audio == []
