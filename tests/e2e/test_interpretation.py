@@ -1,5 +1,6 @@
-"""End to end: fake Discord (real discord.py, DAVE, UDP) → our engine → real LiveKit →
-Pinch simulator → back into the voice channel.
+"""End to end: fake Discord (real discord.py, DAVE, UDP) → our engine → Pinch (the
+simulator, through a real LiveKit room or over its WebSocket API) → back into the voice
+channel. Every test runs over both transports.
 
 Members speak tones; the simulator records the dominant frequency of what each
 session heard and answers segment n with a tone at ``translation_frequency(n)``,
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+
+import pytest
 
 from bot.app import InterpretBot
 from bot.interpretation.router import RoutingMode
@@ -27,7 +30,13 @@ from tests.e2e.conftest import (
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pinch import PinchSimulator, translation_frequency
 from tests.support.signals import tone_prominence_db
+from tests.support.transports import TRANSPORTS
 from tests.support.waiting import eventually
+
+
+@pytest.fixture(params=TRANSPORTS)
+def e2e_transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 async def test_each_member_is_interpreted_in_their_own_session_and_heard_back(
@@ -135,3 +144,48 @@ async def test_bot_speaks_only_while_a_translation_plays(
     await asyncio.sleep(1.0)
     after = fake_discord.captured_audio()
     assert (len(after.frames), after.silence_frames) == sent  # no audio sent while idle
+
+
+async def test_text_only_posts_transcripts_and_sends_no_audio_to_the_channel(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
+    engine: Engine, tmp_path: Path, e2e_transport: str,
+) -> None:
+    await start_run(fake_discord, discord_bot, engine, play_audio=False)
+    alice = fake_discord.member("alice")
+    await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
+    await eventually(lambda: any(t.event.kind == "translated" for t in engine.transcripts), 15)
+    await asyncio.sleep(1.5)  # the time a translated tone would take to be heard
+
+    finals = [(t.member_id, t.event.kind) for t in engine.transcripts if t.event.is_final]
+    assert finals == [(alice.id, "original"), (alice.id, "translated")]
+    # What the bot sent, decoded by the fake: no audio at all.
+    assert fake_discord.captured_audio().frames == []
+    # WebSocket: Pinch was asked for no audio; LiveKit: its track was not played.
+    assert simulator.sessions[0].request.audio_output is (e2e_transport == "livekit")
+
+
+async def test_a_members_new_language_is_applied_in_place_on_websocket_and_by_reopening_on_livekit(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
+    engine: Engine, tmp_path: Path, e2e_transport: str,
+) -> None:
+    await start_run(fake_discord, discord_bot, engine)
+    alice = fake_discord.member("alice")
+    await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 0.8))
+    await simulator.wait_for_segments(1, timeout=15)
+    run = engine.manager.get(fake_discord.guild.id)
+    assert run is not None
+    assert run.transport_name == e2e_transport
+
+    engine.languages[alice.id] = "fr-FR"  # what /interpret me language fr-FR stores
+    outcome = await run.apply_member_settings(alice.id)
+    await fake_discord.speak("alice", write_wav(tmp_path / "b.wav", BOB_HZ, 0.8))
+    await simulator.wait_for_segments(2, timeout=15)
+
+    if e2e_transport == "websocket":
+        assert outcome == "updated"
+        assert len(simulator.sessions) == 1  # no reconnect
+        assert [u["sourceLanguage"] for u in simulator.sessions[0].metadata_updates] == ["fr-FR"]
+    else:
+        assert outcome == "reopened"
+        assert [s.request.source_language for s in simulator.sessions] == ["en-US", "fr-FR"]
+    assert simulator.sessions[-1].current_source_language == "fr-FR"
