@@ -55,8 +55,8 @@ async def test_each_member_is_interpreted_in_their_own_session_and_heard_back(
     await asyncio.gather(*speeches)
     run = engine.manager.get(fake_discord.guild.id)
     assert run is not None
-    rooms = run.link_rooms()
     segments = await simulator.wait_for_segments(2, timeout=15, played=True)
+    rooms = run.link_rooms()  # both links are in their sessions now
     await eventually(lambda: sum(t.event.kind == "translated" for t in engine.transcripts) >= 2)
     await asyncio.sleep(1.0)  # the translated tones are still in flight to the fake
 
