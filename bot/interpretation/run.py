@@ -15,6 +15,13 @@ A run never dies silently: if the receive pump raises, or the receiver ends
 without the bot having been disconnected through a voice-state event, the run
 asks its owner to stop it (``on_fatal``) with the reason.
 
+Pinch is reached through one :class:`~bot.interpretation.transport.Transport`
+(``PINCH_TRANSPORT``: LiveKit rooms or WebSockets), named in :attr:`transport_name`
+and in the RUNNING status. ``RunConfig.play_audio`` off makes a text-only run
+(transcripts, no translated speech in the channel); ``RunConfig.context`` goes with
+WebSocket sessions. A member's new language or voice is applied in place when the
+transport can (:meth:`ChannelInterpretation.apply_member_settings`).
+
 Statuses: every :class:`RunStatus` names its reason; those carrying a ``notice``
 are meant for the channel (a failure retrying cannot fix and what to do about
 it, the link cap leaving someone out), each notice text at most once per run.
@@ -202,6 +209,7 @@ class ChannelInterpretation:
         self._stopping = asyncio.Lock()
         self._on_fatal = on_fatal
         self._self_stop: asyncio.Task[None] | None = None
+        self._settings_tasks: set[asyncio.Task[MemberSettingsOutcome]] = set()
         self._notices: set[str] = set()
         # (link name, utterance) → member, decided once from the original's end time.
         self._utterance_speakers: collections.OrderedDict[tuple[str, int], int | None] = (
@@ -246,7 +254,7 @@ class ChannelInterpretation:
             await self.stop("start failed")
             raise
         if self.state is RunState.STARTING:
-            self._set_state(RunState.RUNNING, "started")
+            self._set_state(RunState.RUNNING, f"started ({self._transport.name} transport)")
 
     async def stop(self, reason: str) -> None:
         """Tear everything down in reverse order. Idempotent."""
@@ -257,6 +265,7 @@ class ChannelInterpretation:
             try:
                 if self._pump is not None:
                     await cancel_and_wait([self._pump])
+                await cancel_and_wait(list(self._settings_tasks))
                 if self._router is not None:
                     await self._router.aclose()
                 if self._mixer is not None:
@@ -277,23 +286,36 @@ class ChannelInterpretation:
             self._router.reopen(member_id)
 
     async def apply_member_settings(self, member_id: int) -> MemberSettingsOutcome:
-        """The member changed their language or voice: on a transport that can (WebSocket)
-        their live session takes the new settings in place (``update_metadata``, no
-        reconnect: ``"updated"``); otherwise it is re-opened with them on their next
-        speech, like :meth:`reopen_member` (``"reopened"``). ``"no_link"``: nothing was
-        live; their next link opens with the new settings anyway."""
+        """The member changed their language or voice (or opted out): on a transport that
+        can (WebSocket) their live session takes the new language/voice in place
+        (``update_metadata``, no reconnect: ``"updated"``); otherwise their link is closed
+        and re-opened with them on their next speech, like :meth:`reopen_member`
+        (``"reopened"``). ``"no_link"``: nothing was live; their next link opens with the
+        new settings anyway (and a failure that blocked them is forgotten)."""
         router = self._router
-        entry = router.links.get(member_id) if router is not None else None
-        if router is None or not isinstance(entry, _PlaybackLink):
-            if router is not None:
-                router.reopen(member_id)  # forgets a failure that blocked them
+        if router is None or self.state is RunState.STOPPED:
             return "no_link"
-        if await entry.link.update_options(self._session_options(member_id)):
+        entry = router.links.get(member_id)
+        if not isinstance(entry, _PlaybackLink):
+            router.reopen(member_id)
+            return "no_link"
+        if not self._preferences(member_id).opted_out and \
+                await entry.link.update_options(self._session_options(member_id)):
             log.info("channel %d: member %d's new settings applied in place",
                      self.channel_id, member_id)
             return "updated"
         router.reopen(member_id)
         return "reopened"
+
+    def member_settings_changed(self, member_id: int) -> None:
+        """:meth:`apply_member_settings` for a caller that cannot await (it runs as a
+        task the run owns and cancels on stop)."""
+        if self.state is RunState.STOPPED:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.apply_member_settings(member_id), name=f"run:{self.channel_id}:settings")
+        self._settings_tasks.add(task)
+        task.add_done_callback(self._settings_tasks.discard)
 
     def member_left(self, member_id: int) -> None:
         if self._router is not None:
