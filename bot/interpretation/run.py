@@ -197,6 +197,8 @@ class ChannelInterpretation:
         # the LiveKit API.
         self._transport: Transport[Any] = (
             LiveKitTransport(pinch) if isinstance(pinch, PinchClient) else pinch)
+        # Refused here, not when a member first speaks (inside the receive pump).
+        self._transport.check(config.link)
         self._on_transcript = on_transcript
         self._on_status = on_status
         self._preferences = preferences

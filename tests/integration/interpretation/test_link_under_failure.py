@@ -28,6 +28,7 @@ from bot.secrets import Secret
 from tests.fakes.pinch import SimulatorFaults
 from tests.integration.interpretation.test_link import LinkProbe, make_link, speak
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN, MakeSimulator
+from tests.support.transports import transport_for
 from tests.support.waiting import eventually
 
 QUICK = LinkConfig(reconnect_base_delay_s=0.2, reconnect_max_delay_s=1.0)
@@ -243,15 +244,15 @@ async def test_tokens_that_expire_at_once_cannot_make_the_link_churn(
 
 
 async def test_session_tokens_leave_the_redaction_registry_when_their_session_ends(
-    make_pinch_simulator: MakeSimulator,
+    make_pinch_simulator: MakeSimulator, transport_kind: str,
 ) -> None:
     sim = await make_pinch_simulator()
     probe = LinkProbe()
-    async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN), retry=FAST_RETRY) as client:
+    async with transport_for(transport_kind, sim) as transport:
         before = registered_secret_count()
-        link = make_link(client, probe)
+        link = make_link(transport, probe)
         await link.start()
-        during = registered_secret_count()
+        during = registered_secret_count()  # the LiveKit JWT, or the pre-signed ws_url
         await link.aclose()
         after = registered_secret_count()
     assert during == before + 1

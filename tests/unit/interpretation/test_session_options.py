@@ -1,11 +1,16 @@
-"""A session's context text: bounded, trimmed, and never shown by a repr."""
+"""A run's session options: the context text (bounded, trimmed, never shown by a repr),
+text only, and what a transport refuses up front."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.interpretation.run import RunConfig
+from bot.interpretation.link import LinkConfig
+from bot.interpretation.run import ChannelInterpretation, RunConfig
+from bot.interpretation.websocket_transport import WebSocketTransport
 from bot.pinch.options import MAX_CONTEXT_CHARS, ContextTooLong, SessionOptions
+from bot.pinch.realtime import PinchRealtimeClient
+from bot.secrets import Secret
 
 
 def test_the_context_is_trimmed_and_an_empty_one_is_none() -> None:
@@ -28,3 +33,11 @@ def test_no_repr_shows_the_context() -> None:
 def test_text_only_is_a_run_option_that_reaches_the_session() -> None:
     config = RunConfig(target_language="es-ES", play_audio=False)
     assert config.play_audio is False
+
+
+async def test_a_websocket_run_refuses_a_48_khz_uplink_before_anyone_speaks() -> None:
+    transport = WebSocketTransport(PinchRealtimeClient("http://127.0.0.1:9", Secret("k" * 12)))
+    config = RunConfig(target_language="es-ES", link=LinkConfig(publish_rate=48_000))
+    with pytest.raises(ValueError, match="16000"):
+        ChannelInterpretation(1, config, transport, on_transcript=lambda t: None)
+    await transport.aclose()
