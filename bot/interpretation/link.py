@@ -178,21 +178,13 @@ class LinkStats:
     """Sessions that failed or ended before they were healthy."""
 
 
+@dataclass(frozen=True, slots=True)
 class _Sink:
-    """What the current session's connection hands the link (the transport seam's sink)."""
+    """What the current session's connection hands the link (the seam's ``SessionSink``)."""
 
-    def __init__(self, link: InterpreterLink) -> None:
-        self._link = link
-        self.parser = link.parser
-
-    def transcript(self, event: TranscriptEvent) -> None:
-        link = self._link
-        link.stats.transcripts += 1
-        link._on_transcript(event, link._utterances.number(event))
-
-    def audio(self, pcm_48k_stereo: bytes) -> None:
-        self._link.stats.playback_frames += 1
-        self._link._on_audio(pcm_48k_stereo)
+    parser: TranscriptParser
+    transcript: Callable[[TranscriptEvent], None]
+    audio: Callable[[bytes], None]
 
 
 class InterpreterLink:
@@ -221,7 +213,7 @@ class InterpreterLink:
         self._on_audio = on_audio
         self._on_status = on_status
         self.parser = TranscriptParser(fields=transport.transcript_fields)
-        self._sink = _Sink(self)
+        self._sink = _Sink(self.parser, self._deliver_transcript, self._deliver_audio)
         self._utterances = UtteranceNumbers()
         self._converter = UplinkConverter(self.config.publish_rate, self.config.capture_ms)
         samples = self.config.publish_rate * self.config.capture_ms // 1000
@@ -428,6 +420,14 @@ class InterpreterLink:
             self._label = None
             await scope.close()
             await connection.aclose()
+
+    def _deliver_transcript(self, event: TranscriptEvent) -> None:
+        self.stats.transcripts += 1
+        self._on_transcript(event, self._utterances.number(event))
+
+    def _deliver_audio(self, pcm_48k_stereo: bytes) -> None:
+        self.stats.playback_frames += 1
+        self._on_audio(pcm_48k_stereo)
 
     async def _expiry_timer(self, expires_in: float, scope: SessionScope) -> None:
         await asyncio.sleep(max(0.0, expires_in - self.config.refresh_before_expiry_s))

@@ -4,7 +4,9 @@
         --api-key KEY --api-secret SECRET --port 8089 [--api-token TOKEN] [--script lines.json]
 
 ``--script`` is a JSON list of ``[original, translation]`` pairs. Point the bot's
-``PINCH_BASE_URL`` at the printed URL and its ``PINCH_API_TOKEN`` at the token.
+``PINCH_BASE_URL`` (LiveKit API) and ``PINCH_WS_BASE_URL`` (WebSocket API, with
+``PINCH_TRANSPORT=websocket``) at the printed URL and its ``PINCH_API_TOKEN`` at the
+token.
 """
 
 from __future__ import annotations
