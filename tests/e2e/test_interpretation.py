@@ -13,6 +13,7 @@ import asyncio
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.app import InterpretBot
@@ -158,8 +159,12 @@ async def test_text_only_posts_transcripts_and_sends_no_audio_to_the_channel(
 
     finals = [(t.member_id, t.event.kind) for t in engine.transcripts if t.event.is_final]
     assert finals == [(alice.id, "original"), (alice.id, "translated")]
-    # What the bot sent, decoded by the fake: no audio at all.
-    assert fake_discord.captured_audio().frames == []
+    # What the bot sent, decoded by the fake: nothing audible. (discord.py's player may
+    # send one frame of silence between the run's play() and pause() at start; Opus
+    # decodes it to a few LSB of noise. The translated tones peak at 16,000.)
+    frames = fake_discord.captured_audio().frames
+    assert len(frames) <= 1
+    assert all(int(np.abs(f.pcm).max()) < 64 for f in frames)
     # WebSocket: Pinch was asked for no audio; LiveKit: its track was not played.
     assert simulator.sessions[0].request.audio_output is (e2e_transport == "livekit")
 
