@@ -15,7 +15,13 @@ translated audio (LiveKit's WebRTC decode and resample, or the socket's float32 
 soxr), and mixing it for playback, including native threads (``getrusage`` covers
 every thread of this process). The receive path (UDP → PCM) is measured separately
 by ``bench_receive_path``; add its figure for the whole bot. "Idle" is the same links
-kept open while nobody speaks.
+kept open while nobody speaks and nothing plays (the whole process's CPU divided by
+the open links).
+
+Figures are the steady state: the warm-up lets the sessions open and the speech queued
+meanwhile drain first. Runs of both transports share one process, so LiveKit's native
+threads, once started, keep ticking during the WebSocket runs (``--transports websocket``
+alone gives the WebSocket figures without them).
 
 Legs, bot-added only (network and Pinch excluded):
 - Discord → Pinch: a frame handed over by the receive layer → accepted by the
@@ -199,6 +205,9 @@ async def run_engine(kind: str, base_url: str, speakers: int, seconds: float,
         feeder = Speakers(speakers)
         try:
             await feeder.run(router, 2.0)  # warm-up: sessions open, rooms joined
+            # Speech queued while a session opened drains only at real-time pace, in
+            # pauses: let it go before measuring the steady state.
+            await feeder.run(router, 2.0, speak=False)
             for link in links:  # frames queued while the room opened are not steady state
                 link.stats.uplink_latency = LatencyWindow()
             cpu0, wall0, frames0 = _cpu_seconds(), time.perf_counter(), feeder.frames_pushed
@@ -209,8 +218,11 @@ async def run_engine(kind: str, base_url: str, speakers: int, seconds: float,
             wall = time.perf_counter() - wall0
             frames = feeder.frames_pushed - frames0
             await feeder.run(router, 3.0, speak=False)  # the last translations finish
+            # Idle: the links stay open, nobody speaks, and the player is stopped as the
+            # run pauses discord.py's when nothing plays: what is left is the links' own.
+            clock.stop()
             idle_cpu0, idle_wall0 = _cpu_seconds(), time.perf_counter()
-            await feeder.run(router, IDLE_SECONDS, speak=False)
+            await asyncio.sleep(IDLE_SECONDS)
             idle_cpu = _cpu_seconds() - idle_cpu0
             idle_wall = time.perf_counter() - idle_wall0
             open_links = len(router.links)
