@@ -64,6 +64,9 @@ OPEN_MARGIN_S: Final = 2.0
 HEARTBEAT_S: Final = 15.0
 """Ping interval; a connection that answers no ping within half of it is given up."""
 CLOSE_TIMEOUT_S: Final = 5.0
+SEND_TIMEOUT_S: Final = 5.0
+"""A send that cannot get into the socket's buffer this long (a server that stopped
+reading) ends the session."""
 DOWNLINK_IDLE_FLUSH_S: Final = 0.2
 MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
 """Largest frame accepted (aiohttp's bound): ~43 s of float32 24 kHz audio."""
@@ -216,7 +219,10 @@ class WebSocketConnection:
         if delay:
             await asyncio.sleep(delay)
         try:
-            await ws.send_bytes(frame)
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await ws.send_bytes(frame)
+        except TimeoutError as exc:
+            raise TransportFailure("websocket: send timed out") from exc
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             raise TransportFailure(f"websocket: send failed ({describe_failure(exc)})") from exc
 
@@ -225,8 +231,9 @@ class WebSocketConnection:
         if ws is None or ws.closed or self._scope.over or not self.interpreted.is_set():
             return False
         try:
-            await ws.send_str(ws_protocol.update_metadata(options))
-        except (aiohttp.ClientError, ConnectionError, RuntimeError):
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await ws.send_str(ws_protocol.update_metadata(options))
+        except (TimeoutError, aiohttp.ClientError, ConnectionError, RuntimeError):
             return False
         self._options = options
         return True

@@ -13,7 +13,7 @@ The context is what a server's members talk about, so it is never shown:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 from bot.pinch.client import DEFAULT_VOICE
@@ -59,7 +59,3 @@ class SessionOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "context", clean_context(self.context))
-
-    def with_member(self, source_language: str, voice_type: str) -> SessionOptions:
-        """The same session for a member's own language and voice."""
-        return replace(self, source_language=source_language, voice_type=voice_type)
