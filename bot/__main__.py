@@ -6,6 +6,9 @@ status (:class:`~bot.startup.errors.ExitStatus`, listed in the README). The
 traceback of such a failure goes to the log at DEBUG only; an unexpected error
 (a bug) is logged with its traceback at ERROR and exits with 1.
 
+``sync`` registers the slash commands with Discord now and exits (at a normal start
+they are registered only when their definitions changed since the last time).
+
 ``check`` validates the settings and runs the preflight checks (libopus, the
 store, the Pinch API with the token) without connecting to Discord, printing one
 line per check on stdout; it exits with the status of the first failed check.
@@ -45,15 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command == "check":
         return _check(settings)
+    if args.command == "sync":
+        return _sync(settings)
     return _run(settings)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Live interpretation "
                                      "for Discord voice channels.")
-    parser.add_argument("command", nargs="?", choices=["run", "check"], default="run",
-                        help="run the bot (default), or check the settings, libopus, the "
-                             "store and the Pinch API without connecting to Discord")
+    parser.add_argument("command", nargs="?", choices=["run", "check", "sync"],
+                        default="run",
+                        help="run the bot (default); check the settings, libopus, the "
+                             "store and the Pinch API without connecting to Discord; or "
+                             "sync: register the slash commands with Discord and exit")
     return parser
 
 
@@ -86,10 +93,27 @@ def _check(settings: Settings) -> int:
     return failed[0].status if failed else ExitStatus.OK
 
 
+def _sync(settings: Settings) -> int:
+    from bot.app import sync
+
+    try:
+        synced = sync(settings)
+    except StartupError as exc:
+        _fail(exc.message)
+        return exc.status
+    except Exception as exc:
+        log.error("unexpected error", exc_info=exc)
+        _fail(f"could not sync the commands ({type(exc).__name__}: {exc})")
+        return ExitStatus.UNEXPECTED
+    print("registered the slash commands with Discord" if synced
+          else "the slash commands were not registered")
+    return ExitStatus.OK
+
+
 def _store(settings: Settings) -> str:
     from bot.urls import masked_url
 
-    return masked_url(settings.database_url)
+    return masked_url(settings.database())
 
 
 def _fail(message: str) -> None:

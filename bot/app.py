@@ -1,15 +1,23 @@
 """The Discord client: builds the :class:`InterpretBot` and runs it until a signal.
 
 ``setup_hook`` is where async resources start: the health/metrics endpoint (when
-``METRICS_PORT`` is set), the Pinch client, the interpretation
-:class:`~bot.interpretation.manager.SessionManager`, then the extensions; ``close``
-stops them in reverse order. The engine's output reaches cogs as discord.py
-events, ``on_interpretation_transcript(AttributedTranscript)`` and
+``METRICS_PORT`` is set), the services (:mod:`bot.service.container`: the store with
+its migrations, the Pinch client, the interpretation
+:class:`~bot.interpretation.manager.SessionManager`, the member-preference view, the
+run service), then the extensions, then the command sync — only when the command
+definitions changed since the last sync (their hash is kept in the store), or always
+with ``command_sync="force"`` (``python -m bot sync``); ``close`` stops them in
+reverse order. Cogs get the services whole from :attr:`InterpretBot.services`.
+
+The engine's output reaches cogs as discord.py events,
+``on_interpretation_transcript(AttributedTranscript)`` and
 ``on_interpretation_status(RunStatus)``, so the transcript writer and the commands
-listen without the engine knowing them; the metrics see both first.
+listen without the engine knowing them; the metrics and the run service see both
+first. The run service adds ``on_interpretation_ended(RunSummary)`` and
+``on_interpretation_failure(FailureNotice)``.
 
 Services other parts plug into, created before any extension loads:
-``bot.health`` (``add_check`` — the store's ping), ``bot.metrics``
+``bot.health`` (``add_check`` — the store's ping is registered here), ``bot.metrics``
 (``transcript_posted`` — the transcript writer) and ``bot.flush_hooks`` (awaited
 during a graceful shutdown, after the runs stopped). ``bot.transcripts`` (the
 :class:`~bot.transcripts.TranscriptService`, fed by ``cogs.transcripts``) registers
@@ -33,23 +41,26 @@ import asyncio
 import collections
 import logging
 import math
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import discord
 import httpx
 from discord.ext import commands
 
+from bot.command_tree import InterpretTree
 from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.run import AttributedTranscript, ChannelInterpretation, RunStatus
-from bot.interpretation.transport import Transport
-from bot.interpretation.transports import build_transport
 from bot.observability.health import Health, ShardState
 from bot.observability.metrics import BotMetrics
 from bot.observability.pinch_calls import MeteredTransport
 from bot.observability.server import ObservabilityServer
 from bot.pinch import PinchClient
+from bot.service.command_sync import sync_commands
+from bot.service.container import Services, open_services
 from bot.settings import Settings
 from bot.shutdown import FlushHook, GracefulShutdown
 from bot.startup.checks import run_preflight
@@ -62,7 +73,9 @@ from bot.voice.internals_guard import missing_internals
 log = logging.getLogger(__name__)
 
 #: Extensions loaded at start-up, in order. Loading is all-or-nothing per extension.
-EXTENSIONS: tuple[str, ...] = ("cogs.transcripts",)
+EXTENSIONS: tuple[str, ...] = ("cogs.interpret", "cogs.transcripts")
+
+CommandSync = Literal["auto", "force", "never"]
 
 
 def default_intents() -> discord.Intents:
@@ -71,6 +84,10 @@ def default_intents() -> discord.Intents:
     intents.guilds = True
     intents.voice_states = True
     return intents
+
+
+class ServicesNotReady(RuntimeError):
+    """A service was used before ``setup_hook`` or after ``close``."""
 
 
 class InterpretBot(commands.Bot):
@@ -86,9 +103,14 @@ class InterpretBot(commands.Bot):
         settings: Settings,
         *,
         extensions: tuple[str, ...] = EXTENSIONS,
+        command_sync: CommandSync = "auto",
+        run_clock: Callable[[], float] = time.monotonic,
+        run_tick_s: float = 1.0,
+        pinch_options: dict[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
         client_options.setdefault("intents", default_intents())
+        client_options.setdefault("tree_cls", InterpretTree)
         shards = settings.shards
         if shards.count is not None:
             client_options.setdefault("shard_count", shards.count)
@@ -101,11 +123,12 @@ class InterpretBot(commands.Bot):
                          **client_options)
         self.settings = settings
         self._extensions = extensions
-        self.pinch: PinchClient | None = None
-        self.pinch_transport: Transport[Any] | None = None
-        """How runs reach Pinch (``PINCH_TRANSPORT``); its ``name`` is shown in statuses."""
-        self.interpretations: SessionManager | None = None
-        self.transcripts: TranscriptService | None = None
+        self._command_sync = command_sync
+        self._run_clock = run_clock
+        self._run_tick_s = run_tick_s
+        self._pinch_options = pinch_options
+        self._services: Services | None = None
+        self.commands_synced = False
         self.flush_hooks: list[FlushHook] = []
         self.health = Health(self.shard_states, self.is_ready)
         self.metrics = BotMetrics(runs=self._runs, voice_of=self._voice_client_of,
@@ -119,64 +142,71 @@ class InterpretBot(commands.Bot):
         self.add_listener(self._gateway_resumed, "on_resumed")
         self.add_listener(self._gateway_lost, "on_disconnect")
 
+    @property
+    def services(self) -> Services:
+        """The store, Pinch client, engine and run service (ready from ``setup_hook``)."""
+        if self._services is None:
+            raise ServicesNotReady("the bot's services are not running")
+        return self._services
+
+    @property
+    def pinch(self) -> PinchClient | None:
+        return self._services.pinch if self._services is not None else None
+
+    @property
+    def interpretations(self) -> SessionManager | None:
+        return self._services.manager if self._services is not None else None
+
+    @property
+    def transcripts(self) -> TranscriptService | None:
+        return self._services.transcripts if self._services is not None else None
+
     async def setup_hook(self) -> None:
         install_reconnect_attempt_filter()
         if self.settings.metrics_port is not None:
             self.observability = ObservabilityServer(
                 self.health, self.metrics, self.settings.metrics_host, self.settings.metrics_port)
             await self.observability.start()
-        self.pinch = PinchClient(
-            self.settings.pinch_base_url, self.settings.pinch_api_token,
-            transport=MeteredTransport(httpx.AsyncHTTPTransport(), self.metrics.pinch_call))
-        self.pinch_transport = build_transport(
-            self.settings, self.pinch,
-            http_transport=MeteredTransport(httpx.AsyncHTTPTransport(), self.metrics.pinch_call))
-        log.info("Pinch transport: %s", self.pinch_transport.name)
-        self.interpretations = SessionManager(
-            self.pinch_transport, connect_receiving_voice,
+        self._services = services = await open_services(
+            self.settings, connect_receiving_voice,
             on_transcript=self._engine_transcript, on_status=self._engine_status,
+            on_ended=lambda summary: self.dispatch("interpretation_ended", summary),
+            on_failure=lambda notice: self.dispatch("interpretation_failure", notice),
             voice_unavailable=check_voice_internals(),
-        )
-        self.transcripts = TranscriptService(observer=self.metrics)
-        self.add_flush_hook(self.transcripts.aclose)
+            transcript_observer=self.metrics,
+            pinch_transport=MeteredTransport(httpx.AsyncHTTPTransport(),
+                                             self.metrics.pinch_call),
+            ws_http_transport=MeteredTransport(httpx.AsyncHTTPTransport(),
+                                               self.metrics.pinch_call),
+            pinch_options=self._pinch_options, clock=self._run_clock,
+            tick_s=self._run_tick_s)
+        self.health.add_check("store", services.store.ping)
+        # Pending transcript posts reach their threads before the bot leaves Discord.
+        self.add_flush_hook(services.transcripts.aclose)
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded extension %s", name)
-        synced = await self.tree.sync()
-        log.info("synced %d application commands", len(synced))
+        if self._command_sync != "never":
+            self.commands_synced = await sync_commands(
+                self.tree, services.store, force=self._command_sync == "force")
 
     def add_flush_hook(self, hook: FlushHook) -> None:
         """Await ``hook`` during a graceful shutdown, once every run has stopped."""
         self.flush_hooks.append(hook)
 
     async def close(self) -> None:
-        # Each step runs whatever the one before it did: the Pinch client, the Discord
-        # connection and the endpoint are closed even if stopping the runs failed.
+        # Each step runs whatever the one before it did: the services (runs, Pinch
+        # client, store), the Discord connection and the endpoint are all closed.
+        services, self._services = self._services, None
         try:
-            try:
-                if self.interpretations is not None:
-                    await self.interpretations.aclose()
-            except Exception:
-                log.exception("stopping the interpretations failed")
-            try:
-                if self.transcripts is not None:
-                    await self.transcripts.aclose()  # pending posts, before the gateway closes
-            except Exception:
-                log.exception("flushing the transcripts failed")
+            if services is not None:
+                await services.aclose()
         finally:
             try:
-                if self.pinch_transport is not None:
-                    await self.pinch_transport.aclose()
-                if self.pinch is not None:
-                    await self.pinch.aclose()
-            except Exception:
-                log.exception("closing the Pinch client failed")
+                await super().close()
             finally:
-                try:
-                    await super().close()
-                finally:
-                    if self.observability is not None:
-                        await self.observability.aclose()
+                if self.observability is not None:
+                    await self.observability.aclose()
 
     async def _gateway_ready(self) -> None:
         self.gateway_watch.connected("new session")
@@ -307,6 +337,17 @@ def check_voice_internals() -> str | None:
               f"({', '.join(missing)}); voice runs are refused until the bot is updated")
     log.error("%s", reason)
     return reason
+
+
+async def sync_now(settings: Settings, **client_options: Any) -> bool:
+    """``python -m bot sync``: log in, register the commands with Discord, log out."""
+    async with InterpretBot(settings, command_sync="force", **client_options) as bot:
+        await bot.login(settings.discord_token.reveal())  # runs setup_hook, which syncs
+        return bot.commands_synced
+
+
+def sync(settings: Settings) -> bool:
+    return asyncio.run(sync_now(settings, **client_options(settings)))
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

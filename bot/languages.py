@@ -160,3 +160,12 @@ def suggest(prefix: str, limit: int = 25) -> list[tuple[str, str]]:
 def language_name(code: str) -> str:
     """The English name of a supported code (after normalisation)."""
     return SUPPORTED[normalize_language(code)]
+
+
+def primary_language(code: str) -> str:
+    """The primary subtag of a code, lower-cased: ``es-MX`` → ``es``, ``pt_BR`` → ``pt``.
+
+    Two codes with the same primary subtag are one language to a listener (and to
+    the interpreter's language detection); regions are only accents and spelling.
+    """
+    return code.strip().replace("_", "-").split("-", 1)[0].lower()

@@ -162,6 +162,10 @@ class Settings:
             pinch_ws_base_url=ws_base_url,
         )
 
+    def database(self) -> str:
+        """``DATABASE_URL``, or the SQLite file under ``DATA_DIR`` when it is unset."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'interpret.sqlite3'}"
+
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.support.watchdog",
     "tests.support.fixtures_pinch",
     "tests.support.fixtures_discord",
+    "tests.support.fixtures_store",
 ]
 
 

@@ -1,11 +1,9 @@
 """Pure audio building blocks (numpy, vectorised): frame geometry, downmix, streaming
 resampling into fixed frames, mixing with ducking, levels and the voice gate, and the
-bounded sample ring behind playback's jitter buffers, and their composition for
-the uplink to Pinch.
+bounded sample ring behind playback's jitter buffers.
 
 Modules: ``frames`` (constants, bytes⇄int16), ``downmix``, ``rechunk``
 (``FrameChunker``), ``resample`` (``StreamResampler``), ``mix`` (``mix``, ``Ducker``),
-``levels`` (``rms``, ``dbfs``, ``VoiceGate``), ``ring`` (``SampleRing``), and
-``speech`` (``SpeechFeed``: downmix → gate → resample for one speaker's uplink).
+``levels`` (``rms``, ``dbfs``, ``VoiceGate``), ``ring`` (``SampleRing``).
 Nothing here does I/O or starts threads; none of the classes is thread-safe.
 """

@@ -26,8 +26,3 @@ def stereo_to_mono(interleaved: Int16Array) -> Int16Array:
     mixed += pairs[:, 1]
     mixed >>= 1
     return mixed.astype(np.int16)
-
-
-def mono_to_stereo(mono: Int16Array) -> Int16Array:
-    """Duplicate each mono sample into both channels (interleaved)."""
-    return np.repeat(mono, 2)

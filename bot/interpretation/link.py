@@ -284,10 +284,26 @@ class InterpreterLink:
     def uplink_stats(self) -> UplinkQueueStats:
         return self._uplink.stats
 
-    @property
-    def queued_frames(self) -> int:
-        """Microphone frames waiting for the session."""
-        return len(self._uplink)
+    async def drain(self, timeout: float, pause_ms: float = 700.0) -> None:  # noqa: ASYNC109
+        """Let what was said be interpreted before the link closes (a stop, a shutdown).
+
+        If an utterance is under way (audio waiting, or transcripts still due), the
+        utterance is ended with ``pause_ms`` of pause, what waits is sent, and the
+        transcripts still due are awaited, for at most ``timeout`` s. Never raises.
+        """
+        if self.state is not LinkState.ACTIVE:
+            return
+        if self._uplink.idle and not self._utterances.pending():
+            return
+        self.end_of_speech(pad_ms=pause_ms)
+        try:
+            async with asyncio.timeout(timeout):
+                # The state lives in the uplink sender and the session's callbacks.
+                while self.state is LinkState.ACTIVE and (  # noqa: ASYNC110
+                        not self._uplink.idle or self._utterances.pending()):
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            log.info("link %s: closing with an utterance still being interpreted", self.name)
 
     async def update_options(self, options: SessionOptions) -> bool:
         """New languages or voice for this link. Returns ``True`` when the live session

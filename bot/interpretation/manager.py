@@ -112,16 +112,20 @@ class SessionManager:
         await self._no_starts.wait()
 
     async def start(self, channel: discord.VoiceChannel, config: RunConfig,
-                    own_user_id: int | None = None) -> ChannelInterpretation:
+                    own_user_id: int | None = None, *,
+                    preferences: PreferenceLookup | None = None) -> ChannelInterpretation:
         """Join ``channel`` and run; raises :class:`AlreadyRunning`, :class:`NotAccepting`,
-        :class:`StartCancelled`, :class:`VoiceUnavailable` or the join's error."""
+        :class:`StartCancelled`, :class:`VoiceUnavailable` or the join's error.
+        ``preferences`` (the guild's in-memory view of its members' choices) overrides
+        the manager-wide lookup for this run."""
         # Every task the run starts inherits these ids, so all its log lines carry them.
         with logs.bind(guild_id=channel.guild.id, channel_id=channel.id,
                        run_id=logs.new_run_id()):
-            return await self._start(channel, config, own_user_id)
+            return await self._start(channel, config, own_user_id, preferences)
 
     async def _start(self, channel: discord.VoiceChannel, config: RunConfig,
-                     own_user_id: int | None) -> ChannelInterpretation:
+                     own_user_id: int | None,
+                     preferences: PreferenceLookup | None) -> ChannelInterpretation:
         if self._refusal is not None:
             raise NotAccepting(self._refusal)
         if self._voice_unavailable is not None:
@@ -139,7 +143,7 @@ class SessionManager:
             run = ChannelInterpretation(
                 channel.id, config, self._pinch,
                 on_transcript=self._on_transcript, on_status=self._status,
-                preferences=self._preferences, own_user_id=own_user_id,
+                preferences=preferences or self._preferences, own_user_id=own_user_id,
                 on_fatal=lambda reason: self._stop_soon(guild_id, run, reason),
             )
             self._starting[guild_id] = run

@@ -14,7 +14,8 @@ Never forwarded, and counted by reason: excluded members (bots, the bot itself,
 opted-out members), silence past the gate's hangover (Pinch bills for audio
 time), frames beyond the link cap (``link_cap``), frames of a member whose link
 failed to start, while the retry waits (``link_backoff``) or, for failures that
-retrying cannot fix, until :meth:`SpeakerRouter.reopen` (``link_failed``).
+retrying cannot fix, until :meth:`SpeakerRouter.reopen` (``link_failed``), and a
+replay that found no link (``replay``).
 
 A link that fails to start is closed at once (with its playback input) and the
 member's next link waits a jittered, capped backoff; the owner hears of it through
@@ -45,6 +46,7 @@ from bot.audio.frames import FRAME_MS, SILENCE_FRAME, pcm_to_samples, samples_to
 from bot.audio.levels import dbfs
 from bot.audio.mix import mix
 from bot.interpretation.attribution import SpeakingTimeline
+from bot.interpretation.replay import Replay
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,23 @@ class RouterConfig:
         """Jittered, capped delay after ``failures`` consecutive failed starts (>= 1)."""
         delay = min(self.retry_max_s, self.retry_base_s * 2.0 ** max(0, failures - 1))
         return delay * (0.5 + 0.5 * rand())
+
+    def __post_init__(self) -> None:
+        # Accept the mode's value ("mixed") as stored in settings; refuse nonsense early.
+        if not isinstance(self.mode, RoutingMode):
+            try:
+                object.__setattr__(self, "mode", RoutingMode(str(self.mode).strip().lower()))
+            except ValueError:
+                modes = ", ".join(m.value for m in RoutingMode)
+                raise ValueError(f"mode must be one of {modes}") from None
+        if self.max_links < 1:
+            raise ValueError("max_links must be at least 1")
+        if self.idle_timeout_s <= 0:
+            raise ValueError("idle_timeout_s must be positive")
+        if self.hangover_ms < 0:
+            raise ValueError("hangover_ms must not be negative")
+        if self.mixed_queue_frames < 1:
+            raise ValueError("mixed_queue_frames must be at least 1")
 
     @property
     def hangover_frames(self) -> int:
@@ -128,6 +147,7 @@ class Link(Protocol):
     def push_frame(self, pcm_48k_stereo: bytes) -> None: ...
     def end_of_speech(self, pad_ms: float = 0.0) -> None: ...
     async def start(self) -> None: ...
+    async def drain(self, timeout: float) -> None: ...  # noqa: ASYNC109
     async def aclose(self) -> None: ...
 
 
@@ -180,6 +200,11 @@ class SpeakerRouter:
         await cancel_and_wait([*self._tasks, *self._starting.values()], timeout=15)
         links, self._links = list(self._links.values()), {}
         await asyncio.gather(*(link.aclose() for link in links), return_exceptions=True)
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Before closing: let every link finish interpreting what was already said."""
+        await asyncio.gather(*(link.drain(timeout) for link in self._links.values()),
+                             return_exceptions=True)
 
     @property
     def links(self) -> dict[int, Link]:
@@ -248,12 +273,29 @@ class SpeakerRouter:
         if self.config.mode is RoutingMode.PER_SPEAKER:
             self._close_link(member_id)
 
-    def reopen(self, member_id: int) -> None:
+    def reopen(self, member_id: int, replay: Replay | None = None) -> None:
         """The member's settings changed: close their link and forget its failures;
-        their next speech opens a link with the new settings."""
+        their next speech opens a link with the new settings.
+
+        With a ``replay`` (what the closed link heard, see :mod:`~bot.interpretation.replay`)
+        the new link opens at once and hears it first; what the member says next follows.
+        """
         self._failures.pop(member_id, None)
-        if self.config.mode is RoutingMode.PER_SPEAKER:
-            self._close_link(member_id)
+        if self.config.mode is not RoutingMode.PER_SPEAKER:
+            return
+        self._close_link(member_id)
+        if replay is None or not replay.frames or self._closed:
+            return
+        link = self._link_for(member_id)
+        if link is None:
+            self.dropped["replay"] += len(replay.frames)
+            return
+        self._last_speech[member_id] = self._clock()
+        for frame in replay.frames:
+            link.push_frame(frame)
+        self.forwarded_frames += len(replay.frames)
+        if replay.ended:
+            link.end_of_speech()
 
     def link_failed(self, key: int, error: BaseException) -> None:
         """A started link failed for good (e.g. its token was revoked): close it and

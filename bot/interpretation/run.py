@@ -25,6 +25,22 @@ transport can (:meth:`ChannelInterpretation.apply_member_settings`).
 Statuses: every :class:`RunStatus` names its reason; those carrying a ``notice``
 are meant for the channel (a failure retrying cannot fix and what to do about
 it, the link cap leaving someone out), each notice text at most once per run.
+
+Pair mode (``RunConfig.pair``, see :mod:`~bot.interpretation.pair_mode`): each
+link has its member's direction. While a member's direction is undecided, their
+link records what it is given (:mod:`~bot.interpretation.replay`); when their
+first final original says they speak another language than the one their
+session assumed, that link is *superseded*: its playback is cut, its remaining
+transcripts (the deciding one included) are dropped, and the router re-opens
+the member's link in the decided direction with the recording replayed into it,
+so their first words are interpreted again, the right way round. The decision
+goes out as a :class:`RunStatus` with ``pair`` set (and a ``notice`` when the
+member speaks neither language of the pair).
+
+Utterance numbers are per member and never reused within a run: each new link
+of a member counts on from its own base (:data:`_UTTERANCE_STRIDE`), so the
+transcript writer can never pair a translation from one of a member's sessions
+with an original from an earlier one.
 """
 
 from __future__ import annotations
@@ -35,7 +51,7 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -47,6 +63,15 @@ from bot.interpretation.link import (
     describe_failure,
 )
 from bot.interpretation.livekit_transport import LiveKitTransport
+from bot.interpretation.pair_mode import (
+    Direction,
+    Outcome,
+    PairConfig,
+    PairDecision,
+    PairDirections,
+    check_pair,
+)
+from bot.interpretation.replay import SpeechRecording
 from bot.interpretation.router import (
     MIXED_LINK,
     LinkCapReached,
@@ -56,7 +81,9 @@ from bot.interpretation.router import (
     SpeakerRouter,
 )
 from bot.interpretation.transport import Transport
+from bot.languages import normalize_language
 from bot.pinch import (
+    VOICE_TYPES,
     AuthenticationError,
     InvalidLanguageError,
     NoCreditsError,
@@ -69,11 +96,13 @@ from bot.pinch.options import SessionOptions, clean_context
 from bot.tasks import cancel_and_wait
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame
-from bot.voice.playback import PlaybackInput, PlaybackMixer
+from bot.voice.playback import PlaybackInput, PlaybackMixer, PlaybackStats
 
 log = logging.getLogger(__name__)
 
 _UTTERANCES_REMEMBERED = 256
+_UTTERANCE_STRIDE = 1_000_000
+"""Utterance numbers of a member's n-th link start at n × this (no link says a million)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +124,11 @@ def no_preferences(member_id: int) -> MemberPreference:
 
 @dataclass(frozen=True, slots=True)
 class RunConfig:
+    """A run's settings, validated and normalised on construction: language codes
+    become the canonical ``ll-RR`` of :mod:`bot.languages` (``UnknownLanguage``, a
+    ``ValueError``, otherwise), the voice is lower-cased and checked (``clone`` in
+    mixed mode becomes ``female``: one session hears a mixture of voices)."""
+
     target_language: str
     source_language: str = "en-US"
     """The hint sent to Pinch when a member has not set their own language."""
@@ -109,9 +143,31 @@ class RunConfig:
     """Names and jargon of this server/channel, sent with WebSocket sessions (the LiveKit
     API has no such field). Never logged; at most ``MAX_CONTEXT_CHARS`` characters
     (``ContextTooLong``, a ``ValueError``, otherwise)."""
+    drain_timeout_s: float = 4.0
+    """On stop, how long links may take to interpret what was already said."""
+    pair: PairConfig | None = None
+    """Pair mode: ``source_language`` ↔ ``target_language``, each member interpreted
+    into the other one (per-speaker routing only; see :mod:`~bot.interpretation.pair_mode`).
+    With mixed routing, construction raises
+    :class:`~bot.interpretation.pair_mode.PairModeError` (its message is for the user)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "context", clean_context(self.context))
+        object.__setattr__(self, "target_language", normalize_language(self.target_language))
+        object.__setattr__(self, "source_language", normalize_language(self.source_language))
+        voice = str(self.voice_type).strip().lower()
+        if voice not in VOICE_TYPES:
+            raise ValueError(f"voice_type must be one of {', '.join(VOICE_TYPES)}")
+        if voice == "clone" and self.router.mode is RoutingMode.MIXED:
+            voice = "female"  # cloning a mixture of voices is meaningless
+        object.__setattr__(self, "voice_type", voice)
+        if self.duck_db is not None and self.duck_db > 0:
+            raise ValueError("duck_db must be zero or negative (an attenuation)")
+        if self.pair is not None:
+            check_pair(self.source_language, self.target_language,
+                       mixed=self.router.mode is RoutingMode.MIXED)
+            if self.pair.replay_ms > self.link.uplink_queue_ms:
+                raise ValueError("pair.replay_ms must fit the link's uplink queue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +180,9 @@ class AttributedTranscript:
     link: str
     utterance: int = 0
     """Order of the utterance within its link; an original and its translation share it."""
+    direction: Direction | None = None
+    """Pair mode: what this utterance was interpreted from and into (it varies by
+    member); ``None`` otherwise (the run's own source and target)."""
 
 
 class RunState(enum.Enum):
@@ -143,10 +202,12 @@ class RunStatus:
     """The member concerned, when the status is about one member's link."""
     notice: str | None = None
     """One sentence for the channel (what happened and what to do), or ``None``."""
+    pair: PairDecision | None = None
+    """Pair mode: the member's direction was just decided from what they speak."""
 
 
 def _discard_audio(pcm: bytes) -> None:
-    """Translated speech of a text-only run (only LiveKit sends it anyway)."""
+    """Translated speech of a run with ``play_audio`` off (only LiveKit sends it anyway)."""
 
 
 MemberSettingsOutcome = Literal["updated", "reopened", "no_link"]
@@ -154,20 +215,35 @@ MemberSettingsOutcome = Literal["updated", "reopened", "no_link"]
 
 
 class _PlaybackLink:
-    """A router link: one InterpreterLink plus the playback input it feeds."""
+    """A router link: one InterpreterLink plus the playback input it feeds, its
+    direction, and (pair mode, while undecided) a recording of what it was given."""
 
-    def __init__(self, link: InterpreterLink, playback: PlaybackInput) -> None:
-        self.link = link
+    def __init__(self, key: int, playback: PlaybackInput, direction: Direction,
+                 number_base: int, recording: SpeechRecording | None) -> None:
+        self.key = key
         self.playback = playback
+        self.direction = direction
+        self.number_base = number_base
+        self.recording = recording
+        self.superseded = False
+        """Pair mode: replaced by a link in the right direction; nothing more from it."""
+        self.link: InterpreterLink  # set by the run right after construction
 
     def push_frame(self, pcm_48k_stereo: bytes) -> None:
+        if self.recording is not None:
+            self.recording.frame(pcm_48k_stereo)
         self.link.push_frame(pcm_48k_stereo)
 
     def end_of_speech(self, pad_ms: float = 0.0) -> None:
+        if self.recording is not None:
+            self.recording.end(pad_ms)
         self.link.end_of_speech(pad_ms)
 
     async def start(self) -> None:
         await self.link.start()
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        await self.link.drain(timeout)
 
     async def aclose(self) -> None:
         try:
@@ -209,10 +285,17 @@ class ChannelInterpretation:
         self._pump: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Lock()
+        self.started_at: float | None = None
+        """``time.monotonic()`` when the run started receiving."""
         self._on_fatal = on_fatal
         self._self_stop: asyncio.Task[None] | None = None
         self._settings_tasks: set[asyncio.Task[MemberSettingsOutcome]] = set()
         self._notices: set[str] = set()
+        self._pair = (PairDirections(config.source_language, config.target_language)
+                      if config.pair is not None else None)
+        self._links_made: collections.Counter[int] = collections.Counter()
+        self.superseded_events = 0
+        """Pair mode: transcripts dropped from links replaced by a reversed one."""
         # (link name, utterance) → member, decided once from the original's end time.
         self._utterance_speakers: collections.OrderedDict[tuple[str, int], int | None] = (
             collections.OrderedDict())
@@ -225,6 +308,27 @@ class ChannelInterpretation:
     def transport_name(self) -> str:
         """How this run reaches Pinch: ``livekit`` or ``websocket`` (``PINCH_TRANSPORT``)."""
         return self._transport.name
+
+    def interpreter_links(self) -> dict[int, InterpreterLink]:
+        """Router key (member id, or 0 for the mix) → its link, for status snapshots."""
+        if self._router is None:
+            return {}
+        return {key: link.link for key, link in self._router.links.items()
+                if isinstance(link, _PlaybackLink)}
+
+    def playback_stats(self) -> PlaybackStats | None:
+        """The playback mixer's counters and open inputs (one per live link)."""
+        return self._mixer.stats() if self._mixer is not None else None
+    def pair_decisions(self) -> Mapping[int, PairDecision]:
+        """Pair mode: members whose direction was detected (kept for the run), else empty."""
+        return self._pair.decisions if self._pair is not None else {}
+
+    def direction_of(self, member_id: int) -> Direction | None:
+        """Pair mode: the direction of the member's next session (``None`` otherwise)."""
+        if self._pair is None:
+            return None
+        return self._pair.direction_for(member_id,
+                                        self._preferences(member_id).source_language)
 
     def link_rooms(self) -> dict[int, str | None]:
         """Router key (member id, or 0 for the mix) → the LiveKit room its link is in."""
@@ -255,6 +359,7 @@ class ChannelInterpretation:
         except BaseException:
             await self.stop("start failed")
             raise
+        self.started_at = time.monotonic()
         if self.state is RunState.STARTING:
             self._set_state(RunState.RUNNING, f"started ({self._transport.name} transport)")
 
@@ -269,6 +374,8 @@ class ChannelInterpretation:
                     await cancel_and_wait([self._pump])
                 await cancel_and_wait(list(self._settings_tasks))
                 if self._router is not None:
+                    # Nothing new comes in; what was said before the stop is still told.
+                    await self._router.drain(self.config.drain_timeout_s)
                     await self._router.aclose()
                 if self._mixer is not None:
                     self._mixer.close()
@@ -293,7 +400,8 @@ class ChannelInterpretation:
         (``update_metadata``, no reconnect: ``"updated"``); otherwise their link is closed
         and re-opened with them on their next speech, like :meth:`reopen_member`
         (``"reopened"``). ``"no_link"``: nothing was live; their next link opens with the
-        new settings anyway (and a failure that blocked them is forgotten)."""
+        new settings anyway (and a failure that blocked them is forgotten). In pair mode
+        a new language may turn the member's direction round: always re-opened there."""
         router = self._router
         if router is None or self.state is RunState.STOPPED:
             return "no_link"
@@ -301,11 +409,15 @@ class ChannelInterpretation:
         if not isinstance(entry, _PlaybackLink):
             router.reopen(member_id)
             return "no_link"
-        if not self._preferences(member_id).opted_out and \
-                await entry.link.update_options(self._session_options(member_id)):
-            log.info("channel %d: member %d's new settings applied in place",
-                     self.channel_id, member_id)
-            return "updated"
+        pref = self._preferences(member_id)
+        if self._pair is None and not pref.opted_out:
+            options = self._session_options(pref, Direction(
+                pref.source_language or self.config.source_language,
+                self.config.target_language))
+            if await entry.link.update_options(options):
+                log.info("channel %d: member %d's new settings applied in place",
+                         self.channel_id, member_id)
+                return "updated"
         router.reopen(member_id)
         return "reopened"
 
@@ -359,15 +471,14 @@ class ChannelInterpretation:
             return True
         return self._preferences(member_id).opted_out
 
-    def _session_options(self, key: int) -> SessionOptions:
-        pref = self._preferences(key) if key != MIXED_LINK else MemberPreference()
+    def _session_options(self, pref: MemberPreference, direction: Direction) -> SessionOptions:
         voice_type = pref.voice_type or self.config.voice_type
         if self.config.router.mode is RoutingMode.MIXED and voice_type == "clone":
             # Cloning a mixture of voices is meaningless.
             voice_type = "female"
         return SessionOptions(
-            source_language=pref.source_language or self.config.source_language,
-            target_language=self.config.target_language,
+            source_language=direction.source,
+            target_language=direction.target,
             voice_type=voice_type,
             audio_output=self.config.play_audio,
             context=self.config.context,
@@ -375,28 +486,90 @@ class ChannelInterpretation:
 
     def _make_link(self, key: int) -> _PlaybackLink:
         assert self._mixer is not None
+        pref = self._preferences(key) if key != MIXED_LINK else MemberPreference()
+        direction, recording = self._direction_for(key, pref)
         name = "mixed" if key == MIXED_LINK else f"member-{key}"
         playback = self._mixer.open_input(f"{name}-{time.monotonic_ns()}")
-        link = InterpreterLink(
+        made = self._links_made[key]
+        self._links_made[key] += 1
+        wrapper = _PlaybackLink(key, playback, direction, made * _UTTERANCE_STRIDE, recording)
+        wrapper.link = InterpreterLink(
             name,
             self._transport,
-            self._session_options(key),
-            on_transcript=lambda event, utterance: self._transcript(key, name, event, utterance),
+            self._session_options(pref, direction),
+            on_transcript=lambda event, utterance: self._transcript(wrapper, name, event,
+                                                                    utterance),
             on_audio=playback.push if self.config.play_audio else _discard_audio,
             on_status=lambda status: self._link_status(key, status),
             config=self.config.link,
         )
-        return _PlaybackLink(link, playback)
+        return wrapper
 
-    def _transcript(self, key: int, link_name: str, event: TranscriptEvent,
+    def _direction_for(self, key: int,
+                       pref: MemberPreference) -> tuple[Direction, SpeechRecording | None]:
+        """The member's direction now, and a recording if detection may still change it."""
+        if self._pair is None or key == MIXED_LINK:
+            return Direction(pref.source_language or self.config.source_language,
+                             self.config.target_language), None
+        preferred = pref.source_language
+        direction = self._pair.direction_for(key, preferred)
+        if preferred and self._pair.outcome_of(preferred) is Outcome.OTHER:
+            notice = self._pair.other_language_notice(key, preferred)
+            if notice not in self._notices:  # said once, not at every link of theirs
+                self._emit(RunStatus(self.channel_id, self.state,
+                                     f"pair: member {key} speaks {preferred}: {direction}",
+                                     member_id=key, notice=notice))
+        assert self.config.pair is not None
+        recording = (SpeechRecording(self.config.pair.replay_ms)
+                     if self._pair.undecided(key, preferred) else None)
+        return direction, recording
+
+    def _transcript(self, link: _PlaybackLink, link_name: str, event: TranscriptEvent,
                     utterance: int) -> None:
         assert self._router is not None
-        member = self._speaker_of(key, link_name, event, utterance)
+        if link.recording is not None and event.kind == "original" and event.is_final:
+            self._detect(link, event)
+        if link.superseded:
+            self.superseded_events += 1
+            return
+        number = link.number_base + utterance
+        member = self._speaker_of(link.key, link_name, event, number)
+        direction = link.direction if self._pair is not None else None
         try:
             self._on_transcript(AttributedTranscript(self.channel_id, member, event, link_name,
-                                                     utterance))
+                                                     number, direction))
         except Exception:
             log.exception("transcript outlet failed")
+
+    def _detect(self, link: _PlaybackLink, event: TranscriptEvent) -> None:
+        """Pair mode: a final original of an undecided member may decide their direction."""
+        assert self._pair is not None
+        assert self._router is not None
+        key = link.key
+        if self._router.links.get(key) is not link or self._stopping.locked():
+            return  # a link on its way out decides nothing
+        if self._preferences(key).source_language:
+            link.recording = None  # they set a language meanwhile: it wins, not detection
+            return
+        decision = self._pair.observe(key, event.language_detected)
+        if decision is None:
+            return
+        assert link.recording is not None
+        replay = link.recording.take()
+        link.recording = None
+        if decision.direction != link.direction:
+            link.superseded = True
+            link.playback.close(drain=False)  # its translation is into the wrong language
+            self._router.reopen(key, replay)
+            log.info("pair: member %d speaks %s: re-opened %s (%.1f s replayed, %d frames "
+                     "too old)", key, decision.detected, decision.direction,
+                     replay.duration_ms / 1000, replay.dropped)
+        notice = (self._pair.other_language_notice(key, decision.detected)
+                  if decision.outcome is Outcome.OTHER else None)
+        self._emit(RunStatus(
+            self.channel_id, self.state,
+            f"pair: member {key} speaks {decision.detected}: {decision.direction}",
+            member_id=key, notice=notice, pair=decision))
 
     def _speaker_of(self, key: int, link_name: str, event: TranscriptEvent,
                     utterance: int) -> int | None:

@@ -8,10 +8,9 @@ across frames of one utterance and is flushed at the end of speech.
 from __future__ import annotations
 
 from bot.audio.downmix import stereo_to_mono
+from bot.audio.frames import SAMPLE_RATE as DISCORD_RATE
 from bot.audio.frames import pcm_to_samples, samples_to_pcm
 from bot.audio.resample import StreamResampler
-
-DISCORD_RATE = 48_000
 
 
 class UplinkConverter:
@@ -26,5 +25,3 @@ class UplinkConverter:
     def flush(self) -> list[bytes]:
         return [samples_to_pcm(frame) for frame in self._resampler.flush()]
 
-    def reset(self) -> None:
-        self._resampler.reset()

@@ -57,9 +57,9 @@ class UplinkQueue:
         return len(self._frames)
 
     @property
-    def has_work(self) -> bool:
-        """Whether the sender has something to send now (a frame or padding)."""
-        return bool(self._frames) or self._pause is not None
+    def idle(self) -> bool:
+        """Nothing waits to be sent, not even a pause."""
+        return not self._frames and self._pause is None
 
     def push_speech(self, chunks: list[bytes], now: float) -> None:
         """Frames of speech pushed at ``now``; first closes a pending pause at its real length."""

@@ -32,6 +32,11 @@ class UtteranceNumbers:
         self._next = 0
         self._waiting: collections.deque[int] = collections.deque(maxlen=MAX_WAITING)
         self._correlated: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._interim_open = False
+
+    def pending(self) -> bool:
+        """Whether an utterance is under way: heard but not final, or final but untranslated."""
+        return self._interim_open or bool(self._waiting)
 
     def number(self, event: TranscriptEvent) -> int:
         """The utterance ``event`` belongs to (numbers only grow, across sessions too)."""
@@ -49,6 +54,7 @@ class UtteranceNumbers:
         return self._allocate()
 
     def _original(self, event: TranscriptEvent) -> int:
+        self._interim_open = not event.is_final
         cid = event.correlation_id
         if cid is not None:
             number = self._correlated.get(cid)
@@ -74,3 +80,4 @@ class UtteranceNumbers:
         """Originals of the previous session will get no translation now."""
         self._waiting.clear()
         self._correlated.clear()
+        self._interim_open = False

@@ -8,10 +8,10 @@ first failure (:func:`run_preflight`), so the two can never disagree.
 Order: libopus (local), the store (local or a database server), then the Pinch
 API (remote). The Discord token is checked by logging in, right after.
 
-``STORE_CHECKS`` is the hook for the per-guild store (issue 10): its check opens
-the store at ``settings.database_url``, runs the migrations and, when that fails,
-reports ``ExitStatus.STORE_UNAVAILABLE`` with the URL shown through
-:func:`bot.urls.masked_url`. It is empty until the store is merged.
+``STORE_CHECKS`` holds the store's check: it opens the store at
+``settings.database()``, which runs the migrations, and, when that fails, reports
+``ExitStatus.STORE_UNAVAILABLE`` with the URL shown through
+:func:`bot.urls.masked_url`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bot.log_redaction import redact
 from bot.net_errors import network_cause
 from bot.pinch import (
     AuthenticationError,
@@ -34,6 +35,7 @@ from bot.pinch.realtime import PinchRealtimeClient
 from bot.settings import Settings
 from bot.startup.errors import ExitStatus, StartupError
 from bot.startup.opus import load_libopus
+from bot.urls import masked_url
 
 #: A short patience: a check that waits as long as a session request would feels hung.
 PINCH_CHECK_TIMEOUT_S: Final = 10.0
@@ -137,8 +139,30 @@ def pinch_failure(base_url: str, exc: PinchError, *,
                         f"check {setting}, or retry later if the service is down")
 
 
-#: Hook for the store (issue 10): its check goes here when it is merged.
-STORE_CHECKS: tuple[Check, ...] = ()
+async def check_store(settings: Settings) -> CheckResult:
+    """Open the store (which applies the migrations), ping it, close it."""
+    from bot.store import Store  # SQLAlchemy is imported only when a check needs it
+
+    url = settings.database()
+    try:
+        store = await Store.open(url)
+        try:
+            await store.ping()
+        finally:
+            await store.aclose()
+    except Exception as exc:
+        # SQLAlchemy wraps the driver's error (``orig``) in a multi-line message.
+        driver_error = getattr(exc, "orig", None) or exc
+        cause = network_cause(exc) or " ".join(
+            f"{type(driver_error).__name__}: {driver_error}".split())[:200]
+        return CheckResult.failed("store", StartupError(
+            ExitStatus.STORE_UNAVAILABLE,
+            f"cannot open the store at {masked_url(url)}: {redact(cause)}: "
+            "check DATABASE_URL (or DATA_DIR) and that the database is reachable"))
+    return CheckResult.passed("store", f"{masked_url(url)} at the newest schema")
+
+
+STORE_CHECKS: tuple[Check, ...] = (check_store,)
 
 
 def preflight_checks() -> Sequence[Check]:

@@ -27,6 +27,8 @@ import collections
 import itertools
 from dataclasses import dataclass
 
+from bot.interpretation.pair_mode import Direction
+
 
 @dataclass(slots=True)
 class Utterance:
@@ -46,6 +48,8 @@ class Utterance:
     arrived_at: float
     """Our monotonic clock, when the original (or the lone translation) arrived."""
     released: bool = False
+    direction: Direction | None = None
+    """Pair mode: what it was interpreted from and into (``None``: the run's own)."""
 
     @property
     def complete(self) -> bool:
@@ -67,20 +71,21 @@ class Pairer:
 
     def original(self, *, link: str, number: int | None, member_id: int | None, text: str,
                  language: str | None, started_at: float, ended_at: float,
-                 now: float) -> Utterance:
+                 now: float, direction: Direction | None = None) -> Utterance:
         utterance = Utterance(next(self._seq), link, number, member_id, text, language, None,
-                              min(started_at, ended_at), ended_at, now)
+                              min(started_at, ended_at), ended_at, now, direction=direction)
         self._pending.append(utterance)
         return utterance
 
     def translation(self, *, link: str, number: int | None, member_id: int | None, text: str,
-                    ended_at: float, now: float) -> tuple[Utterance, bool]:
+                    ended_at: float, now: float,
+                    direction: Direction | None = None) -> tuple[Utterance, bool]:
         """Attach a translation. Returns the utterance and whether it was already released
         (then the caller amends what it posted)."""
         match = self._match(link, number)
         if match is None:
             lone = Utterance(next(self._seq), link, number, member_id, "", None, text,
-                             ended_at, ended_at, now)
+                             ended_at, ended_at, now, direction=direction)
             self._pending.append(lone)
             return lone, False
         match.translation = text

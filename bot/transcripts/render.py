@@ -8,9 +8,15 @@ them. Layout (``>`` is a Discord quote):
     > Hola, ¿cómo estás?              > Hola, ¿cómo estás?
 
 The detected language is shown in brackets after the name (or first, through a
-webhook) when it differs from the source the speaker was configured with. A
-translation without an original is a quote alone. Everything a person said, and
-every display name, goes through :func:`~bot.transcripts.text.escape`.
+webhook) when it differs from the source the speaker was configured with. In
+pair mode every utterance carries its direction, shown the same way, with the
+detected language after it when that differs from the direction's source:
+
+    (es-ES → en-US) Hola, ¿cómo estás?        **Bob** (es-ES → en-US): Hola, ¿cómo estás?
+    > Hello, how are you?                     > Hello, how are you?
+
+A translation without an original is a quote alone. Everything a person said,
+and every display name, goes through :func:`~bot.transcripts.text.escape`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bot.languages import primary_language
 from bot.transcripts.pairing import Utterance
 from bot.transcripts.text import Line, escape, split_lines
 
@@ -55,11 +62,19 @@ def language_differs(detected: str | None, configured: str) -> bool:
     """
     if not detected:
         return False
-    return _primary(detected) != _primary(configured)
+    return primary_language(detected) != primary_language(configured)
 
 
-def _primary(code: str) -> str:
-    return code.strip().replace("_", "-").split("-", 1)[0].lower()
+def utterance_tag(utterance: Utterance, configured_source: str) -> str:
+    """What goes in brackets by the speaker: the direction (pair mode) and the detected
+    language when it is not the one the utterance was interpreted from; ``""`` if neither."""
+    direction = utterance.direction
+    source = direction.source if direction is not None else configured_source
+    parts = [str(direction)] if direction is not None else []
+    detected = utterance.original_language
+    if detected and utterance.original and language_differs(detected, source):
+        parts.append(f"heard {detected}" if direction is not None else detected)
+    return f"({escape(', '.join(parts))})" if parts else ""
 
 
 def post_lines(utterances: Sequence[Utterance], *, speaker_of: Callable[[int | None], Speaker],
@@ -68,18 +83,17 @@ def post_lines(utterances: Sequence[Utterance], *, speaker_of: Callable[[int | N
     lines: list[Line] = []
     for u in utterances:
         name = f"**{escape(speaker_of(u.member_id).display_name)}**" if names_inline else ""
-        language = (f"({escape(u.original_language or '')})"
-                    if language_differs(u.original_language, source_of(u.member_id)) else "")
+        tag = utterance_tag(u, source_of(u.member_id))
+        if names_inline:
+            head = f"{name} {tag}: " if tag else f"{name}: "
+        else:
+            head = f"{tag} " if tag else ""
         if u.original:
-            if names_inline:
-                head = f"{name} {language}: " if language else f"{name}: "
-            else:
-                head = f"{language} " if language else ""
             lines.append(Line(head, escape(u.original)))
             if u.translation:
                 lines.append(Line("> ", escape(u.translation)))
         elif u.translation:
-            lines.append(Line(f"> {name}: " if names_inline else "> ", escape(u.translation)))
+            lines.append(Line(f"> {head}", escape(u.translation)))
     return lines
 
 

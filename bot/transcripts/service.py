@@ -61,6 +61,8 @@ class TranscriptRun:
     live_captions: bool = False
     member_sources: Mapping[int, str] = field(default_factory=dict)
     """Members' own spoken language, where it differs from ``source_language``."""
+    pair: bool = False
+    """Pair mode: ``source_language`` ↔ ``target_language`` (each post shows its direction)."""
     started_at: datetime = field(default_factory=_utc_now)
 
     @property
@@ -104,9 +106,10 @@ class TranscriptService:
         voice_name = run.voice_channel.name
         keeper = ThreadKeeper(
             run.transcript_channel,
-            thread_name(voice_name, run.source_language, run.target_language, day),
+            thread_name(voice_name, run.source_language, run.target_language, day,
+                        pair=run.pair),
             continued_name=thread_name(voice_name, run.source_language, run.target_language,
-                                       day, continued=True),
+                                       day, continued=True, pair=run.pair),
             reuse_id=self._threads.reusable(key, self._clock()),
         )
         writer = TranscriptWriter(
@@ -197,7 +200,7 @@ class TranscriptService:
     @staticmethod
     def _key(run: TranscriptRun) -> ThreadKey:
         return ThreadKey(run.guild_id, run.voice_channel.id, run.transcript_channel.id,
-                         run.source_language, run.target_language)
+                         run.source_language, run.target_language, run.pair)
 
 
 def _with_captions(config: WriterConfig, live_captions: bool) -> WriterConfig:

@@ -42,9 +42,12 @@ class ThreadUnavailable(Exception):
 
 
 def thread_name(voice_channel: str, source: str, target: str, day: dt.date,
-                *, continued: bool = False) -> str:
-    """``"Voice · en-US → es-ES · 2025-06-01"``, shortened to Discord's 100 characters."""
-    tail = f" · {source} → {target} · {day.isoformat()}" + (" (continued)" if continued else "")
+                *, continued: bool = False, pair: bool = False) -> str:
+    """``"Voice · en-US → es-ES · 2025-06-01"`` (``↔`` in pair mode), shortened to
+    Discord's 100 characters."""
+    arrow = "↔" if pair else "→"
+    tail = (f" · {source} {arrow} {target} · {day.isoformat()}"
+            + (" (continued)" if continued else ""))
     room = max(1, THREAD_NAME_MAX - len(tail))
     voice = " ".join(voice_channel.split()) or "voice"
     if len(voice) > room:
@@ -61,6 +64,7 @@ class ThreadKey:
     transcript_channel_id: int
     source_language: str
     target_language: str
+    pair: bool = False
 
 
 class ThreadRegistry:

@@ -236,7 +236,7 @@ class TranscriptWriter:
                 link=link, number=number, member_id=transcript.member_id, text=event.text,
                 language=event.language_detected,
                 started_at=self._estimate_start(link, event.timestamp, event.text),
-                ended_at=event.timestamp, now=now)
+                ended_at=event.timestamp, now=now, direction=transcript.direction)
             self._last_end[link] = event.timestamp
             caption = self._captions.finish(link)
             if caption is not None:
@@ -244,7 +244,7 @@ class TranscriptWriter:
         else:
             utterance, released = self._pairer.translation(
                 link=link, number=number, member_id=transcript.member_id, text=event.text,
-                ended_at=event.timestamp, now=now)
+                ended_at=event.timestamp, now=now, direction=transcript.direction)
             if released:
                 self._queue.amend(utterance)
                 self._store(utterance)
@@ -493,11 +493,14 @@ class TranscriptWriter:
         if self.storer is None or not has_text(utterance):
             return
         run = self.run
+        direction = utterance.direction
+        configured = (direction.source if direction is not None
+                      else run.source_of(utterance.member_id))
         segment = TranscriptSegment(
             guild_id=run.guild_id, voice_channel_id=run.voice_channel_id, run_id=run.run_id,
             member_id=utterance.member_id,
-            source_language=utterance.original_language or run.source_of(utterance.member_id),
-            target_language=run.target_language,
+            source_language=utterance.original_language or configured,
+            target_language=direction.target if direction is not None else run.target_language,
             started_at=datetime.fromtimestamp(utterance.started_at, UTC),
             ended_at=datetime.fromtimestamp(utterance.ended_at, UTC),
             original=utterance.original, translation=utterance.translation)

@@ -15,12 +15,12 @@ from typing import Final
 
 import discord.opus
 
-SAMPLE_RATE: Final = 48_000
-CHANNELS: Final = 2
-SAMPLES_PER_FRAME: Final = 960
-FRAME_BYTES: Final = SAMPLES_PER_FRAME * CHANNELS * 2
-"""3840 bytes: one 20 ms stereo s16le frame."""
-SILENCE_PCM: Final = bytes(FRAME_BYTES)
+from bot.audio.frames import CHANNELS, FRAME_BYTES, SAMPLE_RATE
+from bot.audio.frames import FRAME_SAMPLES as SAMPLES_PER_FRAME
+from bot.audio.frames import SILENCE_FRAME as SILENCE_PCM
+
+__all__ = ["CHANNELS", "FRAME_BYTES", "SAMPLES_PER_FRAME", "SAMPLE_RATE", "SILENCE_PCM",
+           "OpusDecodeError", "StreamDecoder"]
 _MAX_SAMPLES: Final = 5760  # 120 ms, the longest Opus packet
 
 

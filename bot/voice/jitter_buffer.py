@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from bot.audio.frames import FRAME_SAMPLES as SAMPLES_PER_FRAME
 from bot.voice.rtp import DropReason
 
-SAMPLES_PER_FRAME: Final = 960
 _SEQ_MOD: Final = 1 << 16
 _TS_MOD: Final = 1 << 32
 

@@ -29,10 +29,6 @@ class SsrcMap:
     def user_for(self, ssrc: int) -> int | None:
         return self._users.get(ssrc)
 
-    def ssrcs_of(self, user_id: int) -> list[int]:
-        with self._lock:
-            return [ssrc for ssrc, user in self._users.items() if user == user_id]
-
     def bind(self, ssrc: int, user_id: int, *, confirmed: bool = True) -> int | None:
         """Attribute ``ssrc`` to ``user_id``; returns the previous user if it changed.
 

@@ -3,10 +3,9 @@ each one receives, and serves, only the guild of its shard.
 
 Both run as real processes (tests/support/served_bot.py): one with
 ``SHARD_COUNT=2 SHARD_IDS=<n>``, the other as a StatefulSet pod would, with
-``SHARD_IDS=ordinal`` and ``HOSTNAME=interpret-bot-<m>``. Sharing one PostgreSQL
-server needs the store (issue 10): at merge, pass both processes the same
-``DATABASE_URL`` from the PostgreSQL fixture and check that each one's guild config
-lands in that one database; nothing else here changes.
+``SHARD_IDS=ordinal`` and ``HOSTNAME=interpret-bot-<m>``. Both share one PostgreSQL
+database (``DATABASE_URL`` from the PostgreSQL fixture), as Kubernetes shards do: each
+one's guild configuration, set through ``/interpret config``, lands in that database.
 """
 
 from __future__ import annotations
@@ -18,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import Store
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.model import Channel, ChannelType, Guild
 from tests.fakes.discord.sharding import add_guild_on_shard, shard_of
 from tests.fakes.discord.world import World
 from tests.fakes.pinch import PinchSimulator
+from tests.support.postgres import PostgresServer
 from tests.support.served_bot import BotProcess, bot_processes
 
 SHARDS = 2
@@ -55,17 +56,26 @@ def guilds_sent(fake: FakeDiscord, shard: int) -> list[int]:
 
 async def test_each_shard_process_receives_and_serves_only_its_guild(
     two_guild_fake: FakeDiscord, tmp_path: Path, processes: list[BotProcess],
-    simulator: PinchSimulator,
+    simulator: PinchSimulator, postgres_server: PostgresServer,
 ) -> None:
-    fake = two_guild_fake
+    async with postgres_server.database("shards") as database_url:
+        await _shards_serve_their_guilds(two_guild_fake, tmp_path, processes, simulator,
+                                         database_url)
+
+
+async def _shards_serve_their_guilds(fake: FakeDiscord, tmp_path: Path,
+                                     processes: list[BotProcess], simulator: PinchSimulator,
+                                     database_url: str) -> None:
+    shared = {"DATABASE_URL": database_url,
+              "SERVED_BOT_EXTENSIONS": "cogs.interpret,cogs.transcripts"}
     guilds = {shard_of(g.id, SHARDS): g for g in fake.world.guilds.values()}
     assert set(guilds) == {0, 1}
     bots = {
         # Each checks the Pinch API at start-up, as every real process does.
         0: BotProcess(fake, tmp_path / "shard0", SHARD_COUNT=str(SHARDS), SHARD_IDS="0",
-                      PINCH_BASE_URL=simulator.base_url),
+                      PINCH_BASE_URL=simulator.base_url, **shared),
         1: BotProcess(fake, tmp_path / "shard1", SHARD_COUNT=str(SHARDS), SHARD_IDS="ordinal",
-                      HOSTNAME="interpret-bot-1", PINCH_BASE_URL=simulator.base_url),
+                      HOSTNAME="interpret-bot-1", PINCH_BASE_URL=simulator.base_url, **shared),
     }
     for bot in bots.values():
         processes.append(bot)
@@ -94,6 +104,18 @@ async def test_each_shard_process_receives_and_serves_only_its_guild(
         assert state.channel_id == channel_of(guild, ChannelType.VOICE).id
     for bot in bots.values():
         assert await bot.metric("interpret_active_runs") == 1
+
+    # Each guild's configuration, set in that guild, lands in the one shared database.
+    targets = {0: "de", 1: "fr"}
+    for shard, guild in guilds.items():
+        record = await fake.invoke("interpret config", channel=channel_of(guild, ChannelType.TEXT),
+                                   within=20, options={"scope": "server",
+                                                       "target": targets[shard]})
+        assert record.texts[0].startswith("Saved."), bots[shard].log()[-3000:]
+    async with await Store.open(database_url) as store:
+        stored = {shard: (await store.server_config(guild.id)).target_language
+                  for shard, guild in guilds.items()}
+    assert stored == {0: "de-DE", 1: "fr-FR"}
 
     for bot in bots.values():
         bot.send(signal.SIGTERM)

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,9 +50,20 @@ async def running_bot(
     settings: Settings | None = None,
     **client_options: Any,
 ) -> AsyncIterator[InterpretBot]:
-    """An InterpretBot connected to ``fake`` and ready; closed and awaited on exit."""
+    """An InterpretBot connected to ``fake`` and ready; closed and awaited on exit.
+
+    Settings without a ``database_url`` get a SQLite file in a temporary directory
+    removed on exit, so no test reads another's state (or the repository's ``data/``).
+    """
     options = {**fake.client_options(), **client_options}
-    bot = InterpretBot(settings or bot_settings(fake), extensions=extensions, **options)
+    settings = settings or bot_settings(fake)
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    if not settings.database_url:
+        scratch = tempfile.TemporaryDirectory(prefix="interpret-bot-")
+        settings = dataclasses.replace(
+            settings, data_dir=Path(scratch.name),
+            database_url=f"sqlite:///{Path(scratch.name) / 'interpret.sqlite3'}")
+    bot = InterpretBot(settings, extensions=extensions, **options)
     if setup is not None:
         setup(bot)
     runner: asyncio.Task[None] | None = None
@@ -75,6 +89,8 @@ async def running_bot(
         if runner is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
+        if scratch is not None:
+            scratch.cleanup()
 
 
 @pytest.fixture

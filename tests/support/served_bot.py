@@ -4,7 +4,8 @@
 settings, logging, signal handling and shutdown as ``python -m bot`` — with the only
 difference a test needs: an aiohttp connector that trusts the fake's CA
 (``FAKE_DISCORD_CA``, a PEM file) and resolves every host to its port
-(``FAKE_DISCORD_PORT``), plus the test-only :mod:`tests.support.ops_extension`.
+(``FAKE_DISCORD_PORT``), plus the test-only :mod:`tests.support.ops_extension`
+(and whatever ``SERVED_BOT_EXTENSIONS`` lists, e.g. the real ``cogs.interpret``).
 
 :class:`BotProcess` is the test side: start it with settings as environment
 variables, wait for ``/readyz``, scrape ``/metrics``, send it a signal, read its log.
@@ -31,6 +32,8 @@ from tests.support.livekit_server import REPO_ROOT
 from tests.support.ports import free_tcp_port
 
 EXTENSIONS = ("tests.support.ops_extension",)
+#: More extensions for the process, comma-separated (e.g. ``cogs.interpret``).
+EXTRA_EXTENSIONS_VAR = "SERVED_BOT_EXTENSIONS"
 # Environment of the test runner that must not leak into the bot under test.
 _SCRUBBED = ("DISCORD_TOKEN", "PINCH_API_TOKEN", "PINCH_BASE_URL", "DATABASE_URL", "SHARD_IDS",
              "SHARD_COUNT", "METRICS_PORT", "METRICS_HOST", "LOG_FORMAT", "SHUTDOWN_TIMEOUT")
@@ -53,7 +56,8 @@ def main() -> int:
     async def run() -> int:
         connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=cafile),
                                          resolver=LoopbackResolver(port), limit=0)
-        return await serve(settings, extensions=EXTENSIONS, connector=connector,
+        extra = tuple(e for e in os.environ.get(EXTRA_EXTENSIONS_VAR, "").split(",") if e)
+        return await serve(settings, extensions=EXTENSIONS + extra, connector=connector,
                            guild_ready_timeout=0.1)
 
     return asyncio.run(run())

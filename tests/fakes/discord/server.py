@@ -36,6 +36,7 @@ from tests.fakes.discord.model import (
     Member,
     Message,
     Permission,
+    Role,
     VoiceState,
     compute_permissions,
 )
@@ -195,6 +196,36 @@ class FakeDiscord:
         channel.overwrites = [o for o in channel.overwrites
                               if not (o.type == 1 and o.id == self.bot_user_id)]
         channel.overwrites.append(Overwrite(self.bot_user_id, 1, allow, deny))
+
+    async def announce_channel(self, channel: Channel) -> None:
+        """CHANNEL_UPDATE for ``channel`` (after changing its overwrites, say), as Discord
+        sends when an admin edits a channel: the bot's cache sees the change."""
+        await self.gateway.dispatch("CHANNEL_UPDATE", payloads.channel(channel))
+
+    async def add_role(self, name: str, permissions: int = 0) -> Role:
+        """A new role in the default guild, announced with GUILD_ROLE_CREATE."""
+        guild = self.guild
+        role = Role(self.world.new_id(), name, int(permissions), position=1)
+        guild.roles[role.id] = role
+        await self.gateway.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id),
+                                                          "role": payloads.role(role)})
+        return role
+
+    async def add_guild(self, name: str) -> Guild:
+        """Another server with the bot in it, while the bot runs (GUILD_CREATE): see
+        :func:`~tests.fakes.discord.sharding.add_guild_on_shard` for what it holds.
+        Invoke commands there with ``invoke(..., channel=<one of its channels>)``."""
+        from tests.fakes.discord.sharding import add_guild_on_shard
+        guild = add_guild_on_shard(self.world, name, (0, 1))
+        await self.gateway.dispatch("GUILD_CREATE",
+                                    payloads.guild_create(guild, include_voice_states=True))
+        return guild
+
+    def give_role(self, member: Member | str, role: Role) -> None:
+        """Give ``member`` the role; interactions they start from now on carry it."""
+        m = self.member(member) if isinstance(member, str) else member
+        if role.id not in m.roles:
+            m.roles.append(role.id)
 
     def bot_permissions(self, channel: Channel) -> Permission:
         guild = self.world.guilds.get(channel.guild_id, self.guild)

@@ -10,8 +10,11 @@ bot is exercised end to end over either transport without the real service.
 from tests.fakes.pinch.agent import GARBAGE_MESSAGES, TRACK_NAME
 from tests.fakes.pinch.config import (
     DEFAULT_SCRIPT,
+    SPEAKER_LANGUAGES,
     AgentTuning,
+    LanguageBand,
     SimulatorFaults,
+    language_of,
     segment_number_for,
     translation_frequency,
 )
@@ -23,14 +26,17 @@ __all__ = [
     "AGENT_IDENTITY",
     "DEFAULT_SCRIPT",
     "GARBAGE_MESSAGES",
+    "SPEAKER_LANGUAGES",
     "TRACK_NAME",
     "AgentTuning",
     "CallRecord",
+    "LanguageBand",
     "PinchSimulator",
     "SegmentRecord",
     "SessionRequest",
     "SimulatedSession",
     "SimulatorFaults",
+    "language_of",
     "segment_number_for",
     "translation_frequency",
 ]

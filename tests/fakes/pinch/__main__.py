@@ -2,8 +2,11 @@
 
     python -m tests.fakes.pinch --livekit-url ws://127.0.0.1:7880 \\
         --api-key KEY --api-secret SECRET --port 8089 [--api-token TOKEN] [--script lines.json]
+        [--tone-languages]
 
-``--script`` is a JSON list of ``[original, translation]`` pairs. Point the bot's
+``--script`` is a JSON list of ``[original, translation]`` pairs; ``--tone-languages``
+reports ``language_detected`` from the speech's tone (``SPEAKER_LANGUAGES``: 300 Hz
+English, 500 Hz Spanish, 650 Hz French) instead of the session's hint. Point the bot's
 ``PINCH_BASE_URL`` (LiveKit API) and ``PINCH_WS_BASE_URL`` (WebSocket API, with
 ``PINCH_TRANSPORT=websocket``) at the printed URL and its ``PINCH_API_TOKEN`` at the
 token.
@@ -18,7 +21,12 @@ import json
 import logging
 from pathlib import Path
 
-from tests.fakes.pinch.config import DEFAULT_SCRIPT, SimulatorFaults
+from tests.fakes.pinch.config import (
+    DEFAULT_SCRIPT,
+    SPEAKER_LANGUAGES,
+    AgentTuning,
+    SimulatorFaults,
+)
 from tests.fakes.pinch.simulator import PinchSimulator
 
 
@@ -36,6 +44,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--internal-error-every", type=int, default=0)
     parser.add_argument("--response-delay", type=float, default=0.0)
     parser.add_argument("--translated-audio-delay", type=float, default=0.0)
+    parser.add_argument("--tone-languages", action="store_true",
+                        help="language_detected from the tone of the speech (SPEAKER_LANGUAGES)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -57,6 +67,7 @@ async def _serve(args: argparse.Namespace) -> None:
         api_token=args.api_token,
         script=script,
         faults=faults,
+        tuning=AgentTuning(language_bands=SPEAKER_LANGUAGES if args.tone_languages else ()),
         host=args.host,
         port=args.port,
     ) as sim:

@@ -70,13 +70,13 @@ class _RoomOutlet:
         self._agent = agent
 
     def message(self, kind: str, text: str, timestamp: float, is_final: bool,
-                correlation: str) -> bytes:
+                correlation: str, language: str) -> bytes:
         body: dict[str, object] = {
             "type": kind,
             "text": text,
             "timestamp": round(timestamp, 3),
             "is_final": is_final,
-            "language_detected": self._agent.session.request.source_language,
+            "language_detected": language,
         }
         if is_final and kind == "original_transcript":
             body["confidence"] = FINAL_CONFIDENCE

@@ -4,6 +4,24 @@ Segment numbers are simulator-wide and start at 0; the translated audio of
 segment ``n`` is a sine at :func:`translation_frequency` ``(n)``, so a test that
 hears the audio can tell which segment it belongs to with
 :func:`segment_number_for`.
+
+The language a speaker's audio "is" is coded the same way, by its tone: with
+``AgentTuning(language_bands=SPEAKER_LANGUAGES)`` a segment whose dominant
+frequency falls in a band is reported (``language_detected``, on its interim
+and final originals and on its translation) as that band's language; outside
+every band, or with no bands (the default), the agent reports the session's
+``source_language``, as if it trusted the hint. :data:`SPEAKER_LANGUAGES` fits
+the e2e harness's speakers:
+
+    ========  =========  ============  =========
+    speaker   tone       band          language
+    ========  =========  ============  =========
+    Alice     300 Hz     250–350 Hz    en-US
+    Bob       500 Hz     450–550 Hz    es-ES
+    admin     650 Hz     600–700 Hz    fr-FR
+    ========  =========  ============  =========
+
+Translated tones start at 1000 Hz, far above every band.
 """
 
 from __future__ import annotations
@@ -25,6 +43,30 @@ DEFAULT_SCRIPT: Final[tuple[tuple[str, str], ...]] = (
 )
 
 BadSuccess = Literal["not_json", "missing_token", "bad_jwt"]
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageBand:
+    """Speech whose dominant frequency is in ``[low_hz, high_hz)`` is in ``language``."""
+
+    low_hz: float
+    high_hz: float
+    language: str
+
+
+SPEAKER_LANGUAGES: Final[tuple[LanguageBand, ...]] = (
+    LanguageBand(250.0, 350.0, "en-US"),
+    LanguageBand(450.0, 550.0, "es-ES"),
+    LanguageBand(600.0, 700.0, "fr-FR"),
+)
+
+
+def language_of(frequency_hz: float, bands: Sequence[LanguageBand]) -> str | None:
+    """The language of speech with this dominant frequency, or ``None`` outside every band."""
+    for band in bands:
+        if band.low_hz <= frequency_hz < band.high_hz:
+            return band.language
+    return None
 
 
 def translation_frequency(segment_number: int) -> float:
@@ -116,6 +158,9 @@ class AgentTuning:
     rejoin_grace_s: float = 1.0  # after the last client leaves, wait this long for a rejoin
     # The reference's example: original at .048, its translation at .945 → ~0.9 s.
     translation_latency_s: float = 0.9
+    # Tone bands that say which language a segment is in (see the module docstring);
+    # empty: every segment is reported in the session's source language.
+    language_bands: tuple[LanguageBand, ...] = ()
 
 
 def script_line(script: Sequence[tuple[str, str]], index: int) -> tuple[str, str]:

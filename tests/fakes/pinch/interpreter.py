@@ -8,14 +8,19 @@ tasks it supervises, and gives it an :class:`Outlet` for what comes out:
 
     audio ─► EnergySegmenter ─► outbox (bounded, ordered) ─► sender loop ─► outlet.publish
                                 (interim and final originals)  │
-                                 translator loop (``translation_latency_s`` after the final)
+                                 translator loop (``translation_latency_s`` after the end of
+                                 the utterance, never before its original went out, as the
+                                 reference's example timestamps show)
                                    ─► translated transcript ─► player queue ─► outlet.play
 
 Translations do not hold up the sender: the next segment's interims flow while the
 previous one is being translated, as with the real service. The sender and the
 translator wait for ``client_active`` (set and cleared by the face). Segment ``n``
 (simulator-wide) is answered with a tone at ``translation_frequency(n)``. A session
-opened with ``audio_output`` off gets transcripts only. The faults of
+opened with ``audio_output`` off gets transcripts only. ``language_detected`` comes
+from the speech's tone when ``AgentTuning.language_bands`` are set (see
+:mod:`~tests.fakes.pinch.config`), else it is the session's source language (after
+any ``update_metadata``). The faults of
 :class:`~tests.fakes.pinch.config.SimulatorFaults` that concern the interpreter
 (``drop_agent_in_segment``, ``inject_garbage``, ``translation_delay``,
 ``translated_audio_delay``) are applied here, so both faces share them.
@@ -35,6 +40,7 @@ import numpy.typing as npt
 from tests.fakes.pinch.config import (
     AgentTuning,
     SimulatorFaults,
+    language_of,
     script_line,
     translation_frequency,
 )
@@ -63,7 +69,7 @@ class Outlet(Protocol):
     """Samples per :meth:`play` call."""
 
     def message(self, kind: str, text: str, timestamp: float, is_final: bool,
-                correlation: str) -> bytes | str:
+                correlation: str, language: str) -> bytes | str:
         """A transcript message (``kind``: ``original_transcript``/``translated_transcript``)."""
 
     def garbage(self) -> Sequence[bytes | str]:
@@ -147,25 +153,28 @@ class InterpreterCore:
             words = original.split()
             shown = " ".join(words[: max(1, min(event.count, len(words) - 1))])
             self._interims.append(shown)
+            language = self._language(self._segmenter.segment_audio())
             self._enqueue(_Send(self._outlet.message("original_transcript", shown, wall, False,
-                                                     correlation)))
+                                                     correlation, language)))
             if self._faults.drop_agent_in_segment == self._segment_index:
                 self.session.agent_dropped = True
                 self._on_stop("dropped")
         else:
             number = self._next_number()
+            heard = dominant_frequency(event.samples, SAMPLE_RATE)
             record = SegmentRecord(
                 index=self._segment_index,
                 number=number,
                 started_at=self._current_start_wall,
                 ended_at=wall,
                 samples=int(event.samples.size),
-                heard_frequency=dominant_frequency(event.samples, SAMPLE_RATE),
+                heard_frequency=heard,
                 heard_rms=rms(event.samples),
                 translation_frequency=translation_frequency(number),
                 original_text=original,
                 translated_text=translation,
                 interim_texts=list(self._interims),
+                detected_language=self._language_at(heard),
             )
             self._segment_index += 1
             self.session.segments.append(record)
@@ -173,6 +182,16 @@ class InterpreterCore:
                 for garbage in self._outlet.garbage():
                     self._enqueue(_Send(garbage))
             self._enqueue(_FinalOriginal(record, correlation))
+
+    def _language(self, samples: npt.NDArray[np.int16]) -> str:
+        """The language ``samples`` are "in": their tone's band, else the session's hint."""
+        if samples.size < 2:
+            return self.session.current_source_language
+        return self._language_at(dominant_frequency(samples, SAMPLE_RATE))
+
+    def _language_at(self, frequency_hz: float) -> str:
+        band = language_of(frequency_hz, self._tuning.language_bands)
+        return band or self.session.current_source_language
 
     def _enqueue(self, item: _OutboxItem) -> None:
         try:
@@ -192,7 +211,8 @@ class InterpreterCore:
                 continue
             r = item.record
             await self._publish(outlet.message("original_transcript", r.original_text,
-                                               r.ended_at, True, item.correlation))
+                                               r.ended_at, True, item.correlation,
+                                               r.detected_language))
             r.final_original_sent_at = time.time()
             try:
                 self._translating.put_nowait((r, item.correlation))
@@ -203,14 +223,17 @@ class InterpreterCore:
         while True:
             r, correlation = await self._translating.get()
             assert r.final_original_sent_at is not None
-            due = (r.final_original_sent_at + self._tuning.translation_latency_s
-                   + self._faults.translation_delay)
+            # Made ~0.9 s after the end of the utterance (the reference's timestamps),
+            # never before its original went out.
+            due = max(r.ended_at + self._tuning.translation_latency_s,
+                      r.final_original_sent_at) + self._faults.translation_delay
             await asyncio.sleep(max(0.0, due - time.time()))
             await self.client_active.wait()
             # Timestamped when made, like the reference's example (~0.9 s after the original).
             made_at = time.time()
             await self._publish(self._outlet.message("translated_transcript", r.translated_text,
-                                                     made_at, True, correlation))
+                                                     made_at, True, correlation,
+                                                     r.detected_language))
             r.translation_sent_at = time.time()
             if not self.session.request.audio_output:
                 continue  # transcripts only

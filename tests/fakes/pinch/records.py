@@ -52,6 +52,7 @@ class SegmentRecord:
     original_text: str
     translated_text: str
     interim_texts: list[str] = field(default_factory=list)
+    detected_language: str = ""  # what the agent reported in language_detected
     final_original_sent_at: float | None = None
     translation_sent_at: float | None = None
     audio_started_at: float | None = None

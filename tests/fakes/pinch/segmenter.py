@@ -68,6 +68,12 @@ class EnergySegmenter:
     def in_speech(self) -> bool:
         return bool(self._segment)
 
+    def segment_audio(self) -> npt.NDArray[np.int16]:
+        """The current segment's samples so far (empty between segments)."""
+        if not self._segment:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(self._segment)
+
     def feed(self, samples: npt.NDArray[np.int16]) -> list[SegmentEvent]:
         """Consume any number of samples; the events they complete, in order."""
         data = np.concatenate([self._pending, np.asarray(samples, dtype=np.int16)])

@@ -73,12 +73,12 @@ class _SocketOutlet:
         self._next_at = 0.0
 
     def message(self, kind: str, text: str, timestamp: float, is_final: bool,
-                correlation: str) -> str:
+                correlation: str, language: str) -> str:
         body: dict[str, object] = {
             "type": kind,
             "text": text,
             "is_final": is_final,
-            "language_detected": self._face.session.current_source_language,
+            "language_detected": language,
             "correlation_id": correlation,
         }
         if is_final and kind == "original_transcript":

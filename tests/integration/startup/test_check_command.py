@@ -31,8 +31,8 @@ async def test_check_passes_against_the_simulator_with_one_line_per_check(
     assert result.returncode == ExitStatus.OK
     lines = result.stdout.splitlines()
     assert [line.split(":", 1)[0] for line in lines] == [
-        "ok   settings", "ok   libopus", "ok   pinch"]
-    assert lines[2] == f"ok   pinch: {sim.base_url} accepted the API token (no session created)"
+        "ok   settings", "ok   libopus", "ok   store", "ok   pinch"]
+    assert lines[3] == f"ok   pinch: {sim.base_url} accepted the API token (no session created)"
     assert sim.sessions == []
     assert "Traceback" not in result.stderr
 
@@ -64,7 +64,23 @@ async def test_check_reports_every_check_even_after_a_failure(tmp_path: Path) ->
                                tmp_path, "check")
     assert result.returncode == ExitStatus.OPUS_MISSING
     assert [line.split(":", 1)[0] for line in result.stdout.splitlines()] == [
-        "ok   settings", "FAIL libopus", "ok   pinch"]
+        "ok   settings", "FAIL libopus", "ok   store", "ok   pinch"]
+
+
+async def test_check_with_an_unreachable_database_fails_with_the_password_masked(
+    tmp_path: Path,
+) -> None:
+    port = free_tcp_port()
+    url = f"postgresql://bot:s3cret-pw@127.0.0.1:{port}/interpret"
+    async with token_check_simulator() as sim:
+        result = await run_bot(check_env(sim.base_url, DATABASE_URL=url), tmp_path, "check")
+    assert result.returncode == ExitStatus.STORE_UNAVAILABLE
+    [failed] = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert failed.startswith(
+        f"FAIL store: cannot open the store at postgresql://bot:***@127.0.0.1:{port}/interpret: ")
+    assert failed.endswith("check DATABASE_URL (or DATA_DIR) and that the database is reachable")
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
 
 
 async def test_check_with_invalid_settings_fails_on_the_settings_line(tmp_path: Path) -> None:

@@ -119,6 +119,20 @@ async def test_missing_libopus_names_the_package_and_exits_6(
     assert pinch.calls == []  # nothing remote is tried before the local checks pass
 
 
+async def test_an_unopenable_database_path_is_named_and_exits_7(
+    tmp_path: Path, pinch: PinchSimulator
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory should be")
+    env = env_for(pinch, "any-token", DATA_DIR=str(blocker / "data"))
+    result = await run_bot(env, tmp_path)
+    assert result.returncode == ExitStatus.STORE_UNAVAILABLE == 7
+    line = result.only_failure_line()
+    assert "cannot open the store at sqlite" in line
+    assert str(blocker) in line
+    assert_no_traceback(result.stderr)
+
+
 async def test_pinch_token_refused_names_the_variable_and_exits_9(tmp_path: Path) -> None:
     async with token_check_simulator(api_token="the-real-pinch-token") as sim:
         result = await run_bot(env_for(sim, "any-token"), tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.audio.downmix import mono_to_stereo, stereo_to_mono
+from bot.audio.downmix import stereo_to_mono
 
 
 def test_downmix_averages_the_two_channels() -> None:
@@ -21,7 +21,3 @@ def test_downmix_of_two_full_scale_channels_does_not_overflow() -> None:
 def test_downmix_refuses_a_half_sample_pair() -> None:
     with pytest.raises(ValueError, match="even length"):
         stereo_to_mono(np.zeros(3, dtype=np.int16))
-
-
-def test_mono_to_stereo_copies_each_sample_to_both_channels() -> None:
-    assert mono_to_stereo(np.array([1, -2], dtype=np.int16)).tolist() == [1, 1, -2, -2]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.audio.downmix import mono_to_stereo
 from bot.audio.mix import Ducker, mix
 from tests.support.signals import rms, tone
 
 
 def _stereo(freq: float, amplitude: float = 0.3, phase: int = 0) -> np.ndarray:
-    return mono_to_stereo(tone(freq, 0.02, amplitude=amplitude, phase_samples=phase))
+    return np.repeat(tone(freq, 0.02, amplitude=amplitude, phase_samples=phase), 2)
 
 
 def test_mix_adds_frames_sample_by_sample() -> None:

@@ -36,6 +36,9 @@ class RecordingLink:
     async def start(self) -> None:
         self.started.set()
 
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        pass
+
     async def aclose(self) -> None:
         self.closed = True
 

@@ -38,6 +38,9 @@ class FailingLink:
         if self.error is not None:
             raise self.error
 
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        pass
+
     async def aclose(self) -> None:
         self.closed = True
 

@@ -7,7 +7,6 @@ import threading
 import numpy as np
 import pytest
 
-from bot.audio.downmix import mono_to_stereo
 from bot.audio.frames import FRAME_BYTES, SILENCE_FRAME, pcm_to_samples
 from bot.voice.playback import PlaybackMixer
 from tests.support.signals import dominant_frequency, rms, tone
@@ -15,7 +14,7 @@ from tests.support.signals import dominant_frequency, rms, tone
 
 def _pcm(freq: float, ms: float, *, start_ms: float = 0, amplitude: float = 0.3) -> bytes:
     mono = tone(freq, ms / 1000, amplitude=amplitude, phase_samples=round(start_ms * 48))
-    return mono_to_stereo(mono).tobytes()
+    return np.repeat(mono, 2).tobytes()
 
 
 def _left(frame: bytes) -> np.ndarray:

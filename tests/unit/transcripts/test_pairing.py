@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.interpretation.pair_mode import Direction
 from bot.transcripts.pairing import Pairer, Utterance
 
 
@@ -90,3 +91,17 @@ def test_drain_releases_everything_pending_and_gives_up_on_the_rest() -> None:
     assert (to_post, given_up) == ([pending], [waiting])
     assert p.open_count == 0
     assert p.next_deadline() is None
+
+
+def test_an_utterance_keeps_the_direction_of_its_original_and_a_lone_translation_its_own(
+) -> None:
+    p = Pairer()
+    es_en, en_es = Direction("es-ES", "en-US"), Direction("en-US", "es-ES")
+    said = p.original(link="L", number=0, member_id=2, text="Hola", language="es",
+                      started_at=0.0, ended_at=1.0, now=1.0, direction=es_en)
+    paired, _ = p.translation(link="L", number=0, member_id=2, text="Hello", ended_at=2.0,
+                              now=2.0, direction=es_en)
+    lone, _ = p.translation(link="M", number=0, member_id=1, text="Hola", ended_at=2.0,
+                            now=2.0, direction=en_es)
+    assert paired is said
+    assert (said.direction, lone.direction) == (es_en, en_es)

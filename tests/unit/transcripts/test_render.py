@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.interpretation.pair_mode import Direction
 from bot.transcripts.pairing import Utterance
 from bot.transcripts.render import (
     Speaker,
@@ -74,3 +75,29 @@ def test_webhook_usernames_follow_discords_rules() -> None:
     assert webhook_username("Discord Fan") is None
     assert webhook_username("clyde") is None
     assert webhook_username("   ") is None
+
+
+def directed(member: int, original: str, translation: str | None, direction: Direction,
+             language: str | None) -> Utterance:
+    return Utterance(0, "L", None, member, original, language, translation, 0.0, 0.0, 0.0,
+                     direction=direction)
+
+
+def test_in_pair_mode_each_post_shows_its_direction() -> None:
+    es_en = Direction("es-ES", "en-US")
+    assert render(directed(2, "Hola", "Hello", es_en, "es-ES")) == [
+        "(es\\-ES → en\\-US) Hola\n> Hello"]
+    assert render(directed(2, "Hola", "Hello", es_en, "es"), inline=True) == [
+        "**B\\*b** (es\\-ES → en\\-US): Hola\n> Hello"]
+
+
+def test_in_pair_mode_a_detected_language_other_than_the_source_follows_the_direction() -> None:
+    assert render(directed(1, "Bonjour", "Hola", Direction("en-US", "es-ES"), "fr")) == [
+        "(en\\-US → es\\-ES, heard fr) Bonjour\n> Hola"]
+
+
+def test_in_pair_mode_a_lone_translation_shows_its_direction() -> None:
+    en_es = Direction("en-US", "es-ES")
+    assert render(directed(1, "", "Hola", en_es, None)) == ["> (en\\-US → es\\-ES) Hola"]
+    assert render(directed(1, "", "Hola", en_es, None), inline=True) == [
+        "> **Alice** (en\\-US → es\\-ES): Hola"]

@@ -15,6 +15,11 @@ def test_the_name_says_channel_language_pair_and_date() -> None:
     assert thread_name("Voice", "en-US", "es-ES", DAY, continued=True).endswith("(continued)")
 
 
+def test_a_pair_mode_thread_names_both_directions() -> None:
+    assert thread_name("Voice", "en-US", "es-ES", DAY, pair=True) == (
+        "Voice · en-US ↔ es-ES · 2025-06-01")
+
+
 def test_a_long_channel_name_is_shortened_to_100_characters() -> None:
     name = thread_name("v" * 200, "en-US", "es-ES", DAY, continued=True)
     assert len(name) == 100

@@ -1,0 +1,160 @@
+"""Per-channel and per-server interpretation settings, and how they combine.
+
+A :class:`ConfigLayer` is what one scope (a voice channel, or the whole server)
+says; ``None`` means "not set here". :func:`resolve` stacks the layers in the
+order of precedence — command option > channel > server > built-in default — and
+keeps where each value came from, so ``/interpret config`` can show it.
+
+Values are stored already normalised (language codes through
+:func:`bot.languages.normalize_language`, voices and modes from the fixed sets
+below); :func:`validate_layer` is the one place that checks them, used both
+when a command writes a layer and when the store reads one back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from bot.languages import normalize_language
+
+VOICES: Final = ("clone", "female", "male")
+MODES: Final = ("per-speaker", "mixed", "pair")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message is fit for a user."""
+
+
+class Source(enum.Enum):
+    """Where an effective value came from."""
+
+    OPTION = "command option"
+    CHANNEL = "channel"
+    SERVER = "server"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigLayer:
+    """One scope's settings; ``None`` = not set at this scope."""
+
+    target_language: str | None = None
+    source_language: str | None = None
+    voice: str | None = None
+    mode: str | None = None
+    transcript_channel_id: int | None = None
+    play_audio: bool | None = None
+    post_transcripts: bool | None = None
+    live_captions: bool | None = None
+    """Interim text in the transcript channel while people speak."""
+    idle_leave_s: int | None = None
+    """Seconds without humans in the voice channel before the bot leaves."""
+    max_run_minutes: int | None = None
+    """A run stops after this many minutes; 0 = no cap."""
+    max_speakers: int | None = None
+    """Concurrent speaker sessions (each a billed Pinch session)."""
+    manager_role_id: int | None = None
+    """Members with this role may start, stop and configure, like Manage Channels."""
+    retention_days: int | None = None
+    """Server scope only: days stored transcript segments are kept."""
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+    def changed(self, **changes: Any) -> ConfigLayer:
+        """This layer with ``changes`` applied (``None`` values are ignored)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **given)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+FIELDS: Final = tuple(f.name for f in dataclasses.fields(ConfigLayer))
+SERVER_ONLY: Final = frozenset({"retention_days"})
+
+DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType({
+    "target_language": None,  # no sensible default: `start` asks for one
+    "source_language": "en-US",
+    "voice": "clone",
+    "mode": "per-speaker",
+    "transcript_channel_id": None,  # the channel `start` was run in
+    "play_audio": True,
+    "post_transcripts": True,
+    "live_captions": False,
+    "idle_leave_s": 60,
+    "max_run_minutes": 240,
+    "max_speakers": 8,
+    "manager_role_id": None,
+    "retention_days": 7,
+})
+
+#: Inclusive ranges of the numeric settings.
+RANGES: Final[Mapping[str, tuple[int, int]]] = MappingProxyType({
+    "idle_leave_s": (10, 3600),
+    "max_run_minutes": (0, 24 * 60),
+    "max_speakers": (1, 25),
+    "retention_days": (0, 365),
+})
+
+
+def validate_layer(layer: ConfigLayer) -> ConfigLayer:
+    """``layer`` with languages normalised; raises :class:`ConfigError` for bad values."""
+    values = layer.as_dict()
+    for name in ("target_language", "source_language"):
+        if values[name] is not None:
+            try:
+                values[name] = normalize_language(values[name])
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+    if values["voice"] is not None:
+        values["voice"] = str(values["voice"]).strip().lower()
+        if values["voice"] not in VOICES:
+            raise ConfigError(f"Voice must be one of {', '.join(VOICES)}.")
+    if values["mode"] is not None:
+        values["mode"] = str(values["mode"]).strip().lower()
+        if values["mode"] not in MODES:
+            raise ConfigError(f"Mode must be one of {', '.join(MODES)}.")
+    for name, (low, high) in RANGES.items():
+        value = values[name]
+        if value is not None and not low <= int(value) <= high:
+            raise ConfigError(f"{name.replace('_', ' ')} must be between {low} and {high}.")
+    return ConfigLayer(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """Resolved settings with the provenance of each value."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, Source]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def source(self, name: str) -> Source:
+        return self.sources[name]
+
+
+def resolve(server: ConfigLayer, channel: ConfigLayer,
+            options: ConfigLayer | None = None) -> Effective:
+    """Stack the layers: option > channel > server > default, per setting."""
+    stack = ((Source.OPTION, options or ConfigLayer()), (Source.CHANNEL, channel),
+             (Source.SERVER, server))
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    for name in FIELDS:
+        values[name], sources[name] = DEFAULTS[name], Source.DEFAULT
+        for source, layer in stack:
+            if name in SERVER_ONLY and source is not Source.SERVER:
+                continue
+            value = getattr(layer, name)
+            if value is not None:
+                values[name], sources[name] = value, source
+                break
+    return Effective(MappingProxyType(values), MappingProxyType(sources))

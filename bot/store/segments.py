@@ -1,0 +1,33 @@
+"""Stored transcript segments: one final utterance, its translation, who and when.
+
+:class:`StoredSegment` is the value the transcript writer hands to
+:meth:`bot.store.Store.add_segment` and gets back from
+:meth:`~bot.store.Store.segments`. Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSegment:
+    guild_id: int
+    voice_channel_id: int
+    run_id: str
+    member_id: int | None
+    source_language: str
+    target_language: str
+    started_at: datetime
+    ended_at: datetime
+    original: str
+    translation: str | None
+
+    def __post_init__(self) -> None:
+        for name in ("started_at", "ended_at"):
+            value: datetime = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"StoredSegment.{name} must be an aware datetime")
+        if self.ended_at < self.started_at:
+            raise ValueError("StoredSegment ends before it starts")

@@ -1,0 +1,318 @@
+"""The store: per-guild settings, member preferences, command sync, transcript segments.
+
+One :class:`Store` per process, opened with :meth:`Store.open` (which applies
+the migrations) and closed with :meth:`Store.aclose`. Every method is one short
+transaction and takes the guild it concerns; none of them can reach a row of
+another guild (a channel id of another guild simply finds nothing). The only
+application-wide row is the command-sync hash.
+
+Timeouts: connecting and every statement are bounded by the drivers
+(``asyncpg`` connect and command timeouts, SQLite's busy timeout) and the pool
+wait by ``pool_timeout``; a database that stops answering surfaces as an
+exception, never as a hang.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Self
+
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from bot.store import migrate
+from bot.store.config import DEFAULTS, FIELDS, ConfigLayer, validate_layer
+from bot.store.segments import StoredSegment
+from bot.store.tables import (
+    ChannelConfigRow,
+    CommandSyncRow,
+    GuildConfigRow,
+    MemberPreferenceRow,
+    SegmentRow,
+)
+from bot.store.urls import async_url, sqlite_file
+
+log = logging.getLogger(__name__)
+
+IO_TIMEOUT_S: Final = 10.0
+_CHANNEL_FIELDS: Final = tuple(f for f in FIELDS if f != "retention_days")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPreference:
+    """A member's own choices in one guild; ``None`` = use the channel's setting."""
+
+    source_language: str | None = None
+    voice: str | None = None
+    opted_out: bool = False
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, database_url: str, *, apply_migrations: bool = True) -> Self:
+        """Connect to ``database_url`` (``sqlite:///...`` or ``postgresql://...``) and
+        bring its schema up to date."""
+        url = async_url(database_url)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connect_args: dict[str, Any] = {"timeout": IO_TIMEOUT_S}
+        else:
+            connect_args = {"timeout": IO_TIMEOUT_S, "command_timeout": IO_TIMEOUT_S}
+        engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True,
+                                     pool_timeout=IO_TIMEOUT_S)
+        if path is not None:
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            if apply_migrations:
+                await migrate.upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        log.info("store open (%s, schema %s)", url.get_backend_name(), migrate.head_revision())
+        return store
+
+    async def aclose(self) -> None:
+        """Close every connection. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def ping(self) -> None:
+        """One round trip to the database (the health check); raises when it fails."""
+        async with self._engine.connect() as connection:
+            await connection.execute(select(1))
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def backend(self) -> str:
+        return self._engine.dialect.name
+
+    # -- settings ------------------------------------------------------------------
+
+    async def server_config(self, guild_id: int) -> ConfigLayer:
+        async with self._sessions() as session:
+            row = await session.get(GuildConfigRow, guild_id)
+            return _layer(row, FIELDS)
+
+    async def channel_config(self, guild_id: int, channel_id: int) -> ConfigLayer:
+        async with self._sessions() as session:
+            row = await session.get(ChannelConfigRow, (guild_id, channel_id))
+            return _layer(row, _CHANNEL_FIELDS)
+
+    async def configured_channels(self, guild_id: int) -> list[int]:
+        """Ids of this guild's channels that have settings of their own."""
+        async with self._sessions() as session:
+            result = await session.scalars(
+                select(ChannelConfigRow.channel_id)
+                .where(ChannelConfigRow.guild_id == guild_id)
+                .order_by(ChannelConfigRow.channel_id))
+            return list(result)
+
+    async def update_server_config(self, guild_id: int, changes: ConfigLayer) -> ConfigLayer:
+        """Set the non-``None`` fields of ``changes`` at server scope; returns the layer."""
+        merged = validate_layer((await self.server_config(guild_id)).changed(**changes.as_dict()))
+        await self._upsert(GuildConfigRow, {"guild_id": guild_id},
+                           {name: getattr(merged, name) for name in FIELDS})
+        return merged
+
+    async def update_channel_config(self, guild_id: int, channel_id: int,
+                                    changes: ConfigLayer) -> ConfigLayer:
+        """Set the non-``None`` fields of ``changes`` for one channel; returns the layer."""
+        if changes.retention_days is not None:
+            raise ValueError("retention_days is a server setting")
+        current = await self.channel_config(guild_id, channel_id)
+        merged = validate_layer(current.changed(**changes.as_dict()))
+        await self._upsert(ChannelConfigRow, {"guild_id": guild_id, "channel_id": channel_id},
+                           {name: getattr(merged, name) for name in _CHANNEL_FIELDS})
+        return merged
+
+    async def reset_server_config(self, guild_id: int) -> bool:
+        """Forget every server-scope setting; ``True`` if there were any."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(GuildConfigRow).where(GuildConfigRow.guild_id == guild_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def reset_channel_config(self, guild_id: int, channel_id: int) -> bool:
+        """Forget one channel's settings; ``True`` if it had any."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(ChannelConfigRow).where(ChannelConfigRow.guild_id == guild_id,
+                                               ChannelConfigRow.channel_id == channel_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def retention_days(self, guild_id: int) -> int:
+        value = (await self.server_config(guild_id)).retention_days
+        return int(DEFAULTS["retention_days"] if value is None else value)
+
+    # -- member preferences --------------------------------------------------------
+
+    async def member_preferences(self, guild_id: int) -> dict[int, StoredPreference]:
+        """Every member of the guild who chose something, by member id."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(MemberPreferenceRow).where(MemberPreferenceRow.guild_id == guild_id))
+            return {row.member_id: _preference(row) for row in rows}
+
+    async def member_preference(self, guild_id: int, member_id: int) -> StoredPreference:
+        async with self._sessions() as session:
+            row = await session.get(MemberPreferenceRow, (guild_id, member_id))
+            return StoredPreference() if row is None else _preference(row)
+
+    async def set_member_preference(self, guild_id: int, member_id: int,
+                                    preference: StoredPreference) -> None:
+        """Replace the member's preference in this guild (a default one deletes the row)."""
+        if preference == StoredPreference():
+            async with self._sessions.begin() as session:
+                await session.execute(delete(MemberPreferenceRow).where(
+                    MemberPreferenceRow.guild_id == guild_id,
+                    MemberPreferenceRow.member_id == member_id))
+            return
+        await self._upsert(MemberPreferenceRow, {"guild_id": guild_id, "member_id": member_id},
+                           dataclasses.asdict(preference))
+
+    # -- command sync --------------------------------------------------------------
+
+    async def command_hash(self, scope: str = "global") -> str | None:
+        """The hash of the command definitions last synced to Discord (``scope``:
+        ``global`` or a guild id for guild-synced commands)."""
+        async with self._sessions() as session:
+            row = await session.get(CommandSyncRow, scope)
+            return None if row is None else row.definitions_hash
+
+    async def set_command_hash(self, definitions_hash: str, scope: str = "global") -> None:
+        await self._upsert(CommandSyncRow, {"scope": scope},
+                           {"definitions_hash": definitions_hash,
+                            "synced_at": datetime.now(UTC)})
+
+    # -- transcript segments -------------------------------------------------------
+
+    async def add_segment(self, seg: StoredSegment) -> None:
+        async with self._sessions.begin() as session:
+            session.add(SegmentRow(**dataclasses.asdict(seg)))
+
+    async def segments(self, guild_id: int, run_id: str) -> list[StoredSegment]:
+        """One run's segments in this guild, ordered by start time."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(SegmentRow)
+                .where(SegmentRow.guild_id == guild_id, SegmentRow.run_id == run_id)
+                .order_by(SegmentRow.started_at, SegmentRow.id))
+            return [_segment(row) for row in rows]
+
+    async def last_run_id(self, guild_id: int) -> str | None:
+        """The run of this guild's most recently started stored segment."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(SegmentRow.run_id)
+                .where(SegmentRow.guild_id == guild_id)
+                .order_by(SegmentRow.started_at.desc(), SegmentRow.id.desc())
+                .limit(1))
+
+    async def purge_segments_before(self, cutoff: datetime, *,
+                                    guild_id: int | None = None) -> int:
+        """Delete segments that ended before ``cutoff``: in every guild, or in ``guild_id``
+        only. Returns how many were deleted. :meth:`purge_expired` applies each guild's
+        own retention instead."""
+        statement = delete(SegmentRow).where(SegmentRow.ended_at < _aware(cutoff))
+        if guild_id is not None:
+            statement = statement.where(SegmentRow.guild_id == guild_id)
+        async with self._sessions.begin() as session:
+            result = await session.execute(statement)
+            return int(getattr(result, "rowcount", 0))
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Apply every guild's retention (``retention_days``, default 7): delete the
+        segments that ended more than that many days before ``now``."""
+        now = _aware(now or datetime.now(UTC))
+        default_days = int(DEFAULTS["retention_days"])
+        async with self._sessions() as session:
+            custom = {row.guild_id: row.retention_days for row in await session.scalars(
+                select(GuildConfigRow).where(GuildConfigRow.retention_days.is_not(None)))}
+            guilds = set(await session.scalars(select(SegmentRow.guild_id).distinct()))
+        deleted = 0
+        for guild_id in sorted(guilds):
+            days = custom.get(guild_id)
+            days = default_days if days is None else days
+            deleted += await self.purge_segments_before(now - timedelta(days=days),
+                                                        guild_id=guild_id)
+        return deleted
+
+    async def forget_member(self, guild_id: int, member_id: int) -> int:
+        """Delete the member's stored segments in this guild; returns how many."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(SegmentRow).where(
+                SegmentRow.guild_id == guild_id, SegmentRow.member_id == member_id))
+            return int(getattr(result, "rowcount", 0))
+
+    async def count_segments(self, guild_id: int) -> int:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(SegmentRow)
+                .where(SegmentRow.guild_id == guild_id))
+            return int(count or 0)
+
+    # -- helpers -------------------------------------------------------------------
+
+    async def _upsert(self, table: Any, keys: dict[str, Any], values: dict[str, Any]) -> None:
+        dialect = sqlite if self.backend == "sqlite" else postgresql
+        statement = dialect.insert(table).values(**keys, **values)
+        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=values)
+        async with self._sessions.begin() as session:
+            await session.execute(statement)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the transcript writer's inserts and the commands' reads overlap.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _layer(row: GuildConfigRow | ChannelConfigRow | None, fields: tuple[str, ...]) -> ConfigLayer:
+    if row is None:
+        return ConfigLayer()
+    return ConfigLayer(**{name: getattr(row, name) for name in fields})
+
+
+def _preference(row: MemberPreferenceRow) -> StoredPreference:
+    return StoredPreference(row.source_language, row.voice, bool(row.opted_out))
+
+
+def _segment(row: SegmentRow) -> StoredSegment:
+    return StoredSegment(
+        guild_id=row.guild_id, voice_channel_id=row.voice_channel_id, run_id=row.run_id,
+        member_id=row.member_id, source_language=row.source_language,
+        target_language=row.target_language, started_at=row.started_at,
+        ended_at=row.ended_at, original=row.original, translation=row.translation)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("use an aware datetime")
+    return value.astimezone(UTC)

@@ -1,0 +1,312 @@
+"""The ``/interpret`` command group: parse, check, call a service, answer.
+
+No decisions live here beyond which service to call: settings resolution and
+run lifecycle are :class:`~bot.service.runs.RunService`'s, permissions are
+:mod:`bot.service.permissions`, preferences :class:`~bot.service.preferences.MemberPreferences`,
+texts :mod:`cogs.interpret.formatting`. Errors are raised, never answered here:
+the tree's funnel (:mod:`bot.command_tree`) turns them into one sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.languages import SUPPORTED, suggest
+from bot.service import permissions
+from bot.service.container import Services
+from bot.service.errors import UserError
+from bot.store import ConfigLayer
+from bot.transcripts import commands as transcript_commands
+from cogs.interpret import formatting
+from cogs.interpret.options import (
+    FORMAT_CHOICES,
+    MODE_CHOICES,
+    SCOPE_CHOICES,
+    VOICE_CHOICES,
+    Language,
+)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def _member(interaction: discord.Interaction[Any]) -> discord.Member:
+    if not isinstance(interaction.user, discord.Member) or interaction.guild is None:
+        raise UserError("Use this command in a server.")
+    return interaction.user
+
+
+def _voice_of(member: discord.Member) -> discord.VoiceChannel | None:
+    channel = member.voice.channel if member.voice is not None else None
+    return channel if isinstance(channel, discord.VoiceChannel) else None
+
+
+def _choice(choice: app_commands.Choice[str] | None) -> str | None:
+    return None if choice is None else choice.value
+
+
+@app_commands.guild_only()
+class InterpretCommands(commands.GroupCog, group_name="interpret",
+                        group_description="Live interpretation of a voice channel"):
+    def __init__(self, bot: commands.Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+
+    # -- start / stop / status -----------------------------------------------------
+
+    @app_commands.command(name="start", description="Join a voice channel and interpret it")
+    @app_commands.describe(
+        target="Language to interpret into (default: the channel's setting)",
+        source="Language spoken, a hint for the interpreter (default: the channel's setting)",
+        voice="Voice of the translated speech",
+        mode="One session per speaker, or one for the whole channel",
+        channel="Voice channel to interpret (default: the one you are in)",
+    )
+    @app_commands.choices(voice=VOICE_CHOICES, mode=MODE_CHOICES)
+    async def start(self, interaction: discord.Interaction[Any], target: Language | None = None,
+                    source: Language | None = None,
+                    voice: app_commands.Choice[str] | None = None,
+                    mode: app_commands.Choice[str] | None = None,
+                    channel: discord.VoiceChannel | None = None) -> None:
+        member = _member(interaction)
+        runs = self.services.runs
+        voice_channel = channel or _voice_of(member)
+        if voice_channel is None:
+            raise UserError("Join a voice channel first, or name one with `channel:`.")
+        options = ConfigLayer(target_language=target, source_language=source,
+                              voice=_choice(voice), mode=_choice(mode))
+        effective = await runs.effective(voice_channel.guild.id, voice_channel.id, options)
+        permissions.require_manager(member, voice_channel, effective["manager_role_id"])
+        runs.check_not_running(voice_channel.guild.id)
+        runs.run_config(effective)  # a missing target fails here, before joining
+        report = interaction.channel
+        if not isinstance(report, (discord.abc.GuildChannel, discord.Thread)):
+            raise UserError("Run this command in a server channel.")
+        transcripts = self._transcript_channel(voice_channel.guild, effective, report)
+        permissions.check_bot_can(voice_channel,
+                                  permissions.voice_needs(play_audio=effective["play_audio"]))
+        permissions.check_bot_can(report, permissions.text_needs(post_transcripts=False))
+        if transcripts is not None:
+            permissions.check_bot_can(transcripts, permissions.text_needs(post_transcripts=True))
+
+        await interaction.response.defer(thinking=True)
+        me = self.bot.user
+        active = await runs.start(voice_channel, effective, report_channel_id=report.id,
+                                  transcript_channel=transcripts,
+                                  own_user_id=me.id if me is not None else None)
+        try:
+            await voice_channel.send(formatting.consent_notice(active),
+                                     allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            # Nobody may be interpreted without being told: no notice, no run.
+            await runs.stop(voice_channel.guild.id, "the consent notice could not be posted")
+            raise UserError(f"I could not post the consent notice in {voice_channel.mention}, "
+                            "so I stopped. Let me send messages there, then start again.") from None
+        humans = sum(not m.bot for m in voice_channel.members)
+        await interaction.edit_original_response(content=formatting.started(active, humans=humans),
+                                                 allowed_mentions=NO_MENTIONS)
+
+    @staticmethod
+    def _transcript_channel(guild: discord.Guild, effective: Any,
+                            report: Any) -> discord.TextChannel | None:
+        """Where the thread goes (``None`` with transcripts off); refused if unusable."""
+        if not effective["post_transcripts"]:
+            return None
+        configured = effective["transcript_channel_id"]
+        channel = guild.get_channel(configured) if configured else report
+        if configured and channel is None:
+            raise UserError("The configured transcript channel no longer exists; set another "
+                            "with `/interpret config transcript_channel:`.")
+        if not isinstance(channel, discord.TextChannel):
+            raise UserError("Transcripts go into a thread of a text channel: run `start` in "
+                            "one, set `/interpret config transcript_channel:`, or turn "
+                            "`post_transcripts` off.")
+        return channel
+
+    @app_commands.command(name="stop", description="Stop interpreting and leave the channel")
+    async def stop(self, interaction: discord.Interaction[Any]) -> None:
+        member = _member(interaction)
+        runs = self.services.runs
+        active = runs.active(member.guild.id)
+        if active is None:
+            raise UserError("Nothing is being interpreted in this server.")
+        effective = await runs.effective(member.guild.id, active.voice_channel.id)
+        permissions.require_manager(member, active.voice_channel, effective["manager_role_id"])
+        await interaction.response.defer(thinking=True)
+        await runs.stop(member.guild.id, f"stopped by {member.display_name}")
+        await interaction.edit_original_response(
+            content=f"Stopped interpreting {active.voice_channel.mention}.",
+            allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="status", description="What is being interpreted, and how")
+    async def status(self, interaction: discord.Interaction[Any]) -> None:
+        member = _member(interaction)
+        snap = self.services.runs.snapshot(member.guild.id)
+        if snap is None:
+            raise UserError("Nothing is being interpreted in this server.")
+        text = formatting.status(snap, self.services.runs.active(member.guild.id))
+        await interaction.response.send_message(text, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="languages", description="The languages I can interpret")
+    @app_commands.describe(search="Filter by code or name, e.g. 'es' or 'portuguese'")
+    async def languages(self, interaction: discord.Interaction[Any],
+                        search: str | None = None) -> None:
+        entries = suggest(search, limit=len(SUPPORTED)) if search else list(SUPPORTED.items())
+        if not entries:
+            raise UserError(f"No supported language matches `{search[:30] if search else ''}`.")
+        await interaction.response.send_message(
+            f"**Supported languages** ({len(entries)}):\n" + formatting.languages_list(entries),
+            ephemeral=True)
+
+    # -- config --------------------------------------------------------------------
+
+    @app_commands.command(name="config",
+                          description="Show or change the settings of a channel or the server")
+    @app_commands.describe(
+        scope="Change this voice channel (default) or the whole server",
+        channel="The voice channel (default: the one you are in)",
+        target="Language to interpret into",
+        source="Language spoken (a hint for the interpreter)",
+        voice="Voice of the translated speech",
+        mode="One session per speaker, or one for the whole channel",
+        transcript_channel="Where transcripts and run messages go (default: where start runs)",
+        play_audio="Play the translated speech in the voice channel",
+        post_transcripts="Post transcripts as text",
+        live_captions="Show interim text while people speak (off by default)",
+        idle_leave_seconds="Leave after this long with nobody in the channel (10-3600)",
+        max_run_minutes="Stop a run after this many minutes (0 = no limit)",
+        max_speakers="Speakers interpreted at once (1-25; each is a Pinch session)",
+        manager_role="Members with this role may start, stop and configure",
+        retention_days="Server only: days stored transcripts are kept (0-365)",
+        reset="Forget every setting of this scope",
+    )
+    @app_commands.choices(scope=SCOPE_CHOICES, voice=VOICE_CHOICES, mode=MODE_CHOICES)
+    async def config(
+        self, interaction: discord.Interaction[Any],
+        scope: app_commands.Choice[str] | None = None,
+        channel: discord.VoiceChannel | None = None,
+        target: Language | None = None,
+        source: Language | None = None,
+        voice: app_commands.Choice[str] | None = None,
+        mode: app_commands.Choice[str] | None = None,
+        transcript_channel: discord.TextChannel | None = None,
+        play_audio: bool | None = None,
+        post_transcripts: bool | None = None,
+        live_captions: bool | None = None,
+        idle_leave_seconds: app_commands.Range[int, 10, 3600] | None = None,
+        max_run_minutes: app_commands.Range[int, 0, 1440] | None = None,
+        max_speakers: app_commands.Range[int, 1, 25] | None = None,
+        manager_role: discord.Role | None = None,
+        retention_days: app_commands.Range[int, 0, 365] | None = None,
+        reset: bool = False,
+    ) -> None:
+        member = _member(interaction)
+        guild_id = member.guild.id
+        store, runs = self.services.store, self.services.runs
+        changes = ConfigLayer(
+            target_language=target, source_language=source, voice=_choice(voice),
+            mode=_choice(mode),
+            transcript_channel_id=transcript_channel.id if transcript_channel else None,
+            play_audio=play_audio, post_transcripts=post_transcripts,
+            live_captions=live_captions, idle_leave_s=idle_leave_seconds,
+            max_run_minutes=max_run_minutes,
+            max_speakers=max_speakers,
+            manager_role_id=manager_role.id if manager_role else None,
+            retention_days=retention_days,
+        )
+        if _choice(scope) == "server":
+            server = await store.server_config(guild_id)
+            permissions.require_manager(member, None, server.manager_role_id)
+            if reset:
+                await store.reset_server_config(guild_id)
+            if not changes.is_empty():
+                await store.update_server_config(guild_id, changes)
+            effective = await runs.effective(guild_id, None)
+            where, server_only = "the whole server", True
+        else:
+            voice_channel = channel or _voice_of(member)
+            if voice_channel is None:
+                raise UserError("Name the voice channel with `channel:` (or join it), or use "
+                                "`scope:server`.")
+            if changes.retention_days is not None:
+                raise UserError("`retention_days` is a server setting: add `scope:server`.")
+            current = await runs.effective(guild_id, voice_channel.id)
+            permissions.require_manager(member, voice_channel, current["manager_role_id"])
+            if reset:
+                await store.reset_channel_config(guild_id, voice_channel.id)
+            if not changes.is_empty():
+                await store.update_channel_config(guild_id, voice_channel.id, changes)
+            effective = await runs.effective(guild_id, voice_channel.id)
+            where, server_only = voice_channel.mention, False
+        changed = reset or not changes.is_empty()
+        text = formatting.config_view(effective, where=where, server_only=server_only)
+        if changed:
+            text = "Saved. " + ("It applies from the next `/interpret start`.\n"
+                                if runs.active(guild_id) is not None else "\n") + text
+        await interaction.response.send_message(text, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    # -- me ------------------------------------------------------------------------
+
+    @app_commands.command(name="me", description="Your own language, voice, and opt-out")
+    @app_commands.describe(
+        language="The language you speak (a hint for the interpreter)",
+        voice="The voice your translated speech uses",
+        opt_out="True: your voice is never sent for interpretation; False: opt back in",
+        reset="Forget your language and voice (your opt-out stays as it is)",
+        forget="Delete your stored transcripts in this server",
+    )
+    @app_commands.choices(voice=VOICE_CHOICES)
+    async def me(self, interaction: discord.Interaction[Any], language: Language | None = None,
+                 voice: app_commands.Choice[str] | None = None, opt_out: bool | None = None,
+                 reset: bool = False, forget: bool = False) -> None:
+        member = _member(interaction)
+        guild_id = member.guild.id
+        if forget:
+            text = await transcript_commands.forget_member(self.services.store, guild_id,
+                                                           member.id)
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        preferences, runs = self.services.preferences, self.services.runs
+        changing = reset or language is not None or voice is not None or opt_out is not None
+        if changing:
+            pref = await preferences.update(
+                guild_id, member.id, source_language=language, voice=_choice(voice),
+                opted_out=opt_out,
+                clear=frozenset({"source_language", "voice"}) if reset else frozenset())
+            runs.refresh_member(guild_id, member.id)  # their live session re-opens with it
+        else:
+            pref = await preferences.get(guild_id, member.id)
+        active = runs.active(guild_id)
+        channel_id = active.voice_channel.id if active is not None else (
+            v.id if (v := _voice_of(member)) is not None else None)
+        effective = await runs.effective(guild_id, channel_id)
+        text = formatting.preference_view(pref, effective["source_language"])
+        if changing:
+            text = "Saved" + (", and applied to the running interpretation"
+                              if active is not None else "") + ".\n" + text
+        await interaction.response.send_message(text, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    # -- transcript ----------------------------------------------------------------
+
+    @app_commands.command(name="transcript",
+                          description="The current or last run's transcript as a file")
+    @app_commands.describe(format="txt (default), srt or vtt subtitles",
+                           run="A run id (default: the current run, else the last one)")
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def transcript(self, interaction: discord.Interaction[Any],
+                         format: app_commands.Choice[str] | None = None,
+                         run: str | None = None) -> None:
+        member = _member(interaction)
+        try:
+            file = await transcript_commands.transcript_file(
+                self.services.store, self.services.transcripts, member.guild,
+                _choice(format) or "txt", run.strip() if run else None)
+        except transcript_commands.TranscriptCommandError as exc:
+            raise UserError(str(exc)) from None
+        await interaction.response.send_message(file=file, ephemeral=True)

@@ -1,0 +1,167 @@
+"""What the /interpret commands say: pure functions from data to message text.
+
+Every text here is sent with ``allowed_mentions`` none, so channel and member
+mentions render as links and never ping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.interpretation.link import LinkState
+from bot.interpretation.snapshot import RunSnapshot
+from bot.languages import SUPPORTED
+from bot.service.runs import ActiveRun, RunSummary
+from bot.store import Effective, Source, StoredPreference
+
+#: Settings as /interpret config names them, in display order.
+SETTING_LABELS: dict[str, str] = {
+    "target_language": "target",
+    "source_language": "source",
+    "voice": "voice",
+    "mode": "mode",
+    "transcript_channel_id": "transcript_channel",
+    "play_audio": "play_audio",
+    "post_transcripts": "post_transcripts",
+    "live_captions": "live_captions",
+    "idle_leave_s": "idle_leave_seconds",
+    "max_run_minutes": "max_run_minutes",
+    "max_speakers": "max_speakers",
+    "manager_role_id": "manager_role",
+    "retention_days": "retention_days",
+}
+
+
+def language(code: str | None) -> str:
+    if code is None:
+        return "not set"
+    return f"{SUPPORTED.get(code, code)} (`{code}`)"
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+def value(name: str, raw: Any) -> str:
+    if raw is None:
+        return {"transcript_channel_id": "the channel where `start` is run",
+                "manager_role_id": "none (Manage Channels only)",
+                "target_language": "not set"}.get(name, "not set")
+    if name in ("target_language", "source_language"):
+        return language(raw)
+    if name == "transcript_channel_id":
+        return f"<#{raw}>"
+    if name == "manager_role_id":
+        return f"<@&{raw}>"
+    if isinstance(raw, bool):
+        return "on" if raw else "off"
+    if name == "max_run_minutes" and raw == 0:
+        return "no limit"
+    return str(raw)
+
+
+def config_view(effective: Effective, *, where: str, server_only: bool) -> str:
+    lines = [f"**Interpretation settings for {where}** (value — where it comes from):"]
+    for name, label in SETTING_LABELS.items():
+        if name == "retention_days" and not server_only:
+            continue  # a server setting: shown with scope:server
+        source = effective.source(name)
+        origin = "built-in default" if source is Source.DEFAULT else source.value
+        lines.append(f"• `{label}`: {value(name, effective[name])} — {origin}")
+    lines.append("Change with `/interpret config <option>:<value>`; "
+                 "`reset:True` forgets this scope's settings.")
+    return "\n".join(lines)
+
+
+def started(active: ActiveRun, *, humans: int) -> str:
+    config = active.config
+    voice = config.voice_type
+    mode = (f"pair ({config.source_language} ↔ {config.target_language})"
+            if config.pair is not None else config.router.mode.value)
+    transcripts = f"<#{active.transcript_channel_id}>" if active.post_transcripts else "off"
+    lines = [
+        f"Interpreting {active.voice_channel.mention} into {language(config.target_language)}, "
+        f"from {language(config.source_language)} (members may set their own with "
+        "`/interpret me language:`).",
+        f"Mode: {mode} · voice: {voice} · translated speech "
+        f"{'played in the channel' if config.play_audio else 'not played'}.",
+        f"Transcripts: {transcripts}.",
+        f"I leave after {active.effective['idle_leave_s']} s without anyone in the channel"
+        + (f", and after {active.effective['max_run_minutes']} min at most."
+           if active.effective["max_run_minutes"] else "."),
+    ]
+    if humans == 0:
+        lines.append("Nobody is in the channel yet.")
+    return "\n".join(lines)
+
+
+def consent_notice(active: ActiveRun) -> str:
+    target = language(active.config.target_language)
+    where = (f"and posted as text in <#{active.transcript_channel_id}>"
+             if active.post_transcripts else "and not stored as text")
+    return (
+        "🔴 **Live interpretation is on in this channel.** What you say here is sent to "
+        f"Pinch (startpinch.com) to be translated into {target}; the translation is "
+        f"played here {where}. "
+        "To keep your voice out of it, use `/interpret me opt_out:True`: your audio then "
+        "never leaves the bot."
+    )
+
+
+def status(snap: RunSnapshot, active: ActiveRun | None) -> str:
+    mode = snap.mode.value
+    lines = [
+        f"Interpreting <#{snap.channel_id}> for {duration(snap.running_s)}"
+        + (f" (limit {active.effective['max_run_minutes']} min)"
+           if active is not None and active.effective["max_run_minutes"] else "") + ".",
+        f"{language(snap.source_language)} → {language(snap.target_language)} · "
+        f"mode {mode} · voice {snap.voice_type}.",
+    ]
+    if snap.links:
+        sessions = [f"{_who(link.member_id)}: {_state(link.state)}" for link in snap.links]
+        lines.append("Sessions: " + "; ".join(sessions) + ".")
+    else:
+        lines.append("Sessions: none open (one opens when someone speaks).")
+    if active is not None:
+        lines.append(f"Segments so far: {active.segments} from {len(active.speakers)} "
+                     "speaker(s).")
+        lines.append(f"Last error: {active.last_error or 'none'}.")
+    return "\n".join(lines)
+
+
+def _who(member_id: int | None) -> str:
+    return "the channel mix" if member_id is None else f"<@{member_id}>"
+
+
+def _state(state: LinkState) -> str:
+    return {LinkState.NEW: "starting", LinkState.CONNECTING: "connecting",
+            LinkState.ACTIVE: "active", LinkState.RECONNECTING: "reconnecting",
+            LinkState.CLOSED: "closed"}[state]
+
+
+def summary(s: RunSummary) -> str:
+    return (f"Interpretation of <#{s.voice_channel_id}> ended: {s.reason}. "
+            f"Duration {duration(s.duration_s)}, {s.speakers} speaker(s), "
+            f"{s.segments} segment(s), languages {', '.join(s.languages)}.")
+
+
+def preference_view(pref: StoredPreference, effective_source: str) -> str:
+    spoken = (language(pref.source_language) if pref.source_language
+              else f"not set (the channel's, now {language(effective_source)})")
+    voice = pref.voice or "not set (the channel's)"
+    state = ("opted out: your voice is never sent for interpretation" if pref.opted_out
+             else "interpreted when you speak in a channel with interpretation on")
+    return (f"**Your interpretation preferences in this server**\n"
+            f"• spoken language: {spoken}\n• voice: {voice}\n• {state}.")
+
+
+def languages_list(entries: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"`{code}` {name}" for code, name in entries)

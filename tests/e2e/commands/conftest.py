@@ -1,0 +1,147 @@
+"""Harness for the /interpret commands end to end: the real bot with its default
+extensions, its own SQLite store, the fake Discord, the real LiveKit server and the
+Pinch simulator.
+
+``interpret`` is an :class:`Interpret` with the fake, the simulator, the bot and
+shortcuts: ``await interpret.invoke("start", user="admin", target="es")`` runs
+``/interpret start``; ``interpret.clock`` is the bot's run clock, which a test may
+move forward (``clock.advance(seconds)``) to reach a run's minute cap without
+waiting for it. Everything else runs in real time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.app import EXTENSIONS, InterpretBot
+from bot.secrets import Secret
+from bot.settings import Settings
+from tests.e2e.conftest import write_wav
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.model import Channel, InteractionRecord, Message
+from tests.fakes.pinch import PinchSimulator, SimulatedSession
+from tests.support.fixtures_discord import running_bot
+from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
+from tests.support.signals import tone
+
+TICK_S = 0.1
+
+
+@dataclass
+class RunClock:
+    """The bot's monotonic clock, which a test can move forward."""
+
+    offset: float = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass
+class Interpret:
+    fake: FakeDiscord
+    simulator: PinchSimulator
+    bot: InterpretBot
+    settings: Settings
+    tmp_path: Path
+    clock: RunClock = field(default_factory=RunClock)
+
+    async def invoke(self, sub: str, *, user: str | None = "admin", within: float = 15.0,
+                     where: Channel | None = None, **options: Any) -> InteractionRecord:
+        """``/interpret <sub>`` run in ``where`` (default: the default guild's text
+        channel; the channel decides the guild); waits for the final text when the bot
+        deferred. ``options`` are the command's (``channel=`` included)."""
+        record = await self.fake.invoke(f"interpret {sub}", user=user, within=within,
+                                        channel=where, options=options)
+        if record.response_type == 5:  # deferred: the answer replaces "thinking..."
+            await self.fake.wait_for(
+                lambda: record.original is not None and (record.original.content
+                                                         or record.followups),
+                within, f"/interpret {sub}")
+        return record
+
+    async def join(self, *names: str) -> None:
+        for name in names:
+            await self.fake.move_member(name, self.fake.voice_channel)
+
+    async def start(self, *, user: str = "admin", **options: Any) -> InteractionRecord:
+        record = await self.invoke("start", user=user, **options)
+        assert self.bot.interpretations.get(self.fake.guild.id) is not None, record.texts
+        await self.fake.wait_bot_voice_ready()
+        await self.fake.wait_dave_ready()
+        return record
+
+    async def speak(self, name: str, freq: float, seconds: float = 1.0) -> None:
+        wav = write_wav(self.tmp_path / f"{name}-{freq:.0f}-{seconds}.wav", freq, seconds)
+        await self.fake.speak(name, wav)
+
+    def wav(self, name: str, freq: float, seconds: float) -> Path:
+        return write_wav(self.tmp_path / f"{name}-{freq:.0f}-{seconds}.wav", freq, seconds)
+
+    def bursts(self, name: str, freq: float, *, count: int, burst_s: float = 0.5,
+               gap_s: float = 0.8) -> Path:
+        """A WAV of ``count`` tone bursts separated by silence: one segment each."""
+        burst = tone(freq, burst_s, amplitude=0.3)
+        gap = np.zeros(round(gap_s * 48_000), dtype=np.int16)
+        mono = np.concatenate([np.concatenate([burst, gap]) for _ in range(count)])
+        path = self.tmp_path / f"{name}-bursts-{freq:.0f}-{count}.wav"
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(2)
+            wav.setsampwidth(2)
+            wav.setframerate(48_000)
+            wav.writeframes(np.repeat(mono, 2).tobytes())
+        return path
+
+    def bot_messages(self, channel: Any = None) -> list[Message]:
+        """Messages the bot itself posted (not interaction answers) in a channel."""
+        target = channel or self.fake.text_channel
+        return [m for m in self.fake.messages_in(target)
+                if m.author.id == self.fake.bot_user_id and m.interaction_id is None
+                and m.webhook_id is None]
+
+    def sessions(self) -> list[SimulatedSession]:
+        return list(self.simulator.sessions)
+
+
+def interpret_settings(fake: FakeDiscord, simulator: PinchSimulator, data_dir: Path,
+                       *, pinch_token: str = PINCH_TEST_TOKEN) -> Settings:
+    return Settings(discord_token=Secret(fake.bot_token), pinch_api_token=Secret(pinch_token),
+                    pinch_base_url=simulator.base_url, data_dir=data_dir,
+                    database_url=f"sqlite:///{data_dir / 'interpret.sqlite3'}")
+
+
+@contextlib.asynccontextmanager
+async def interpret_bot(fake: FakeDiscord, settings: Settings,
+                        clock: RunClock) -> AsyncIterator[InterpretBot]:
+    """The bot as ``python -m bot`` builds it (default extensions), on ``settings``."""
+    async with running_bot(fake, settings=settings, extensions=EXTENSIONS,
+                           run_clock=clock, run_tick_s=TICK_S,
+                           pinch_options={"retry": FAST_RETRY}) as bot:
+        yield bot
+
+
+@pytest.fixture
+def pinch_token() -> str:
+    """The token the bot presents to the simulator (override to make it wrong)."""
+    return PINCH_TEST_TOKEN
+
+
+@pytest.fixture
+async def interpret(fake_discord: FakeDiscord, simulator: PinchSimulator, tmp_path: Path,
+                    pinch_token: str) -> AsyncIterator[Interpret]:
+    settings = interpret_settings(fake_discord, simulator, tmp_path, pinch_token=pinch_token)
+    clock = RunClock()
+    async with interpret_bot(fake_discord, settings, clock) as bot:
+        yield Interpret(fake_discord, simulator, bot, settings, tmp_path, clock)

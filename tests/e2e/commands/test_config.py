@@ -1,0 +1,108 @@
+"""/interpret config: scopes, precedence down to the Pinch session, provenance, reset,
+and settings that outlive the bot."""
+
+from __future__ import annotations
+
+from tests.e2e.commands.conftest import Interpret, RunClock, interpret_bot
+from tests.e2e.conftest import ALICE_HZ
+
+
+async def session_settings(interpret: Interpret, **start_options: object) -> tuple[str, str, str]:
+    """Start (as the admin, in Voice), let Alice speak once, and read what the simulator
+    was asked for: (source, target, voice)."""
+    await interpret.join("admin", "alice")
+    await interpret.start(**start_options)
+    await interpret.speak("alice", ALICE_HZ, 0.8)
+    await interpret.simulator.wait_for_segments(1, timeout=15)
+    [session] = interpret.sessions()
+    request = session.request
+    return request.source_language, request.target_language, request.voice_type
+
+
+async def test_a_server_default_reaches_the_session(interpret: Interpret) -> None:
+    await interpret.invoke("config", scope="server", target="de", source="fr", voice="male")
+    assert await session_settings(interpret) == ("fr-FR", "de-DE", "male")
+
+
+async def test_a_channel_override_beats_the_server_default(interpret: Interpret) -> None:
+    await interpret.invoke("config", scope="server", target="de", source="fr", voice="male")
+    await interpret.invoke("config", channel=interpret.fake.voice_channel, target="it",
+                           voice="female")
+    assert await session_settings(interpret) == ("fr-FR", "it-IT", "female")
+
+
+async def test_a_command_option_beats_the_channel(interpret: Interpret) -> None:
+    await interpret.invoke("config", scope="server", target="de", source="fr", voice="male")
+    await interpret.invoke("config", channel=interpret.fake.voice_channel, target="it",
+                           voice="female")
+    assert await session_settings(interpret, target="ja", source="en-gb") == (
+        "en-GB", "ja-JP", "female")
+
+
+async def test_config_without_options_shows_each_value_and_its_origin(
+    interpret: Interpret,
+) -> None:
+    await interpret.invoke("config", scope="server", target="de", max_speakers=3)
+    await interpret.invoke("config", channel=interpret.fake.voice_channel, target="it")
+
+    record = await interpret.invoke("config", channel=interpret.fake.voice_channel)
+
+    assert record.ephemeral
+    [text] = record.texts
+    assert "• `target`: Italian (Italy) (`it-IT`) — channel" in text
+    assert "• `max_speakers`: 3 — server" in text
+    assert "• `voice`: clone — built-in default" in text
+    assert "• `idle_leave_seconds`: 60 — built-in default" in text
+    assert "retention_days" not in text  # a server setting
+
+
+async def test_reset_forgets_the_channel_settings_only(interpret: Interpret) -> None:
+    await interpret.invoke("config", scope="server", target="de")
+    await interpret.invoke("config", channel=interpret.fake.voice_channel, target="it")
+
+    record = await interpret.invoke("config", channel=interpret.fake.voice_channel, reset=True)
+
+    [text] = record.texts
+    assert text.startswith("Saved.")
+    assert "• `target`: German (Germany) (`de-DE`) — server" in text
+
+
+async def test_server_settings_show_retention(interpret: Interpret) -> None:
+    record = await interpret.invoke("config", scope="server", retention_days=30)
+    [text] = record.texts
+    assert "• `retention_days`: 30 — server" in text
+
+
+async def test_retention_is_refused_at_channel_scope(interpret: Interpret) -> None:
+    record = await interpret.invoke("config", channel=interpret.fake.voice_channel,
+                                    retention_days=3)
+    assert record.texts == ["`retention_days` is a server setting: add `scope:server`."]
+
+
+async def test_an_unknown_language_in_config_is_refused(interpret: Interpret) -> None:
+    record = await interpret.invoke("config", scope="server", target="klingon")
+    assert record.ephemeral
+    [text] = record.texts
+    assert text.startswith("Unsupported language code 'klingon'.")
+
+
+async def test_configuration_survives_a_restart_on_the_same_database(
+    interpret: Interpret,
+) -> None:
+    voice = interpret.fake.voice_channel
+    await interpret.invoke("config", scope="server", target="de", idle_leave_seconds=120)
+    await interpret.invoke("config", channel=voice, voice="male")
+    await interpret.invoke("me", user="alice", language="fr")
+    await interpret.bot.close()
+
+    async with interpret_bot(interpret.fake, interpret.settings, RunClock()) as second:
+        interpret.bot = second
+        shown = await interpret.invoke("config", channel=voice)
+        assert await session_settings(interpret) == ("fr-FR", "de-DE", "male")
+        me = await interpret.invoke("me", user="alice")
+
+    [text] = shown.texts
+    assert "• `target`: German (Germany) (`de-DE`) — server" in text
+    assert "• `idle_leave_seconds`: 120 — server" in text
+    assert "• `voice`: male — channel" in text
+    assert "spoken language: French (France) (`fr-FR`)" in me.texts[0]
