@@ -248,12 +248,13 @@ class RunService:
         return stopped
 
     def refresh_member(self, guild_id: int, member_id: int) -> None:
-        """A member changed their preferences: their live session re-opens with them."""
+        """A member changed their preferences: their live session takes them (in place
+        on the WebSocket transport, by re-opening on LiveKit)."""
         run = self._manager.get(guild_id)
         if run is not None:
             # An opted-out member's audio is dropped from the next frame on (the run
             # reads the preference view per frame); this closes their open session.
-            run.reopen_member(member_id)
+            run.member_settings_changed(member_id)
 
     async def aclose(self) -> None:
         watchdogs = [a.watchdog for a in self._active.values() if a.watchdog is not None]

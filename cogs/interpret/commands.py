@@ -278,7 +278,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                 guild_id, member.id, source_language=language, voice=_choice(voice),
                 opted_out=opt_out,
                 clear=frozenset({"source_language", "voice"}) if reset else frozenset())
-            runs.refresh_member(guild_id, member.id)  # their live session re-opens with it
+            runs.refresh_member(guild_id, member.id)  # their live session takes it
         else:
             pref = await preferences.get(guild_id, member.id)
         active = runs.active(guild_id)

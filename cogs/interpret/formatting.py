@@ -124,6 +124,8 @@ def status(snap: RunSnapshot, active: ActiveRun | None) -> str:
            if active is not None and active.effective["max_run_minutes"] else "") + ".",
         f"{language(snap.source_language)} → {language(snap.target_language)} · "
         f"mode {mode} · voice {snap.voice_type}.",
+        f"Through Pinch's {_TRANSPORTS.get(snap.transport, snap.transport)} API · "
+        f"translated speech {'played' if snap.play_audio else 'not played (text only)'}.",
     ]
     if snap.links:
         sessions = [f"{_who(link.member_id)}: {_state(link.state)}" for link in snap.links]
@@ -135,6 +137,9 @@ def status(snap: RunSnapshot, active: ActiveRun | None) -> str:
                      "speaker(s).")
         lines.append(f"Last error: {active.last_error or 'none'}.")
     return "\n".join(lines)
+
+
+_TRANSPORTS = {"livekit": "LiveKit", "websocket": "WebSocket"}
 
 
 def _who(member_id: int | None) -> str:
