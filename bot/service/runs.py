@@ -173,6 +173,7 @@ class RunService:
                 source_language=effective["source_language"],
                 voice_type=effective["voice"],
                 play_audio=bool(effective["play_audio"]),
+                context=effective["context"],
                 router=RouterConfig(mode=RoutingMode.PER_SPEAKER if pair
                                     else RoutingMode(effective["mode"]),
                                     max_links=int(effective["max_speakers"])),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import discord
+
 from bot.interpretation.link import LinkState
 from bot.interpretation.snapshot import RunSnapshot
 from bot.languages import SUPPORTED
@@ -30,6 +32,7 @@ SETTING_LABELS: dict[str, str] = {
     "max_speakers": "max_speakers",
     "manager_role_id": "manager_role",
     "retention_days": "retention_days",
+    "context": "context",
 }
 
 
@@ -65,6 +68,10 @@ def value(name: str, raw: Any) -> str:
         return "on" if raw else "off"
     if name == "max_run_minutes" and raw == 0:
         return "no limit"
+    if name == "context":
+        text = str(raw)
+        shown = discord.utils.escape_markdown(text[:60]) + ("…" if len(text) > 60 else "")
+        return f"“{shown}” ({len(text)} characters; sent with WebSocket sessions)"
     return str(raw)
 
 
