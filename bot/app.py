@@ -176,6 +176,8 @@ class InterpretBot(commands.Bot):
             transcript_observer=self.metrics,
             pinch_transport=MeteredTransport(httpx.AsyncHTTPTransport(),
                                              self.metrics.pinch_call),
+            ws_http_transport=MeteredTransport(httpx.AsyncHTTPTransport(),
+                                               self.metrics.pinch_call),
             pinch_options=self._pinch_options, clock=self._run_clock,
             tick_s=self._run_tick_s)
         self.health.add_check("store", services.store.ping)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from bot.log_redaction import register_secret
+from bot.pinch.ws_protocol import DEFAULT_BASE_URL as DEFAULT_PINCH_WS_BASE_URL
 from bot.secrets import Secret
 from bot.sharding import ShardPlan, parse_shards
 
@@ -29,6 +30,8 @@ REQUIRED: Final = ("DISCORD_TOKEN", "PINCH_API_TOKEN")
 LOG_FORMATS: Final = ("text", "json")
 DEFAULT_METRICS_HOST: Final = "127.0.0.1"
 DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 20.0
+PINCH_TRANSPORTS: Final = ("livekit", "websocket")
+"""How sessions reach Pinch: its LiveKit API (rooms) or its WebSocket API."""
 
 
 class SettingsError(Exception):
@@ -55,6 +58,10 @@ class Settings:
     """Health and metrics endpoint; ``None`` (``METRICS_PORT`` unset) turns it off."""
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
     shards: ShardPlan = field(default_factory=ShardPlan)
+    pinch_transport: str = "livekit"
+    """``PINCH_TRANSPORT``: ``livekit`` (``PINCH_BASE_URL``) or ``websocket``
+    (``PINCH_WS_BASE_URL``); one of :data:`PINCH_TRANSPORTS`."""
+    pinch_ws_base_url: str = DEFAULT_PINCH_WS_BASE_URL
 
     @classmethod
     def load(
@@ -89,6 +96,15 @@ class Settings:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SettingsError("PINCH_BASE_URL must be an http(s) URL such as "
                                 f"{DEFAULT_PINCH_BASE_URL}")
+
+        transport = (get("PINCH_TRANSPORT") or "livekit").lower()
+        if transport not in PINCH_TRANSPORTS:
+            raise SettingsError(f"PINCH_TRANSPORT must be one of {', '.join(PINCH_TRANSPORTS)}")
+        ws_base_url = (get("PINCH_WS_BASE_URL") or DEFAULT_PINCH_WS_BASE_URL).rstrip("/")
+        ws_parts = urlsplit(ws_base_url)
+        if ws_parts.scheme not in ("http", "https") or not ws_parts.netloc:
+            raise SettingsError("PINCH_WS_BASE_URL must be an http(s) URL such as "
+                                f"{DEFAULT_PINCH_WS_BASE_URL}")
 
         level = (get("LOG_LEVEL") or "INFO").upper()
         if level not in _LOG_LEVELS:
@@ -142,6 +158,8 @@ class Settings:
             metrics_port=metrics_port,
             shutdown_timeout_s=shutdown_timeout,
             shards=shards,
+            pinch_transport=transport,
+            pinch_ws_base_url=ws_base_url,
         )
 
     def database(self) -> str:

@@ -70,15 +70,19 @@ class StreamResampler:
         """Interleaved samples per emitted frame."""
         return self._chunker.frame_len
 
-    def push(self, samples: Int16Array) -> list[Int16Array]:
+    def push(self, samples: Int16Array | npt.NDArray[np.float32]) -> list[Int16Array]:
         """Feed interleaved samples at ``in_rate``; return the frames now complete.
 
-        Raises ``ValueError`` if the length is not a whole number of channel frames.
+        ``float32`` input is taken as already int16-scaled (±32768 full scale) and is
+        not accepted at equal rates. Raises ``ValueError`` if the length is not a whole
+        number of channel frames.
         """
         if samples.size % self.channels:
             raise ValueError(f"{samples.size} samples do not divide into {self.channels} channels")
         if self.passthrough:
-            return self._chunker.push(samples)
+            if samples.dtype != np.int16:
+                raise ValueError("float input needs a rate change")
+            return self._chunker.push(samples.astype(np.int16, copy=False))
         out = self._soxr().resample_chunk(self._shape(samples.astype(np.float32)))
         self._fed = True
         return self._chunker.push(_to_int16(out))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -33,6 +34,7 @@ from bot.interpretation.run import (
     RunStatus,
     no_preferences,
 )
+from bot.interpretation.transport import Transport
 from bot.observability import logs
 from bot.pinch import PinchClient
 from bot.voice.client import ReceivingVoiceClient
@@ -64,7 +66,7 @@ class NotAccepting(Exception):
 class SessionManager:
     def __init__(
         self,
-        pinch: PinchClient,
+        pinch: PinchClient | Transport[Any],
         connect_voice: VoiceConnector,
         *,
         on_transcript: Callable[[AttributedTranscript], None],
@@ -87,6 +89,12 @@ class SessionManager:
         self._voice_unavailable = voice_unavailable
         self._closed = False
         self._refusal: str | None = None
+
+    @property
+    def transport_name(self) -> str:
+        """``livekit`` or ``websocket``: how this bot's runs reach Pinch."""
+        pinch = self._pinch
+        return "livekit" if isinstance(pinch, PinchClient) else pinch.name
 
     def get(self, guild_id: int) -> ChannelInterpretation | None:
         return self._runs.get(guild_id)

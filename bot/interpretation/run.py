@@ -15,6 +15,13 @@ A run never dies silently: if the receive pump raises, or the receiver ends
 without the bot having been disconnected through a voice-state event, the run
 asks its owner to stop it (``on_fatal``) with the reason.
 
+Pinch is reached through one :class:`~bot.interpretation.transport.Transport`
+(``PINCH_TRANSPORT``: LiveKit rooms or WebSockets), named in :attr:`transport_name`
+and in the RUNNING status. ``RunConfig.play_audio`` off makes a text-only run
+(transcripts, no translated speech in the channel); ``RunConfig.context`` goes with
+WebSocket sessions. A member's new language or voice is applied in place when the
+transport can (:meth:`ChannelInterpretation.apply_member_settings`).
+
 Statuses: every :class:`RunStatus` names its reason; those carrying a ``notice``
 are meant for the channel (a failure retrying cannot fix and what to do about
 it, the link cap leaving someone out), each notice text at most once per run.
@@ -46,7 +53,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from bot.interpretation.link import (
     InterpreterLink,
@@ -55,6 +62,7 @@ from bot.interpretation.link import (
     LinkStatus,
     describe_failure,
 )
+from bot.interpretation.livekit_transport import LiveKitTransport
 from bot.interpretation.pair_mode import (
     Direction,
     Outcome,
@@ -72,17 +80,19 @@ from bot.interpretation.router import (
     RoutingMode,
     SpeakerRouter,
 )
+from bot.interpretation.transport import Transport
 from bot.languages import normalize_language
 from bot.pinch import (
     VOICE_TYPES,
     AuthenticationError,
     InvalidLanguageError,
     NoCreditsError,
+    NotEntitledError,
     PinchClient,
     PinchError,
-    PinchSession,
     TranscriptEvent,
 )
+from bot.pinch.options import SessionOptions, clean_context
 from bot.tasks import cancel_and_wait
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame
@@ -127,7 +137,12 @@ class RunConfig:
     link: LinkConfig = field(default_factory=LinkConfig)
     duck_db: float | None = -9.0
     play_audio: bool = True
-    """False: transcripts only, the translated speech is not played into the channel."""
+    """False: text only — transcripts, no translated speech in the channel (the WebSocket
+    transport asks Pinch for none; on LiveKit the translated track is not played)."""
+    context: str | None = field(default=None, repr=False)
+    """Names and jargon of this server/channel, sent with WebSocket sessions (the LiveKit
+    API has no such field). Never logged; at most ``MAX_CONTEXT_CHARS`` characters
+    (``ContextTooLong``, a ``ValueError``, otherwise)."""
     drain_timeout_s: float = 4.0
     """On stop, how long links may take to interpret what was already said."""
     pair: PairConfig | None = None
@@ -137,6 +152,7 @@ class RunConfig:
     :class:`~bot.interpretation.pair_mode.PairModeError` (its message is for the user)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "context", clean_context(self.context))
         object.__setattr__(self, "target_language", normalize_language(self.target_language))
         object.__setattr__(self, "source_language", normalize_language(self.source_language))
         voice = str(self.voice_type).strip().lower()
@@ -191,7 +207,11 @@ class RunStatus:
 
 
 def _discard_audio(pcm: bytes) -> None:
-    """Translated speech of a run with ``play_audio`` off."""
+    """Translated speech of a run with ``play_audio`` off (only LiveKit sends it anyway)."""
+
+
+MemberSettingsOutcome = Literal["updated", "reopened", "no_link"]
+"""What :meth:`ChannelInterpretation.apply_member_settings` did."""
 
 
 class _PlaybackLink:
@@ -237,7 +257,7 @@ class ChannelInterpretation:
         self,
         channel_id: int,
         config: RunConfig,
-        pinch: PinchClient,
+        pinch: PinchClient | Transport[Any],
         *,
         on_transcript: Callable[[AttributedTranscript], None],
         on_status: Callable[[RunStatus], None] | None = None,
@@ -249,7 +269,12 @@ class ChannelInterpretation:
         self.config = config
         self.state = RunState.STARTING
         self.stop_reason = ""
-        self._pinch = pinch
+        # A bare PinchClient (what callers passed before there were two transports) means
+        # the LiveKit API.
+        self._transport: Transport[Any] = (
+            LiveKitTransport(pinch) if isinstance(pinch, PinchClient) else pinch)
+        # Refused here, not when a member first speaks (inside the receive pump).
+        self._transport.check(config.link)
         self._on_transcript = on_transcript
         self._on_status = on_status
         self._preferences = preferences
@@ -264,6 +289,7 @@ class ChannelInterpretation:
         """``time.monotonic()`` when the run started receiving."""
         self._on_fatal = on_fatal
         self._self_stop: asyncio.Task[None] | None = None
+        self._settings_tasks: set[asyncio.Task[MemberSettingsOutcome]] = set()
         self._notices: set[str] = set()
         self._pair = (PairDirections(config.source_language, config.target_language)
                       if config.pair is not None else None)
@@ -277,6 +303,11 @@ class ChannelInterpretation:
     @property
     def router(self) -> SpeakerRouter | None:
         return self._router
+
+    @property
+    def transport_name(self) -> str:
+        """How this run reaches Pinch: ``livekit`` or ``websocket`` (``PINCH_TRANSPORT``)."""
+        return self._transport.name
 
     def interpreter_links(self) -> dict[int, InterpreterLink]:
         """Router key (member id, or 0 for the mix) → its link, for status snapshots."""
@@ -330,7 +361,7 @@ class ChannelInterpretation:
             raise
         self.started_at = time.monotonic()
         if self.state is RunState.STARTING:
-            self._set_state(RunState.RUNNING, "started")
+            self._set_state(RunState.RUNNING, f"started ({self._transport.name} transport)")
 
     async def stop(self, reason: str) -> None:
         """Tear everything down in reverse order. Idempotent."""
@@ -341,6 +372,7 @@ class ChannelInterpretation:
             try:
                 if self._pump is not None:
                     await cancel_and_wait([self._pump])
+                await cancel_and_wait(list(self._settings_tasks))
                 if self._router is not None:
                     # Nothing new comes in; what was said before the stop is still told.
                     await self._router.drain(self.config.drain_timeout_s)
@@ -361,6 +393,43 @@ class ChannelInterpretation:
         ones on their next speech (and a failure that blocked them is forgotten)."""
         if self._router is not None:
             self._router.reopen(member_id)
+
+    async def apply_member_settings(self, member_id: int) -> MemberSettingsOutcome:
+        """The member changed their language or voice (or opted out): on a transport that
+        can (WebSocket) their live session takes the new language/voice in place
+        (``update_metadata``, no reconnect: ``"updated"``); otherwise their link is closed
+        and re-opened with them on their next speech, like :meth:`reopen_member`
+        (``"reopened"``). ``"no_link"``: nothing was live; their next link opens with the
+        new settings anyway (and a failure that blocked them is forgotten). In pair mode
+        a new language may turn the member's direction round: always re-opened there."""
+        router = self._router
+        if router is None or self.state is RunState.STOPPED:
+            return "no_link"
+        entry = router.links.get(member_id)
+        if not isinstance(entry, _PlaybackLink):
+            router.reopen(member_id)
+            return "no_link"
+        pref = self._preferences(member_id)
+        if self._pair is None and not pref.opted_out:
+            options = self._session_options(pref, Direction(
+                pref.source_language or self.config.source_language,
+                self.config.target_language))
+            if await entry.link.update_options(options):
+                log.info("channel %d: member %d's new settings applied in place",
+                         self.channel_id, member_id)
+                return "updated"
+        router.reopen(member_id)
+        return "reopened"
+
+    def member_settings_changed(self, member_id: int) -> None:
+        """:meth:`apply_member_settings` for a caller that cannot await (it runs as a
+        task the run owns and cancels on stop)."""
+        if self.state is RunState.STOPPED:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.apply_member_settings(member_id), name=f"run:{self.channel_id}:settings")
+        self._settings_tasks.add(task)
+        task.add_done_callback(self._settings_tasks.discard)
 
     def member_left(self, member_id: int) -> None:
         if self._router is not None:
@@ -402,27 +471,32 @@ class ChannelInterpretation:
             return True
         return self._preferences(member_id).opted_out
 
-    def _make_link(self, key: int) -> _PlaybackLink:
-        assert self._mixer is not None
-        pref = self._preferences(key) if key != MIXED_LINK else MemberPreference()
-        direction, recording = self._direction_for(key, pref)
+    def _session_options(self, pref: MemberPreference, direction: Direction) -> SessionOptions:
         voice_type = pref.voice_type or self.config.voice_type
         if self.config.router.mode is RoutingMode.MIXED and voice_type == "clone":
             # Cloning a mixture of voices is meaningless.
             voice_type = "female"
+        return SessionOptions(
+            source_language=direction.source,
+            target_language=direction.target,
+            voice_type=voice_type,
+            audio_output=self.config.play_audio,
+            context=self.config.context,
+        )
+
+    def _make_link(self, key: int) -> _PlaybackLink:
+        assert self._mixer is not None
+        pref = self._preferences(key) if key != MIXED_LINK else MemberPreference()
+        direction, recording = self._direction_for(key, pref)
         name = "mixed" if key == MIXED_LINK else f"member-{key}"
-
-        async def open_session() -> PinchSession:
-            return await self._pinch.create_session(direction.source, direction.target,
-                                                    voice_type)
-
         playback = self._mixer.open_input(f"{name}-{time.monotonic_ns()}")
         made = self._links_made[key]
         self._links_made[key] += 1
         wrapper = _PlaybackLink(key, playback, direction, made * _UTTERANCE_STRIDE, recording)
         wrapper.link = InterpreterLink(
             name,
-            open_session,
+            self._transport,
+            self._session_options(pref, direction),
             on_transcript=lambda event, utterance: self._transcript(wrapper, name, event,
                                                                     utterance),
             on_audio=playback.push if self.config.play_audio else _discard_audio,
@@ -585,6 +659,10 @@ def failure_notice(error: BaseException) -> str:
     if isinstance(error, AuthenticationError):
         return ("Interpretation stopped for now: the translation service refused the bot's "
                 "token. The bot's operator must update PINCH_API_TOKEN.")
+    if isinstance(error, NotEntitledError):
+        return ("Interpretation stopped for now: the translation service account is not "
+                "entitled to real-time translation. The bot's operator must check the Pinch "
+                "plan, or set PINCH_TRANSPORT to the API the account offers.")
     if isinstance(error, NoCreditsError):
         return ("Interpretation stopped for now: the translation service account has no "
                 "credits left. The bot's operator must top it up.")

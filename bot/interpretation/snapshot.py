@@ -27,6 +27,7 @@ class LinkSnapshot:
     name: str
     state: LinkState
     room_name: str | None
+    """The LiveKit room, or the WebSocket session id, of its live session."""
     sessions_opened: int
     reconnects: int
     frames_in: int
@@ -46,6 +47,8 @@ class RunSnapshot:
     source_language: str
     voice_type: str
     play_audio: bool
+    transport: str
+    """How the run reaches Pinch: ``livekit`` or ``websocket`` (``PINCH_TRANSPORT``)."""
     running_s: float
     """Seconds since the run started receiving (0 before that)."""
     links: tuple[LinkSnapshot, ...]
@@ -93,6 +96,7 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
         source_language=config.source_language,
         voice_type=config.voice_type,
         play_audio=config.play_audio,
+        transport=run.transport_name,
         running_s=0.0 if run.started_at is None else max(0.0, now - run.started_at),
         links=links,
         forwarded_frames=router.forwarded_frames if router is not None else 0,

@@ -37,6 +37,11 @@ _CAUSES: Final = (
     ("session token near expiry", "token_refresh"),
     ("pinch:", "pinch_error"),
     ("livekit:", "livekit_connect_failed"),
+    # The WebSocket transport's (bot.pinch.ws_protocol.describe_close, websocket_transport).
+    ("session ended by the server", "server_ended"),
+    ("session token expired", "token_expired"),
+    ("session URL expired", "token_expired"),
+    ("websocket", "websocket_lost"),
 )
 
 

@@ -1,8 +1,12 @@
 """Pinch real-time translation API: session client, errors, retry policy, transcripts.
 
-The bot's only translation backend. :class:`PinchClient` creates sessions over
-REST (:mod:`bot.pinch.client`); the room itself is LiveKit's business, and the
-data packets Pinch sends there are decoded by :class:`TranscriptParser`.
+The bot's only translation backend, reached one of two ways. :class:`PinchClient`
+creates LiveKit-API sessions over REST (:mod:`bot.pinch.client`; the room itself is
+LiveKit's business); :class:`~bot.pinch.realtime.PinchRealtimeClient` requests
+WebSocket-API sessions (:mod:`bot.pinch.realtime`, the wire in
+:mod:`bot.pinch.ws_protocol`). Transcripts of both are decoded by
+:class:`TranscriptParser`; :class:`~bot.pinch.options.SessionOptions` is what either
+session is opened with.
 """
 
 from bot.pinch.client import DEFAULT_VOICE, PROBE_TARGET_LANGUAGE, VOICE_TYPES, PinchClient
@@ -13,6 +17,7 @@ from bot.pinch.errors import (
     InvalidLanguageError,
     InvalidRequestError,
     NoCreditsError,
+    NotEntitledError,
     PinchError,
     PinchNetworkError,
     PinchRequestError,
@@ -38,6 +43,7 @@ __all__ = [
     "InvalidLanguageError",
     "InvalidRequestError",
     "NoCreditsError",
+    "NotEntitledError",
     "PinchClient",
     "PinchError",
     "PinchNetworkError",

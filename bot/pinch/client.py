@@ -44,7 +44,7 @@ from bot.pinch.errors import (
     ServerError,
     UnexpectedStatusError,
 )
-from bot.pinch.retry import RetryPolicy
+from bot.pinch.retry import RetryPolicy, call_with_retries
 from bot.pinch.session import PinchSession, parse_session
 from bot.secrets import Secret
 
@@ -116,9 +116,9 @@ class PinchClient:
         if self._state is _State.CLOSED:
             raise ClientClosedError("client is closed")
         body = {
-            "source_language": _language(source_language, "source"),
-            "target_language": _language(target_language, "target"),
-            "voice_type": _voice(voice_type),
+            "source_language": checked_language(source_language, "source"),
+            "target_language": checked_language(target_language, "target"),
+            "voice_type": checked_voice(voice_type),
         }
         session = await self._post_with_retries(body)
         log.debug("Pinch session %s created", session.room_name)
@@ -152,28 +152,12 @@ class PinchClient:
                     session.room_name, PROBE_TARGET_LANGUAGE)
 
     async def _post_with_retries(self, body: dict[str, str]) -> PinchSession:
-        policy = self._retry
-        deadline = self._clock() + policy.total_timeout
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline - self._clock()
-            try:
-                session = await self._attempt(body, min(self._timeout, max(remaining, 0.001)))
-            except PinchError as exc:
-                if not exc.retryable or attempt >= policy.max_attempts:
-                    raise
-                delay = _retry_delay(exc, policy, attempt, self._rand())
-                if self._clock() + delay >= deadline:
-                    raise
-                log.warning(
-                    "Pinch session request failed (%s); retry %d/%d in %.2f s",
-                    exc, attempt, policy.max_attempts - 1, delay,
-                )
-                await self._sleep(delay)
-                continue
-            log.debug("Pinch answered after %d attempt(s)", attempt)
-            return session
+        async def attempt(seconds: float) -> PinchSession:
+            return await self._attempt(body, seconds)
+
+        return await call_with_retries(
+            attempt, self._retry, timeout=self._timeout, sleep=self._sleep, clock=self._clock,
+            rand=self._rand, what="Pinch session request")
 
     async def _attempt(self, body: dict[str, str], per_attempt_s: float) -> PinchSession:
         headers = {
@@ -215,7 +199,8 @@ class PinchClient:
         await self.aclose()
 
 
-def _language(code: str, role: str) -> str:
+def checked_language(code: str, role: str) -> str:
+    """``code`` normalised, or :class:`InvalidLanguageError` (nothing unsupported is sent)."""
     try:
         return normalize_language(code)
     except UnknownLanguage as exc:
@@ -224,7 +209,8 @@ def _language(code: str, role: str) -> str:
         ) from exc
 
 
-def _voice(voice_type: str) -> str:
+def checked_voice(voice_type: str) -> str:
+    """``voice_type`` lower-cased, or :class:`InvalidRequestError`."""
     voice = voice_type.strip().lower() if isinstance(voice_type, str) else ""
     if voice not in VOICE_TYPES:
         raise InvalidRequestError(
@@ -232,12 +218,6 @@ def _voice(voice_type: str) -> str:
             user_message=f"The voice must be one of: {', '.join(VOICE_TYPES)}.",
         )
     return voice
-
-
-def _retry_delay(exc: PinchError, policy: RetryPolicy, attempt: int, rand: float) -> float:
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        return exc.retry_after
-    return policy.backoff(attempt, rand)
 
 
 def classify_response(
@@ -252,8 +232,15 @@ def classify_response(
         except (ValueError, RecursionError) as exc:
             raise BadResponseError("session response is not JSON", status=status) from exc
         return parse_session(body, now=now)
+    raise error_from_response(status, headers, content, now=now)
+
+
+def error_from_response(
+    status: int, headers: httpx.Headers | dict[str, str], content: bytes, *, now: float
+) -> PinchError:
+    """The :class:`PinchError` for a non-2xx answer of either Pinch API (both error shapes)."""
     code, message = _error_body(content)
-    raise _error_for(status, code, message, httpx.Headers(headers), now)
+    return _error_for(status, code, message, httpx.Headers(headers), now)
 
 
 def _error_body(content: bytes) -> tuple[str | None, str]:

@@ -8,6 +8,7 @@
     │   │   └── InvalidLanguageError    invalid_language (also raised locally)
     │   ├── AuthenticationError     401 / invalid_token
     │   ├── NoCreditsError          402 / 403: the account cannot start sessions
+    │   │   └── NotEntitledError    403 on the WebSocket API: no real-time translation
     │   └── RateLimitError          429 / rate_limit_exceeded (retryable, .retry_after)
     ├── ServerError                 5xx / internal_error (retryable)
     ├── UnexpectedStatusError       any other status
@@ -76,6 +77,14 @@ class AuthenticationError(PinchRequestError):
 
 class NoCreditsError(PinchRequestError):
     default_user_message = "The translation service account has no credits left."
+
+
+class NotEntitledError(NoCreditsError):
+    """The key is valid but its account may not use real-time translation (WebSocket API)."""
+
+    default_user_message = (
+        "The translation service account is not entitled to real-time translation."
+    )
 
 
 class RateLimitError(PinchRequestError):

@@ -1,8 +1,11 @@
-"""Transcript data packets from the interpreter, bytes → :class:`TranscriptEvent`.
+"""Transcript messages from the interpreter, bytes → :class:`TranscriptEvent`.
 
-The room's data channel carries JSON objects typed ``original_transcript`` or
-``translated_transcript`` (PROTOCOLS.md §1). :class:`TranscriptParser` is the
-only place they are decoded: it tolerates the trailing commas of the API
+The LiveKit room's data channel carries JSON objects typed ``original_transcript``
+or ``translated_transcript`` (PROTOCOLS.md §1); the WebSocket API sends JSON text
+frames whose exact field names its reference does not show (§1b). Each API's field
+mapping is one :class:`TranscriptFields` value — :data:`LIVEKIT_FIELDS` here, the
+WebSocket one in :mod:`bot.pinch.ws_protocol` — and :class:`TranscriptParser` is the
+only place either is decoded: it tolerates the trailing commas of the API
 reference's own examples and ignores unknown types and extra fields, rejects
 everything else, and never raises. Each reject is counted by reason in
 ``rejected`` and logged once per reason, naming the field but never the
@@ -14,8 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final, Literal, TypeVar
 
 log = logging.getLogger(__name__)
@@ -25,10 +31,31 @@ T = TypeVar("T")
 MAX_MESSAGE_BYTES: Final = 8 * 1024  # a long sentence is < 1 KB; more is not a transcript
 
 TranscriptKind = Literal["original", "translated"]
-_KINDS: Final[dict[str, TranscriptKind]] = {
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptFields:
+    """Where one API's transcript messages keep what the bot reads."""
+
+    kinds: Mapping[str, TranscriptKind]
+    """Value of the ``type`` field → kind; other types are ignored (counted)."""
+    type: str = "type"
+    text: str = "text"
+    is_final: str = "is_final"
+    timestamp: str = "timestamp"
+    timestamp_required: bool = True
+    """False: a message without it is stamped with its arrival time (unix seconds)."""
+    language: str = "language_detected"
+    confidence: str = "confidence"
+    correlation: str | None = None
+    """The field pairing an original with its translation, if the API has one."""
+
+
+LIVEKIT_FIELDS: Final = TranscriptFields(kinds=MappingProxyType({
     "original_transcript": "original",
     "translated_transcript": "translated",
-}
+}))
+"""The data packets of the LiveKit API, as its reference shows them (PROTOCOLS.md §1)."""
 
 # Reasons counted in TranscriptParser.rejected.
 OVERSIZED: Final = "oversized"
@@ -54,6 +81,8 @@ class TranscriptEvent:
     language_detected: str | None
     timestamp: float  # unix seconds, end of the utterance
     confidence: float | None
+    correlation_id: str | None = None
+    """Pairs an original with its translation, when the API sends one (WebSocket)."""
 
 
 class _Reject(Exception):
@@ -64,10 +93,15 @@ class _Reject(Exception):
 
 
 class TranscriptParser:
-    """Stateful only in its counters; one per room link."""
+    """Stateful only in its counters; one per link. ``clock`` stamps messages that
+    carry no timestamp when the field mapping allows that."""
 
-    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES, *,
+                 fields: TranscriptFields = LIVEKIT_FIELDS,
+                 clock: Callable[[], float] = time.time) -> None:
         self.max_bytes = max_bytes
+        self.fields = fields
+        self._clock = clock
         self.rejected: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()
         self.accepted = 0
@@ -75,8 +109,17 @@ class TranscriptParser:
 
     def parse(self, data: bytes) -> TranscriptEvent | None:
         """The event in ``data``, or ``None`` if it is ignored or rejected. Never raises."""
+        return self._guarded(self._parse, data)
+
+    def parse_decoded(self, obj: Any) -> TranscriptEvent | None:
+        """Like :meth:`parse`, for a message already decoded from JSON (a WebSocket
+        text frame the caller had to look into first). Never raises."""
+        return self._guarded(self._from_object, obj)
+
+    def _guarded(self, step: Callable[[Any], TranscriptEvent | None],
+                 data: Any) -> TranscriptEvent | None:
         try:
-            event = self._parse(data)
+            event = step(data)
         except _Reject as reject:
             self._count_reject(reject.reason, reject.field)
             return None
@@ -97,25 +140,33 @@ class TranscriptParser:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _Reject(NOT_UTF8) from None
-        obj = _loads_tolerant(text)
+        return self._from_object(_loads_tolerant(text))
+
+    def _from_object(self, obj: Any) -> TranscriptEvent | None:
+        f = self.fields
         if not isinstance(obj, dict):
             raise _Reject(NOT_OBJECT)
-        kind_name = obj.get("type")
+        kind_name = obj.get(f.type)
         if kind_name is None:
-            raise _Reject(MISSING_FIELD, "type")
+            raise _Reject(MISSING_FIELD, f.type)
         if not isinstance(kind_name, str):
-            raise _Reject(WRONG_TYPE, "type")
-        kind = _KINDS.get(kind_name)
+            raise _Reject(WRONG_TYPE, f.type)
+        kind = f.kinds.get(kind_name)
         if kind is None:
             self.ignored[UNKNOWN_TYPE] += 1
             return None
+        if f.timestamp_required or f.timestamp in obj:
+            timestamp = _timestamp(obj, f.timestamp)
+        else:
+            timestamp = self._clock()
         return TranscriptEvent(
             kind=kind,
-            text=_required(obj, "text", str),
-            is_final=_required(obj, "is_final", bool),
-            language_detected=_language(obj),
-            timestamp=_timestamp(obj),
-            confidence=_confidence(obj),
+            text=_required(obj, f.text, str),
+            is_final=_required(obj, f.is_final, bool),
+            language_detected=_language(obj, f.language),
+            timestamp=timestamp,
+            confidence=_confidence(obj, f.confidence),
+            correlation_id=_correlation(obj, f.correlation),
         )
 
     def _count_reject(self, reason: str, field: str) -> None:
@@ -194,37 +245,54 @@ def _required(obj: dict[str, Any], name: str, kind: type[T]) -> T:
     return value
 
 
-def _timestamp(obj: dict[str, Any]) -> float:
-    if "timestamp" not in obj:
-        raise _Reject(MISSING_FIELD, "timestamp")
-    value = obj["timestamp"]
+def _timestamp(obj: dict[str, Any], name: str) -> float:
+    if name not in obj:
+        raise _Reject(MISSING_FIELD, name)
+    value = obj[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Reject(WRONG_TYPE, "timestamp")
+        raise _Reject(WRONG_TYPE, name)
     try:
         seconds = float(value)
     except OverflowError:
-        raise _Reject(OUT_OF_RANGE, "timestamp") from None
+        raise _Reject(OUT_OF_RANGE, name) from None
     if not math.isfinite(seconds) or seconds < 0:
-        raise _Reject(OUT_OF_RANGE, "timestamp")
+        raise _Reject(OUT_OF_RANGE, name)
     return seconds
 
 
-def _language(obj: dict[str, Any]) -> str | None:
-    value = obj.get("language_detected")
+def _language(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Reject(WRONG_TYPE, "language_detected")
+        raise _Reject(WRONG_TYPE, name)
     return value.strip() or None
 
 
-def _confidence(obj: dict[str, Any]) -> float | None:
-    value = obj.get("confidence")
+def _confidence(obj: dict[str, Any], name: str) -> float | None:
+    value = obj.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Reject(WRONG_TYPE, "confidence")
+        raise _Reject(WRONG_TYPE, name)
     confidence = float(value)
     if not 0.0 <= confidence <= 1.0:
-        raise _Reject(OUT_OF_RANGE, "confidence")
+        raise _Reject(OUT_OF_RANGE, name)
     return confidence
+
+
+_MAX_CORRELATION_CHARS: Final = 200
+
+
+def _correlation(obj: dict[str, Any], name: str | None) -> str | None:
+    if name is None:
+        return None
+    value = obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Reject(WRONG_TYPE, name)
+    text = str(value).strip()
+    if len(text) > _MAX_CORRELATION_CHARS:
+        raise _Reject(OUT_OF_RANGE, name)
+    return text or None

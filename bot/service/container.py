@@ -1,7 +1,8 @@
 """Everything the cogs use, created before any cog loads and closed after they unload.
 
-:func:`open_services` opens the store (migrating it), then the Pinch client,
-the session manager, the member-preference view, the transcript service (its
+:func:`open_services` opens the store (migrating it), then the Pinch client and
+the transport runs reach Pinch through (``PINCH_TRANSPORT``), the session manager,
+the member-preference view, the transcript service (its
 segments go to the store), the run service and the retention purge, wired to
 each other; :meth:`Services.aclose` closes them in reverse order. A cog gets
 this object whole: no attribute is ever ``None``.
@@ -20,6 +21,8 @@ import httpx
 
 from bot.interpretation.manager import SessionManager, VoiceConnector
 from bot.interpretation.run import AttributedTranscript, RunStatus
+from bot.interpretation.transport import Transport
+from bot.interpretation.transports import build_transport
 from bot.pinch import PinchClient
 from bot.service.preferences import MemberPreferences
 from bot.service.retention import RetentionPurger
@@ -43,6 +46,8 @@ class Services:
     transcripts: TranscriptService
     runs: RunService
     retention: RetentionPurger
+    transport: Transport[Any]
+    """How runs reach Pinch (``PINCH_TRANSPORT``); ``transport.name`` is shown in statuses."""
 
     async def aclose(self) -> None:
         """Stop every run, then close the clients. Each step runs whatever the one
@@ -53,6 +58,7 @@ class Services:
                            # pending posts and segment writes: after the runs, before
                            # the store closes (and before the bot leaves Discord)
                            ("the transcripts", self.transcripts.aclose),
+                           ("the Pinch transport", self.transport.aclose),
                            ("the Pinch client", self.pinch.aclose),
                            ("the store", self.store.aclose)):
             try:
@@ -72,16 +78,23 @@ async def open_services(
     voice_unavailable: str | None = None,
     transcript_observer: PostObserver | None = None,
     pinch_transport: httpx.AsyncBaseTransport | None = None,
+    ws_http_transport: httpx.AsyncBaseTransport | None = None,
     pinch_options: dict[str, Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
     tick_s: float = 1.0,
 ) -> Services:
     """Open and wire every service. The engine's transcripts and statuses reach the
-    run service first, then the caller's outlets (the bot's metrics and events)."""
+    run service first, then the caller's outlets (the bot's metrics and events).
+    ``pinch_transport`` carries the LiveKit API's session requests, ``ws_http_transport``
+    the WebSocket API's (httpx transports: the bot meters both); ``pinch_options`` go to
+    both clients."""
     store = await Store.open(settings.database())
     try:
         pinch = PinchClient(settings.pinch_base_url, settings.pinch_api_token,
                             transport=pinch_transport, **(pinch_options or {}))
+        transport = build_transport(settings, pinch, http_transport=ws_http_transport,
+                                    client_options=pinch_options)
+        log.info("Pinch transport: %s", transport.name)
         runs_holder: list[RunService] = []
 
         def transcript(item: AttributedTranscript) -> None:
@@ -92,7 +105,7 @@ async def open_services(
             runs_holder[0].on_status(item)
             on_status(item)
 
-        manager = SessionManager(pinch, connect_voice, on_transcript=transcript,
+        manager = SessionManager(transport, connect_voice, on_transcript=transcript,
                                  on_status=status, voice_unavailable=voice_unavailable)
         preferences = MemberPreferences(store)
         transcripts = TranscriptService(outlet=SegmentOutlet(store, StoredSegment),
@@ -106,4 +119,4 @@ async def open_services(
         raise
     retention = RetentionPurger(store)
     retention.start()
-    return Services(store, pinch, manager, preferences, transcripts, runs, retention)
+    return Services(store, pinch, manager, preferences, transcripts, runs, retention, transport)

@@ -173,6 +173,7 @@ class RunService:
                 source_language=effective["source_language"],
                 voice_type=effective["voice"],
                 play_audio=bool(effective["play_audio"]),
+                context=effective["context"],
                 router=RouterConfig(mode=RoutingMode.PER_SPEAKER if pair
                                     else RoutingMode(effective["mode"]),
                                     max_links=int(effective["max_speakers"])),
@@ -248,12 +249,13 @@ class RunService:
         return stopped
 
     def refresh_member(self, guild_id: int, member_id: int) -> None:
-        """A member changed their preferences: their live session re-opens with them."""
+        """A member changed their preferences: their live session takes them (in place
+        on the WebSocket transport, by re-opening on LiveKit)."""
         run = self._manager.get(guild_id)
         if run is not None:
             # An opted-out member's audio is dropped from the next frame on (the run
             # reads the preference view per frame); this closes their open session.
-            run.reopen_member(member_id)
+            run.member_settings_changed(member_id)
 
     async def aclose(self) -> None:
         watchdogs = [a.watchdog for a in self._active.values() if a.watchdog is not None]

@@ -25,11 +25,13 @@ from bot.net_errors import network_cause
 from bot.pinch import (
     AuthenticationError,
     NoCreditsError,
+    NotEntitledError,
     PinchClient,
     PinchError,
     PinchTransportError,
     RetryPolicy,
 )
+from bot.pinch.realtime import PinchRealtimeClient
 from bot.settings import Settings
 from bot.startup.errors import ExitStatus, StartupError
 from bot.startup.opus import load_libopus
@@ -79,10 +81,15 @@ async def check_libopus(settings: Settings) -> CheckResult:
 
 async def check_pinch(settings: Settings, *, retry: RetryPolicy = PINCH_CHECK_RETRY,
                       request_timeout_s: float = PINCH_CHECK_TIMEOUT_S) -> CheckResult:
-    """Whether the Pinch API at ``PINCH_BASE_URL`` answers and accepts the token.
+    """Whether the Pinch API the bot will use (``PINCH_TRANSPORT``) accepts the token.
 
-    Creates no session (see :meth:`bot.pinch.PinchClient.verify_token`).
+    LiveKit API (``PINCH_BASE_URL``): creates no session (see
+    :meth:`bot.pinch.PinchClient.verify_token`). WebSocket API (``PINCH_WS_BASE_URL``):
+    it has no probe that creates nothing, so a session URL is requested and never
+    opened (see :meth:`bot.pinch.realtime.PinchRealtimeClient.verify_token`).
     """
+    if settings.pinch_transport == "websocket":
+        return await _check_realtime(settings, retry, request_timeout_s)
     base = settings.pinch_base_url
     try:
         async with PinchClient(base, settings.pinch_api_token,
@@ -94,8 +101,24 @@ async def check_pinch(settings: Settings, *, retry: RetryPolicy = PINCH_CHECK_RE
     return CheckResult.passed("pinch", f"{base} accepted the API token (no session created)")
 
 
-def pinch_failure(base_url: str, exc: PinchError) -> StartupError:
-    """The one-line start-up failure for a failed Pinch check."""
+async def _check_realtime(settings: Settings, retry: RetryPolicy,
+                          request_timeout_s: float) -> CheckResult:
+    base = settings.pinch_ws_base_url
+    client = PinchRealtimeClient(base, settings.pinch_api_token, timeout=request_timeout_s,
+                                 retry=retry)
+    try:
+        await client.verify_token()
+    except PinchError as exc:
+        return CheckResult.failed("pinch", pinch_failure(base, exc, setting="PINCH_WS_BASE_URL"))
+    finally:
+        await client.aclose()
+    return CheckResult.passed("pinch", f"{base} accepted the API token (WebSocket API; a "
+                                       "session URL was issued and left unopened)")
+
+
+def pinch_failure(base_url: str, exc: PinchError, *,
+                  setting: str = "PINCH_BASE_URL") -> StartupError:
+    """The one-line start-up failure for a failed Pinch check (``setting`` names the URL)."""
     if isinstance(exc, AuthenticationError):
         return StartupError(ExitStatus.PINCH_REFUSED,
                             f"the Pinch API at {base_url} refused the token ({exc}): "
@@ -103,15 +126,17 @@ def pinch_failure(base_url: str, exc: PinchError) -> StartupError:
     if isinstance(exc, NoCreditsError):
         return StartupError(ExitStatus.PINCH_REFUSED,
                             f"the Pinch API at {base_url} accepted the token but the account "
-                            f"cannot start sessions ({exc}): check the account's credits")
+                            f"cannot start sessions ({exc}): check the account's credits"
+                            + (" and its real-time plan, or PINCH_TRANSPORT"
+                               if isinstance(exc, NotEntitledError) else ""))
     if isinstance(exc, PinchTransportError):
         cause = network_cause(exc) or str(exc)
         return StartupError(ExitStatus.PINCH_UNREACHABLE,
                             f"cannot reach the Pinch API at {base_url}: {cause}: "
-                            "check PINCH_BASE_URL and the network")
+                            f"check {setting} and the network")
     return StartupError(ExitStatus.PINCH_UNREACHABLE,
                         f"the Pinch API at {base_url} answered unexpectedly ({exc}): "
-                        "check PINCH_BASE_URL, or retry later if the service is down")
+                        f"check {setting}, or retry later if the service is down")
 
 
 async def check_store(settings: Settings) -> CheckResult:

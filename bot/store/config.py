@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
 from bot.languages import normalize_language
+from bot.pinch.options import MAX_CONTEXT_CHARS, ContextTooLong, clean_context
 
 VOICES: Final = ("clone", "female", "male")
 MODES: Final = ("per-speaker", "mixed", "pair")
@@ -62,6 +63,9 @@ class ConfigLayer:
     """Members with this role may start, stop and configure, like Manage Channels."""
     retention_days: int | None = None
     """Server scope only: days stored transcript segments are kept."""
+    context: str | None = field(default=None, repr=False)
+    """Names and jargon sent with WebSocket sessions (at most ``MAX_CONTEXT_CHARS``);
+    never logged, so no ``repr`` shows it."""
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
@@ -92,6 +96,7 @@ DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType({
     "max_speakers": 8,
     "manager_role_id": None,
     "retention_days": 7,
+    "context": None,
 })
 
 #: Inclusive ranges of the numeric settings.
@@ -120,6 +125,11 @@ def validate_layer(layer: ConfigLayer) -> ConfigLayer:
         values["mode"] = str(values["mode"]).strip().lower()
         if values["mode"] not in MODES:
             raise ConfigError(f"Mode must be one of {', '.join(MODES)}.")
+    try:
+        values["context"] = clean_context(values["context"])
+    except ContextTooLong as exc:
+        raise ConfigError(f"The context is {exc.length} characters long; at most "
+                          f"{MAX_CONTEXT_CHARS} are allowed.") from None
     for name, (low, high) in RANGES.items():
         value = values[name]
         if value is not None and not low <= int(value) <= high:

@@ -61,6 +61,8 @@ class _Settings:
     max_run_minutes: Mapped[int | None] = mapped_column(Integer)
     max_speakers: Mapped[int | None] = mapped_column(Integer)
     manager_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    context: Mapped[str | None] = mapped_column(Text)
+    """Names and jargon sent with WebSocket sessions (never logged)."""
 
 
 class GuildConfigRow(_Settings, Base):

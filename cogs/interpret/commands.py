@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.languages import SUPPORTED, suggest
+from bot.pinch.options import MAX_CONTEXT_CHARS
 from bot.service import permissions
 from bot.service.container import Services
 from bot.service.errors import UserError
@@ -182,6 +183,8 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         max_speakers="Speakers interpreted at once (1-25; each is a Pinch session)",
         manager_role="Members with this role may start, stop and configure",
         retention_days="Server only: days stored transcripts are kept (0-365)",
+        context="Names and terms the interpreter should know (WebSocket transport; ≤ 500 "
+                "characters)",
         reset="Forget every setting of this scope",
     )
     @app_commands.choices(scope=SCOPE_CHOICES, voice=VOICE_CHOICES, mode=MODE_CHOICES)
@@ -202,6 +205,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         max_speakers: app_commands.Range[int, 1, 25] | None = None,
         manager_role: discord.Role | None = None,
         retention_days: app_commands.Range[int, 0, 365] | None = None,
+        context: app_commands.Range[str, 1, MAX_CONTEXT_CHARS] | None = None,
         reset: bool = False,
     ) -> None:
         member = _member(interaction)
@@ -217,6 +221,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             max_speakers=max_speakers,
             manager_role_id=manager_role.id if manager_role else None,
             retention_days=retention_days,
+            context=context,
         )
         if _choice(scope) == "server":
             server = await store.server_config(guild_id)
@@ -278,7 +283,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                 guild_id, member.id, source_language=language, voice=_choice(voice),
                 opted_out=opt_out,
                 clear=frozenset({"source_language", "voice"}) if reset else frozenset())
-            runs.refresh_member(guild_id, member.id)  # their live session re-opens with it
+            runs.refresh_member(guild_id, member.id)  # their live session takes it
         else:
             pref = await preferences.get(guild_id, member.id)
         active = runs.active(guild_id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import discord
+
 from bot.interpretation.link import LinkState
 from bot.interpretation.snapshot import RunSnapshot
 from bot.languages import SUPPORTED
@@ -30,6 +32,7 @@ SETTING_LABELS: dict[str, str] = {
     "max_speakers": "max_speakers",
     "manager_role_id": "manager_role",
     "retention_days": "retention_days",
+    "context": "context",
 }
 
 
@@ -65,6 +68,10 @@ def value(name: str, raw: Any) -> str:
         return "on" if raw else "off"
     if name == "max_run_minutes" and raw == 0:
         return "no limit"
+    if name == "context":
+        text = str(raw)
+        shown = discord.utils.escape_markdown(text[:60]) + ("…" if len(text) > 60 else "")
+        return f"“{shown}” ({len(text)} characters; sent with WebSocket sessions)"
     return str(raw)
 
 
@@ -124,6 +131,8 @@ def status(snap: RunSnapshot, active: ActiveRun | None) -> str:
            if active is not None and active.effective["max_run_minutes"] else "") + ".",
         f"{language(snap.source_language)} → {language(snap.target_language)} · "
         f"mode {mode} · voice {snap.voice_type}.",
+        f"Through Pinch's {_TRANSPORTS.get(snap.transport, snap.transport)} API · "
+        f"translated speech {'played' if snap.play_audio else 'not played (text only)'}.",
     ]
     if snap.links:
         sessions = [f"{_who(link.member_id)}: {_state(link.state)}" for link in snap.links]
@@ -135,6 +144,9 @@ def status(snap: RunSnapshot, active: ActiveRun | None) -> str:
                      "speaker(s).")
         lines.append(f"Last error: {active.last_error or 'none'}.")
     return "\n".join(lines)
+
+
+_TRANSPORTS = {"livekit": "LiveKit", "websocket": "WebSocket"}
 
 
 def _who(member_id: int | None) -> str:

@@ -1,4 +1,9 @@
-"""The end-to-end harness: the engine wired to the fake Discord and the Pinch simulator."""
+"""The end-to-end harness: the engine wired to the fake Discord and the Pinch simulator.
+
+``engine`` reaches the simulator over the transport named by the ``e2e_transport``
+fixture: ``livekit`` here; a test module overrides the fixture (parametrised over
+``TRANSPORTS``) to run its tests over both of Pinch's transports.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,12 @@ from bot.app import InterpretBot
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.router import RouterConfig, RoutingMode
 from bot.interpretation.run import AttributedTranscript, MemberPreference, RunConfig, RunStatus
-from bot.pinch import PinchClient
-from bot.secrets import Secret
 from bot.voice.client import ReceivingVoiceClient
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pinch import PinchSimulator
-from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN, MakeSimulator
+from tests.support.fixtures_pinch import MakeSimulator
 from tests.support.signals import tone
+from tests.support.transports import transport_for
 
 ALICE_HZ, BOB_HZ, MUSICBOT_HZ, ADMIN_HZ = 300.0, 500.0, 750.0, 650.0
 
@@ -60,6 +64,8 @@ class Engine:
     manager: SessionManager
     transcripts: list[AttributedTranscript] = field(default_factory=list)
     statuses: list[RunStatus] = field(default_factory=list)
+    languages: dict[int, str] = field(default_factory=dict)
+    """Members' own source languages (what ``/interpret me language`` would store)."""
 
 
 @pytest.fixture
@@ -68,21 +74,27 @@ async def simulator(make_pinch_simulator: MakeSimulator) -> PinchSimulator:
 
 
 @pytest.fixture
+def e2e_transport() -> str:
+    """How the engine reaches Pinch (``livekit`` or ``websocket``)."""
+    return "livekit"
+
+
+@pytest.fixture
 async def engine(fake_discord: FakeDiscord, discord_bot: InterpretBot,
-                 simulator: PinchSimulator) -> AsyncIterator[Engine]:
+                 simulator: PinchSimulator, e2e_transport: str) -> AsyncIterator[Engine]:
     admin_id = fake_discord.admin.id
 
     async def connect(channel: discord.VoiceChannel) -> ReceivingVoiceClient:
         return await channel.connect(cls=ReceivingVoiceClient, timeout=10)
 
-    async with PinchClient(simulator.base_url, Secret(PINCH_TEST_TOKEN),
-                           retry=FAST_RETRY) as client:
+    async with transport_for(e2e_transport, simulator) as transport:
         holder: list[Engine] = []
         manager = SessionManager(
-            client, connect,
+            transport, connect,
             on_transcript=lambda t: holder[0].transcripts.append(t),
             on_status=lambda s: holder[0].statuses.append(s),
-            preferences=lambda m: MemberPreference(opted_out=m == admin_id),
+            preferences=lambda m: MemberPreference(opted_out=m == admin_id,
+                                                   source_language=holder[0].languages.get(m)),
         )
         holder.append(Engine(manager))
         try:
@@ -92,14 +104,16 @@ async def engine(fake_discord: FakeDiscord, discord_bot: InterpretBot,
 
 
 async def start_run(fake: FakeDiscord, bot: InterpretBot, engine: Engine,
-                    mode: RoutingMode = RoutingMode.PER_SPEAKER) -> None:
+                    mode: RoutingMode = RoutingMode.PER_SPEAKER, *,
+                    play_audio: bool = True) -> None:
     for name in ("alice", "bob", "musicbot", "admin"):
         await fake.move_member(name, fake.voice_channel)
     channel = bot.get_channel(fake.voice_channel.id)
     assert isinstance(channel, discord.VoiceChannel)
     assert bot.user is not None
     await engine.manager.start(
-        channel, RunConfig(target_language="es-ES", router=RouterConfig(mode=mode)),
+        channel, RunConfig(target_language="es-ES", router=RouterConfig(mode=mode),
+                           play_audio=play_audio),
         own_user_id=bot.user.id)
     await fake.wait_bot_voice_ready()
     await fake.wait_dave_ready()

@@ -1,5 +1,6 @@
-"""End to end: fake Discord (real discord.py, DAVE, UDP) → our engine → real LiveKit →
-Pinch simulator → back into the voice channel.
+"""End to end: fake Discord (real discord.py, DAVE, UDP) → our engine → Pinch (the
+simulator, through a real LiveKit room or over its WebSocket API) → back into the voice
+channel. Every test runs over both transports.
 
 Members speak tones; the simulator records the dominant frequency of what each
 session heard and answers segment n with a tone at ``translation_frequency(n)``,
@@ -11,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from bot.app import InterpretBot
 from bot.interpretation.router import RoutingMode
@@ -27,7 +31,13 @@ from tests.e2e.conftest import (
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pinch import PinchSimulator, translation_frequency
 from tests.support.signals import tone_prominence_db
+from tests.support.transports import TRANSPORTS
 from tests.support.waiting import eventually
+
+
+@pytest.fixture(params=TRANSPORTS)
+def e2e_transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 async def test_each_member_is_interpreted_in_their_own_session_and_heard_back(
@@ -47,6 +57,7 @@ async def test_each_member_is_interpreted_in_their_own_session_and_heard_back(
     run = engine.manager.get(fake_discord.guild.id)
     assert run is not None
     segments = await simulator.wait_for_segments(2, timeout=15, played=True)
+    rooms = run.link_rooms()  # both links are in their sessions now
     await eventually(lambda: sum(t.event.kind == "translated" for t in engine.transcripts) >= 2)
     rooms = run.link_rooms()  # read once the links are interpreted (a busy machine is slow)
     await asyncio.sleep(1.0)  # the translated tones are still in flight to the fake
@@ -135,3 +146,52 @@ async def test_bot_speaks_only_while_a_translation_plays(
     await asyncio.sleep(1.0)
     after = fake_discord.captured_audio()
     assert (len(after.frames), after.silence_frames) == sent  # no audio sent while idle
+
+
+async def test_text_only_posts_transcripts_and_sends_no_audio_to_the_channel(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
+    engine: Engine, tmp_path: Path, e2e_transport: str,
+) -> None:
+    await start_run(fake_discord, discord_bot, engine, play_audio=False)
+    alice = fake_discord.member("alice")
+    await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
+    await eventually(lambda: any(t.event.kind == "translated" for t in engine.transcripts), 15)
+    await asyncio.sleep(1.5)  # the time a translated tone would take to be heard
+
+    finals = [(t.member_id, t.event.kind) for t in engine.transcripts if t.event.is_final]
+    assert finals == [(alice.id, "original"), (alice.id, "translated")]
+    # What the bot sent, decoded by the fake: nothing audible. (discord.py's player may
+    # send one frame of silence between the run's play() and pause() at start; Opus
+    # decodes it to a few LSB of noise. The translated tones peak at 16,000.)
+    frames = fake_discord.captured_audio().frames
+    assert len(frames) <= 1
+    assert all(int(np.abs(f.pcm).max()) < 64 for f in frames)
+    # WebSocket: Pinch was asked for no audio; LiveKit: its track was not played.
+    assert simulator.sessions[0].request.audio_output is (e2e_transport == "livekit")
+
+
+async def test_a_members_new_language_is_applied_in_place_on_websocket_and_by_reopening_on_livekit(
+    fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
+    engine: Engine, tmp_path: Path, e2e_transport: str,
+) -> None:
+    await start_run(fake_discord, discord_bot, engine)
+    alice = fake_discord.member("alice")
+    await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 0.8))
+    await simulator.wait_for_segments(1, timeout=15)
+    run = engine.manager.get(fake_discord.guild.id)
+    assert run is not None
+    assert run.transport_name == e2e_transport
+
+    engine.languages[alice.id] = "fr-FR"  # what /interpret me language fr-FR stores
+    outcome = await run.apply_member_settings(alice.id)
+    await fake_discord.speak("alice", write_wav(tmp_path / "b.wav", BOB_HZ, 0.8))
+    await simulator.wait_for_segments(2, timeout=15)
+
+    if e2e_transport == "websocket":
+        assert outcome == "updated"
+        assert len(simulator.sessions) == 1  # no reconnect
+        assert [u["sourceLanguage"] for u in simulator.sessions[0].metadata_updates] == ["fr-FR"]
+    else:
+        assert outcome == "reopened"
+        assert [s.request.source_language for s in simulator.sessions] == ["en-US", "fr-FR"]
+    assert simulator.sessions[-1].current_source_language == "fr-FR"

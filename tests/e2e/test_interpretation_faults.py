@@ -1,5 +1,6 @@
 """A running interpretation survives what a long-running bot meets: Discord moving the
-voice connection (new key, new DAVE leaf) and the interpreter leaving mid-run."""
+voice connection (new key, new DAVE leaf), the interpreter leaving mid-run and a burst
+of refusals while a new session is asked for (those two over both transports)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.app import InterpretBot
 from bot.interpretation.link import LinkState
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ, Engine, start_run, write_wav
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pinch import PinchSimulator, SimulatorFaults
+from tests.support.transports import TRANSPORTS
 from tests.support.waiting import eventually
 
 RESUME_WITHIN_S = 5.0
@@ -38,9 +42,10 @@ async def test_voice_reconnect_keeps_receiving(
     assert len(simulator.sessions) == 1  # the same link carried on
 
 
+@pytest.mark.parametrize("e2e_transport", TRANSPORTS)
 async def test_interpreter_dropping_mid_run_is_reported_and_the_run_resumes(
     fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
-    engine: Engine, tmp_path: Path,
+    engine: Engine, tmp_path: Path, e2e_transport: str,
 ) -> None:
     simulator.faults = SimulatorFaults(drop_agent_in_segment=0)
     await start_run(fake_discord, discord_bot, engine)
@@ -66,19 +71,21 @@ async def test_interpreter_dropping_mid_run_is_reported_and_the_run_resumes(
     await eventually(lambda: any(round(seg.heard_frequency / 50) * 50 == BOB_HZ
                                  for s in simulator.sessions[1:] for seg in s.segments), 15)
     reasons = [s.reason for s in engine.statuses if s.link is not None]
-    assert "interpreter left" in reasons
+    assert {"livekit": "interpreter left",
+            "websocket": "session ended by the server (4503)"}[e2e_transport] in reasons
 
 
+@pytest.mark.parametrize("e2e_transport", TRANSPORTS)
 async def test_a_429_burst_while_reconnecting_is_reported_and_the_run_resumes(
     fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: PinchSimulator,
-    engine: Engine, tmp_path: Path,
+    engine: Engine, tmp_path: Path, e2e_transport: str,
 ) -> None:
     await start_run(fake_discord, discord_bot, engine)
     await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 0.8))
     await simulator.wait_for_segments(1, timeout=15)
 
     simulator.faults = SimulatorFaults(rate_limit_every=1, retry_after=0.2)
-    await simulator.agents[0].aclose()  # the interpreter goes: a new session is needed
+    await simulator.end_session(simulator.sessions[0])  # a new session is needed
     await eventually(lambda: sum(c.status == 429 for c in simulator.calls) >= 4, 10)
     simulator.faults = SimulatorFaults()
     healed = time.monotonic()

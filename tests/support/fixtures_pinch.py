@@ -3,7 +3,9 @@
 ``pinch_simulator`` is a healthy simulator on the session's real LiveKit server;
 ``make_pinch_simulator`` builds more (with faults or a script), all closed after
 the test; ``pinch_client`` is a :class:`~bot.pinch.PinchClient` pointed at
-``pinch_simulator``.
+``pinch_simulator``. ``transport_kind`` parametrises a test over both of Pinch's
+transports (``livekit``, ``websocket``) and ``pinch_transport`` is that transport
+pointed at ``pinch_simulator`` (see :mod:`tests.support.transports`).
 """
 
 from __future__ import annotations
@@ -13,15 +15,14 @@ from typing import Any
 
 import pytest
 
-from bot.pinch import PinchClient, RetryPolicy
+from bot.interpretation.transport import Transport
+from bot.pinch import PinchClient
 from bot.secrets import Secret
 from tests.fakes.pinch import DEFAULT_SCRIPT, AgentTuning, PinchSimulator, SimulatorFaults
 from tests.support.livekit_server import LiveKitServer
+from tests.support.transports import FAST_RETRY, PINCH_TEST_TOKEN, TRANSPORTS, transport_for
 
-PINCH_TEST_TOKEN = "pinch-test-token-0123456789"
-
-# Quick enough that a retried failure costs a test well under a second.
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.2, total_timeout=5.0)
+__all__ = ["FAST_RETRY", "PINCH_TEST_TOKEN", "MakeSimulator"]
 
 MakeSimulator = Callable[..., Awaitable[PinchSimulator]]
 
@@ -72,3 +73,17 @@ async def pinch_client(pinch_simulator: PinchSimulator) -> AsyncIterator[PinchCl
         pinch_simulator.base_url, Secret(PINCH_TEST_TOKEN), timeout=5.0, retry=FAST_RETRY
     ) as client:
         yield client
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport_kind(request: pytest.FixtureRequest) -> str:
+    """``livekit`` or ``websocket``: the test runs once over each."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def pinch_transport(pinch_simulator: PinchSimulator,
+                          transport_kind: str) -> AsyncIterator[Transport[Any]]:
+    """The ``transport_kind`` transport pointed at ``pinch_simulator``."""
+    async with transport_for(transport_kind, pinch_simulator) as transport:
+        yield transport

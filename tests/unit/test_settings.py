@@ -106,3 +106,19 @@ def test_python_m_bot_missing_one_token_never_echoes_the_other(tmp_path: Path) -
     assert result.returncode == 2
     assert "PINCH_API_TOKEN" in result.stderr
     assert "very-secret" not in result.stderr + result.stdout
+
+
+def test_the_transport_defaults_to_livekit_and_websocket_is_chosen_by_name() -> None:
+    assert Settings.load(TOKENS, env_file=None).pinch_transport == "livekit"
+    chosen = Settings.load({**TOKENS, "PINCH_TRANSPORT": "WebSocket",
+                            "PINCH_WS_BASE_URL": "http://127.0.0.1:9/"}, env_file=None)
+    assert chosen.pinch_transport == "websocket"
+    assert chosen.pinch_ws_base_url == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("PINCH_TRANSPORT", "webrtc"), ("PINCH_WS_BASE_URL", "wss://ws.startpinch.com"),
+])
+def test_a_bad_transport_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.load({**TOKENS, name: value}, env_file=None)

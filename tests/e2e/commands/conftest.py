@@ -6,7 +6,9 @@ Pinch simulator.
 shortcuts: ``await interpret.invoke("start", user="admin", target="es")`` runs
 ``/interpret start``; ``interpret.clock`` is the bot's run clock, which a test may
 move forward (``clock.advance(seconds)``) to reach a run's minute cap without
-waiting for it. Everything else runs in real time.
+waiting for it. Everything else runs in real time. The bot reaches Pinch over the
+transport the ``pinch_transport_setting`` fixture names (``PINCH_TRANSPORT``:
+``livekit`` unless a test parametrises it).
 """
 
 from __future__ import annotations
@@ -116,10 +118,12 @@ class Interpret:
 
 
 def interpret_settings(fake: FakeDiscord, simulator: PinchSimulator, data_dir: Path,
-                       *, pinch_token: str = PINCH_TEST_TOKEN) -> Settings:
+                       *, pinch_token: str = PINCH_TEST_TOKEN,
+                       transport: str = "livekit") -> Settings:
     return Settings(discord_token=Secret(fake.bot_token), pinch_api_token=Secret(pinch_token),
                     pinch_base_url=simulator.base_url, data_dir=data_dir,
-                    database_url=f"sqlite:///{data_dir / 'interpret.sqlite3'}")
+                    database_url=f"sqlite:///{data_dir / 'interpret.sqlite3'}",
+                    pinch_transport=transport, pinch_ws_base_url=simulator.base_url)
 
 
 @contextlib.asynccontextmanager
@@ -139,9 +143,16 @@ def pinch_token() -> str:
 
 
 @pytest.fixture
+def pinch_transport_setting() -> str:
+    """``PINCH_TRANSPORT`` of the bot under test."""
+    return "livekit"
+
+
+@pytest.fixture
 async def interpret(fake_discord: FakeDiscord, simulator: PinchSimulator, tmp_path: Path,
-                    pinch_token: str) -> AsyncIterator[Interpret]:
-    settings = interpret_settings(fake_discord, simulator, tmp_path, pinch_token=pinch_token)
+                    pinch_token: str, pinch_transport_setting: str) -> AsyncIterator[Interpret]:
+    settings = interpret_settings(fake_discord, simulator, tmp_path, pinch_token=pinch_token,
+                                  transport=pinch_transport_setting)
     clock = RunClock()
     async with interpret_bot(fake_discord, settings, clock) as bot:
         yield Interpret(fake_discord, simulator, bot, settings, tmp_path, clock)

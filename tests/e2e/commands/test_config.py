@@ -3,6 +3,10 @@ and settings that outlive the bot."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from tests.e2e.commands.conftest import Interpret, RunClock, interpret_bot
 from tests.e2e.conftest import ALICE_HZ
 
@@ -106,3 +110,28 @@ async def test_configuration_survives_a_restart_on_the_same_database(
     assert "• `idle_leave_seconds`: 120 — server" in text
     assert "• `voice`: male — channel" in text
     assert "spoken language: French (France) (`fr-FR`)" in me.texts[0]
+
+
+@pytest.mark.parametrize("pinch_transport_setting", ["websocket"])
+async def test_a_channels_context_goes_with_its_websocket_sessions_and_is_never_logged(
+    interpret: Interpret, pinch_transport_setting: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    context = "Speakers: Ferris and Corro; terms: crates.io, borrowck"
+    with caplog.at_level(logging.DEBUG):
+        saved = await interpret.invoke("config", channel=interpret.fake.voice_channel,
+                                       target="es", context=context)
+        await interpret.join("admin", "alice")
+        await interpret.start()
+        await interpret.speak("alice", ALICE_HZ, 0.8)
+        await interpret.simulator.wait_for_segments(1, timeout=15)
+
+    assert "• `context`: “Speakers: Ferris and Corro; terms: crates.io, borrowck” (54 " \
+           "characters; sent with WebSocket sessions) — channel" in saved.texts[0]
+    [session] = interpret.sessions()
+    assert session.request.context == context
+    # Never at INFO or above, and never by the bot or the HTTP client that sends it, even
+    # at DEBUG. (Libraries' own DEBUG lines — discord.py's raw gateway events, aiosqlite's
+    # statements — carry whatever passes through them, every command option included.)
+    logged = [(r.name, r.levelname) for r in caplog.records if "Ferris" in r.getMessage()
+              and (r.levelno >= logging.INFO or r.name.split(".")[0] in ("bot", "cogs", "httpx"))]
+    assert logged == []

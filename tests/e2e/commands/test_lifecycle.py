@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.e2e.commands.conftest import Interpret
 from tests.e2e.conftest import ALICE_HZ
+from tests.support.transports import TRANSPORTS
 from tests.support.waiting import eventually
 
 
@@ -18,7 +21,10 @@ def summaries(interpret: Interpret) -> list[str]:
             if m.content.startswith("Interpretation of")]
 
 
-async def test_status_shows_languages_sessions_and_counts(interpret: Interpret) -> None:
+@pytest.mark.parametrize("pinch_transport_setting", TRANSPORTS)
+async def test_status_shows_languages_sessions_and_counts(
+    interpret: Interpret, pinch_transport_setting: str,
+) -> None:
     await interpret.join("admin", "alice")
     await interpret.start(target="es", voice="male")
     await interpret.speak("alice", ALICE_HZ, 0.8)
@@ -36,6 +42,8 @@ async def test_status_shows_languages_sessions_and_counts(interpret: Interpret) 
     assert "(limit 240 min)" in text
     assert ("English (United States) (`en-US`) → Spanish (Spain) (`es-ES`) · "
             "mode per-speaker · voice male.") in text
+    api = {"livekit": "LiveKit", "websocket": "WebSocket"}[pinch_transport_setting]
+    assert f"Through Pinch's {api} API · translated speech played." in text
     assert f"Sessions: <@{alice}>: active." in text
     assert "Segments so far: 1 from 1 speaker(s)." in text
     assert "Last error: none." in text

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.e2e.commands.conftest import Interpret
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ
+from tests.support.transports import TRANSPORTS
 from tests.support.waiting import eventually
 
 
@@ -27,8 +30,9 @@ async def test_an_opted_out_members_audio_never_reaches_pinch(interpret: Interpr
                .link_rooms()) == {interpret.fake.member("bob").id}  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("pinch_transport_setting", TRANSPORTS)
 async def test_opting_out_mid_run_stops_the_members_audio_within_a_second(
-    interpret: Interpret,
+    interpret: Interpret, pinch_transport_setting: str,
 ) -> None:
     await interpret.join("admin", "alice")
     await interpret.start(target="es")
@@ -51,19 +55,30 @@ async def test_opting_out_mid_run_stops_the_members_audio_within_a_second(
     assert await interpret.simulator.wait_for_session_end(session, timeout=5) == "client_left"
 
 
-async def test_changing_language_mid_run_reopens_the_session_with_the_new_source(
-    interpret: Interpret,
+@pytest.mark.parametrize("pinch_transport_setting", TRANSPORTS)
+async def test_changing_language_mid_run_reaches_the_live_session(
+    interpret: Interpret, pinch_transport_setting: str,
 ) -> None:
+    """LiveKit: the session re-opens with the new source. WebSocket: the live session
+    takes it in place (``update_metadata``), no reconnect."""
     await interpret.join("admin", "alice")
     await interpret.start(target="es")
     await interpret.speak("alice", ALICE_HZ, 0.8)
     await interpret.simulator.wait_for_segments(1, timeout=15)
 
     record = await interpret.invoke("me", user="alice", language="fr")
+    if pinch_transport_setting == "websocket":
+        await eventually(lambda: interpret.sessions()[0].metadata_updates)
     await interpret.speak("alice", ALICE_HZ, 0.8)
     await interpret.simulator.wait_for_segments(2, timeout=15)
 
     assert "spoken language: French (France) (`fr-FR`)" in record.texts[0]
+    if pinch_transport_setting == "websocket":
+        [session] = interpret.sessions()
+        assert [u["sourceLanguage"] for u in session.metadata_updates] == ["fr-FR"]
+        assert session.current_source_language == "fr-FR"
+        assert len(session.segments) == 2
+        return
     first, second = interpret.sessions()
     assert (first.request.source_language, second.request.source_language) == (
         "en-US", "fr-FR")

@@ -1,8 +1,10 @@
 """A Pinch-compatible simulator for tests and by-hand runs (``python -m tests.fakes.pinch``).
 
-It serves the real REST contract on loopback and, for every session, puts a
-``translation-agent`` participant into a room of the real local LiveKit server,
-so the bot is exercised end to end without the real service.
+It serves both of Pinch's APIs on loopback from one server: the LiveKit API (for
+every session a ``translation-agent`` participant joins a room of the real local
+LiveKit server) and the WebSocket API (``GET /v1/session``, then one socket per
+session). Both faces share one interpreter behaviour (``interpreter.py``), so the
+bot is exercised end to end over either transport without the real service.
 """
 
 from tests.fakes.pinch.agent import GARBAGE_MESSAGES, TRACK_NAME

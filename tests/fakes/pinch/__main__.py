@@ -7,7 +7,9 @@
 ``--script`` is a JSON list of ``[original, translation]`` pairs; ``--tone-languages``
 reports ``language_detected`` from the speech's tone (``SPEAKER_LANGUAGES``: 300 Hz
 English, 500 Hz Spanish, 650 Hz French) instead of the session's hint. Point the bot's
-``PINCH_BASE_URL`` at the printed URL and its ``PINCH_API_TOKEN`` at the token.
+``PINCH_BASE_URL`` (LiveKit API) and ``PINCH_WS_BASE_URL`` (WebSocket API, with
+``PINCH_TRANSPORT=websocket``) at the printed URL and its ``PINCH_API_TOKEN`` at the
+token.
 """
 
 from __future__ import annotations

@@ -1,21 +1,14 @@
-"""The ``translation-agent`` participant: hears the client, sends transcripts and tones.
+"""The ``translation-agent`` participant: the LiveKit face of the simulated interpreter.
 
-One agent per session, owned by the simulator. Flow inside the room:
+One agent per LiveKit session, owned by the simulator. What it hears, says and plays
+is :class:`~tests.fakes.pinch.interpreter.InterpreterCore`'s business (shared with the
+WebSocket face); this class is the room around it:
 
-    client mic track ─► rtc.AudioStream (bounded) ─► EnergySegmenter ─► events
-    events ─► outbox (bounded, ordered) ─► sender task ─► reliable data packets
-                                                                 │  (interim and final originals)
-                                                 └──► translator task (``translation_latency_s``
-                                                      after the end of the utterance, as the
-                                                      reference's example timestamps show)
-                                                      ─► translated transcript
-                                                      └──► player queue ─► translated-audio track
+    client mic track ─► rtc.AudioStream (bounded) ─► core.hear
+    core ─► reliable data packets (transcripts) and the ``translated-audio`` track (tones)
 
-Translations do not hold up the sender: the next segment's interims flow while
-the previous one is being translated, as with the real service.
-
-The sender waits until the client participant is active (data sent earlier can
-be lost). The agent leaves when every other participant has left (after a short
+The core's sender waits until the client participant is active (data sent earlier
+can be lost). The agent leaves when every other participant has left (after a short
 grace in which a reconnecting client may rejoin and publish a new track), when
 nobody joined in time, when a fault says so, or when the simulator closes it.
 """
@@ -28,41 +21,24 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 from livekit import rtc
 
 from bot.interpretation.livekit_room import connect_room
 from bot.tasks import cancel_and_wait
-from tests.fakes.pinch.config import (
-    AgentTuning,
-    SimulatorFaults,
-    language_of,
-    script_line,
-    translation_frequency,
-)
-from tests.fakes.pinch.records import SegmentRecord, SimulatedSession
-from tests.fakes.pinch.segmenter import (
-    FRAME,
-    SAMPLE_RATE,
-    EnergySegmenter,
-    Interim,
-    SpeechEnded,
-    SpeechStarted,
-)
+from tests.fakes.pinch.config import AgentTuning, SimulatorFaults
+from tests.fakes.pinch.interpreter import FINAL_CONFIDENCE, InterpreterCore
+from tests.fakes.pinch.records import SimulatedSession
+from tests.fakes.pinch.segmenter import FRAME, SAMPLE_RATE
 from tests.fakes.pinch.tokens import AGENT_IDENTITY
-from tests.support.signals import dominant_frequency, rms, tone
 
 log = logging.getLogger(__name__)
 
 TRACK_NAME: Final = "translated-audio"
 OUTPUT_QUEUE_MS: Final = 200  # rtc.AudioSource buffer; capture_frame paces us in real time
-OUTBOX_SIZE: Final = 256  # messages waiting for the client to become active; overflow dropped
-PLAYER_QUEUE_SIZE: Final = 16  # translated tones waiting to play; overflow dropped, counted
-TONE_AMPLITUDE: Final = 0.5
-FINAL_CONFIDENCE: Final = 0.93
 OVERSIZED_BYTES: Final = 10 * 1024
 
 # What ``inject_garbage`` sends before each final transcript.
@@ -84,17 +60,48 @@ GARBAGE_MESSAGES: Final[tuple[bytes, ...]] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Send:
-    payload: bytes
+class _RoomOutlet:
+    """The core's output as data packets and a ``translated-audio`` track."""
 
+    audio_rate = SAMPLE_RATE
+    play_frame = FRAME
 
-@dataclass(frozen=True, slots=True)
-class _FinalOriginal:
-    record: SegmentRecord
+    def __init__(self, agent: TranslationAgent) -> None:
+        self._agent = agent
 
+    def message(self, kind: str, text: str, timestamp: float, is_final: bool,
+                correlation: str, language: str) -> bytes:
+        body: dict[str, object] = {
+            "type": kind,
+            "text": text,
+            "timestamp": round(timestamp, 3),
+            "is_final": is_final,
+            "language_detected": language,
+        }
+        if is_final and kind == "original_transcript":
+            body["confidence"] = FINAL_CONFIDENCE
+        return json.dumps(body, ensure_ascii=False).encode()
 
-_OutboxItem = _Send | _FinalOriginal
+    def garbage(self) -> Sequence[bytes]:
+        return GARBAGE_MESSAGES
+
+    async def publish(self, payload: bytes | str) -> None:
+        room = self._agent._room
+        assert room is not None
+        data = payload.encode() if isinstance(payload, str) else payload
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+        # arrives as the publish completes, and the sender loop would then wait forever.
+        async with asyncio.timeout(5):
+            await room.local_participant.publish_data(data, reliable=True)
+
+    async def play(self, chunk: npt.NDArray[np.int16]) -> None:
+        source = self._agent._source
+        assert source is not None
+        await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, FRAME))
+
+    async def drain(self) -> None:
+        assert self._agent._source is not None
+        await self._agent._source.wait_for_playout()
 
 
 class TranslationAgent:
@@ -114,24 +121,17 @@ class TranslationAgent:
         self.session = session
         self._url = livekit_url
         self._token = token
-        self._script = script
-        self._faults = faults
         self._tuning = tuning
-        self._next_number = next_number
-        self._segmenter = EnergySegmenter(tuning)
+        self._core = InterpreterCore(session=session, script=script, faults=faults,
+                                     tuning=tuning, next_number=next_number,
+                                     outlet=_RoomOutlet(self), on_stop=self._request_stop)
         self._room: rtc.Room | None = None
         self._source: rtc.AudioSource | None = None
-        self._outbox: asyncio.Queue[_OutboxItem] = asyncio.Queue(OUTBOX_SIZE)
-        self._player: asyncio.Queue[SegmentRecord] = asyncio.Queue(PLAYER_QUEUE_SIZE)
-        self._translating: asyncio.Queue[SegmentRecord] = asyncio.Queue(OUTBOX_SIZE)
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
         self._stop: asyncio.Future[str] | None = None
-        self._client_active = asyncio.Event()
+        self._client_active = self._core.client_active
         self._listening: tuple[str, asyncio.Task[None]] | None = None  # (track sid, reader)
-        self._segment_index = 0
-        self._current_start_wall = 0.0
-        self._interims: list[str] = []
         self._join_timer: asyncio.TimerHandle | None = None
         self._leave_timer: asyncio.TimerHandle | None = None
         self._closed = False
@@ -165,9 +165,9 @@ class TranslationAgent:
         self._join_timer = loop.call_later(
             self._tuning.client_join_timeout_s, self._on_join_timeout
         )
-        self._spawn(self._send_loop(), "sender")
-        self._spawn(self._translate_loop(), "translator")
-        self._spawn(self._play_loop(), "player")
+        self._spawn(self._core.send_loop(), "sender")
+        self._spawn(self._core.translate_loop(), "translator")
+        self._spawn(self._core.play_loop(), "player")
         self._main = asyncio.create_task(self._run(), name=f"pinch-agent:{self.session.room_name}")
 
     async def aclose(self) -> None:
@@ -235,7 +235,7 @@ class TranslationAgent:
         if self._listening is not None and self._listening[0] == track.sid:
             self._listening[1].cancel()
             self._listening = None
-            self._segmenter = EnergySegmenter(self._tuning)
+            self._core.forget_current_segment()
 
     def _on_join_timeout(self) -> None:
         if self.session.client_joined_at is None:
@@ -273,153 +273,9 @@ class TranslationAgent:
         )
         try:
             async for event in stream:
-                samples = np.frombuffer(event.frame.data, dtype=np.int16)
-                arrived = time.time()
-                for seg_event in self._segmenter.feed(samples):
-                    behind = (self._segmenter.position - _position_of(seg_event)) / SAMPLE_RATE
-                    self._on_segment_event(seg_event, arrived - behind)
+                self._core.hear(np.frombuffer(event.frame.data, dtype=np.int16), time.time())
         finally:
             await stream.aclose()
-
-    def _on_segment_event(
-        self, event: SpeechStarted | Interim | SpeechEnded, wall: float
-    ) -> None:
-        original, translation = script_line(self._script, self._segment_index)
-        if isinstance(event, SpeechStarted):
-            self._current_start_wall = wall
-            self._interims = []
-        elif isinstance(event, Interim):
-            words = original.split()
-            shown = " ".join(words[: max(1, min(event.count, len(words) - 1))])
-            self._interims.append(shown)
-            language = self._language(self._segmenter.segment_audio())
-            self._enqueue(_Send(self._message("original_transcript", shown, wall, False,
-                                              language)))
-            if self._faults.drop_agent_in_segment == self._segment_index:
-                self.session.agent_dropped = True
-                self._request_stop("dropped")
-        else:
-            number = self._next_number()
-            heard = dominant_frequency(event.samples, SAMPLE_RATE)
-            record = SegmentRecord(
-                index=self._segment_index,
-                number=number,
-                started_at=self._current_start_wall,
-                ended_at=wall,
-                samples=int(event.samples.size),
-                heard_frequency=heard,
-                heard_rms=rms(event.samples),
-                translation_frequency=translation_frequency(number),
-                original_text=original,
-                translated_text=translation,
-                interim_texts=list(self._interims),
-                detected_language=self._language_at(heard),
-            )
-            self._segment_index += 1
-            self.session.segments.append(record)
-            if self._faults.inject_garbage:
-                for garbage in GARBAGE_MESSAGES:
-                    self._enqueue(_Send(garbage))
-            self._enqueue(_FinalOriginal(record))
-
-    def _enqueue(self, item: _OutboxItem) -> None:
-        try:
-            self._outbox.put_nowait(item)
-        except asyncio.QueueFull:
-            self.session.messages_dropped += 1
-
-    def _language(self, samples: np.ndarray) -> str:
-        """The language ``samples`` are "in": their tone's band, else the session's hint."""
-        if samples.size < 2:
-            return self.session.request.source_language
-        return self._language_at(dominant_frequency(samples, SAMPLE_RATE))
-
-    def _language_at(self, frequency_hz: float) -> str:
-        band = language_of(frequency_hz, self._tuning.language_bands)
-        return band or self.session.request.source_language
-
-    def _message(self, kind: str, text: str, timestamp: float, is_final: bool,
-                 language: str) -> bytes:
-        body: dict[str, object] = {
-            "type": kind,
-            "text": text,
-            "timestamp": round(timestamp, 3),
-            "is_final": is_final,
-            "language_detected": language,
-        }
-        if is_final and kind == "original_transcript":
-            body["confidence"] = FINAL_CONFIDENCE
-        return json.dumps(body, ensure_ascii=False).encode()
-
-    async def _send_loop(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            await self._client_active.wait()  # again after a rejoin: the new client must be up
-            if isinstance(item, _Send):
-                await self._publish(item.payload)
-            else:
-                r = item.record
-                await self._publish(
-                    self._message("original_transcript", r.original_text, r.ended_at, True,
-                                  r.detected_language)
-                )
-                r.final_original_sent_at = time.time()
-                try:
-                    self._translating.put_nowait(r)
-                except asyncio.QueueFull:
-                    self.session.messages_dropped += 1
-
-    async def _translate_loop(self) -> None:
-        while True:
-            r = await self._translating.get()
-            assert r.final_original_sent_at is not None
-            # Made ~0.9 s after the end of the utterance (the reference's timestamps),
-            # never before its original went out.
-            due = max(r.ended_at + self._tuning.translation_latency_s,
-                      r.final_original_sent_at) + self._faults.translation_delay
-            await asyncio.sleep(max(0.0, due - time.time()))
-            await self._client_active.wait()
-            # Timestamped when made, like the reference's example (~0.9 s after the original).
-            made_at = time.time()
-            await self._publish(
-                self._message("translated_transcript", r.translated_text, made_at, True,
-                              r.detected_language)
-            )
-            r.translation_sent_at = time.time()
-            try:
-                self._player.put_nowait(r)
-            except asyncio.QueueFull:
-                self.session.audio_segments_dropped += 1
-
-    async def _publish(self, payload: bytes) -> None:
-        assert self._room is not None
-        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
-        # arrives as the publish completes, and the sender loop would then wait forever.
-        async with asyncio.timeout(5):
-            await self._room.local_participant.publish_data(payload, reliable=True)
-        self.session.messages_sent.append(payload)
-
-    async def _play_loop(self) -> None:
-        assert self._source is not None
-        source = self._source
-        while True:
-            record = await self._player.get()
-            if self._faults.translated_audio_delay > 0:
-                await asyncio.sleep(self._faults.translated_audio_delay)
-            samples = tone(
-                record.translation_frequency,
-                record.samples / SAMPLE_RATE,
-                SAMPLE_RATE,
-                amplitude=TONE_AMPLITUDE,
-            )
-            samples = samples[: samples.size - samples.size % FRAME]
-            record.audio_started_at = time.time()
-            for chunk in samples.reshape(-1, FRAME):
-                await source.capture_frame(
-                    rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, FRAME)
-                )
-            await source.wait_for_playout()
-            record.audio_ended_at = time.time()
 
     async def _teardown(self, reason: str) -> None:
         if self._closed:
@@ -442,10 +298,3 @@ class TranslationAgent:
         self.session.ended.set()
         log.debug("agent left %s (%s)", self.session.room_name, reason)
 
-
-def _position_of(event: SpeechStarted | Interim | SpeechEnded) -> int:
-    if isinstance(event, SpeechStarted):
-        return event.start
-    if isinstance(event, Interim):
-        return event.position
-    return event.end

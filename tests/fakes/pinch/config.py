@@ -86,13 +86,16 @@ def segment_number_for(frequency_hz: float) -> int:
 class SimulatorFaults:
     """Misbehaviour switched on by configuration; the default is a healthy service.
 
-    HTTP (``POST /api/beta1/session``), applied in this order:
+    HTTP (``POST /api/beta1/session`` and ``GET /v1/session`` alike), applied in this order:
 
     * ``scripted_statuses``: the first calls are answered with these statuses, one
       each (429 with ``Retry-After``, 401 invalid_token, 402/403 a plain-string
       error, 500 internal_error, 502/503/504 an HTML page as a proxy would).
-    * ``rate_limit_every`` / ``internal_error_every``: every Nth call (1-based) gets
-      a 429 (with ``Retry-After: retry_after`` unless that is ``None``) or a 500.
+    * ``rate_limit_every`` / ``internal_error_every`` / ``unavailable_every``: every Nth
+      call (1-based) gets a 429 (with ``Retry-After: retry_after`` unless that is
+      ``None``), a 500, or a 503 (an HTML proxy page on the LiveKit API, "capacity
+      exhausted" on the WebSocket API).
+    * ``not_entitled``: the WebSocket API answers 403 (valid key, no real-time plan).
     * ``response_delay``: seconds to wait before answering anything (slow answers).
     * ``plain_string_errors``: errors as ``{"error": "message"}``.
     * ``expired_tokens``: successful sessions carry a token whose ``exp`` passed.
@@ -101,16 +104,22 @@ class SimulatorFaults:
 
     Room:
 
-    * ``drop_agent_in_segment``: the agent leaves the room right after the first
-      interim transcript of this (0-based, per session) segment.
+    * ``drop_agent_in_segment``: the agent leaves the room (WebSocket: the server
+      closes the socket with 4503) right after the first interim transcript of this
+      (0-based, per session) segment.
     * ``inject_garbage``: before each final transcript, send one malformed (non-
       JSON), one non-UTF-8, one unknown-type, one wrong-typed and one oversized
       data message.
     * ``translation_delay``: extra seconds between the final original and the
       translated transcript (on top of ``AgentTuning.translation_latency_s``).
     * ``agent_join_delay``: seconds the interpreter takes to join its room after
-      the session was handed out; ``None`` = it never joins.
+      the session was handed out (WebSocket: to send ``ready`` after the socket
+      opened); ``None`` = it never joins.
     * ``token_ttl_s``: lifetime of the session tokens handed out (default an hour).
+    * ``ws_url_ttl_s``: ``expires_in`` of WebSocket session URLs (the reference: 60 s);
+      a URL opened later is closed with 4401.
+    * ``speech_unsupported_targets``: WebSocket target languages without speech output:
+      a session asking for translated speech in one gets an error frame, never ``ready``.
     * ``translated_audio_delay``: seconds between the translated transcript and
       the start of the translated audio.
     """
@@ -118,6 +127,8 @@ class SimulatorFaults:
     scripted_statuses: tuple[int, ...] = ()
     rate_limit_every: int = 0
     internal_error_every: int = 0
+    unavailable_every: int = 0
+    not_entitled: bool = False
     retry_after: float | None = 1.0
     response_delay: float = 0.0
     plain_string_errors: bool = False
@@ -129,6 +140,8 @@ class SimulatorFaults:
     translated_audio_delay: float = 0.0
     agent_join_delay: float | None = 0.0
     token_ttl_s: float | None = None
+    ws_url_ttl_s: float = 60.0
+    speech_unsupported_targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

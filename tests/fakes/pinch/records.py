@@ -14,14 +14,16 @@ from typing import Any
 
 @dataclass(slots=True)
 class CallRecord:
-    """One ``POST /api/beta1/session`` as the simulator saw and answered it."""
+    """One session request (``POST /api/beta1/session`` or ``GET /v1/session``) as the
+    simulator saw and answered it."""
 
     number: int  # 1-based, simulator-wide
     status: int
     authorized: bool
     content_type: str
-    body: Any  # the decoded JSON body, or None when it was not JSON
+    body: Any  # the decoded JSON body (None when it was not JSON), or the GET's query
     received_at: float  # unix seconds
+    path: str = "/api/beta1/session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,9 @@ class SessionRequest:
     target_language: str
     voice_type: str
     body: dict[str, Any]
+    audio_output: bool = True  # WebSocket API: audioOutputEnabled
+    context: str | None = None  # WebSocket API only
+    finalize_mode: str = "stable"  # WebSocket API only
 
 
 @dataclass(slots=True)
@@ -60,7 +65,11 @@ class SegmentRecord:
 
 @dataclass(slots=True)
 class SimulatedSession:
-    """One session handed out, and everything its agent did in the room."""
+    """One session handed out, and everything its interpreter did in it.
+
+    On the WebSocket API ``room_name`` is the session id, ``client_joined_at`` the
+    socket's opening and ``client_active_at`` when ``ready`` was sent.
+    """
 
     room_name: str
     client_identity: str
@@ -76,3 +85,18 @@ class SimulatedSession:
     audio_segments_dropped: int = 0  # translated tones dropped because the player queue was full
     messages_dropped: int = 0  # data messages dropped because the agent's outbox was full
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    transport: str = "livekit"  # or "websocket"
+    metadata_updates: list[dict[str, Any]] = field(default_factory=list)  # update_metadata
+    audio_frames_received: int = 0  # WebSocket: binary frames from the client
+    audio_bytes_received: int = 0
+    client_close_code: int | None = None  # WebSocket: the code the client closed with
+    server_close_code: int | None = None  # WebSocket: the code the simulator closed with
+
+    @property
+    def current_source_language(self) -> str:
+        """The source language now, after any ``update_metadata``."""
+        for update in reversed(self.metadata_updates):
+            value = update.get("sourceLanguage")
+            if isinstance(value, str):
+                return value
+        return self.request.source_language

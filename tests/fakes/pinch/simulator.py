@@ -1,14 +1,28 @@
-"""The Pinch-compatible simulator: an aiohttp server plus one agent per session.
+"""The Pinch-compatible simulator: one aiohttp server speaking both of Pinch's APIs.
 
-``POST /api/beta1/session`` authenticates the Bearer token, applies the
-configured faults, validates the body, mints a LiveKit token for the real local
-server (grants of the reference's sample JWT), starts a
+LiveKit API: ``POST /api/beta1/session`` authenticates the Bearer token, applies
+the configured faults, validates the body, mints a LiveKit token for the real
+local server (grants of the reference's sample JWT), starts a
 :class:`~tests.fakes.pinch.agent.TranslationAgent` in the new room and answers
-``{"url", "token", "room_name"}`` once the agent is in. Everything it does is
+``{"url", "token", "room_name"}`` once the agent is in.
+
+WebSocket API: ``GET /v1/session`` does the same checks on its query and answers
+``{"session_id", "ws_url", "expires_in"}``; ``ws_url`` points at this server's
+``/session?token=...``, served by a
+:class:`~tests.fakes.pinch.ws_session.WebSocketInterpreter` (a token is good once,
+until it expires: later, the socket is closed with 4401).
+
+Both faces share the interpreter's behaviour (:mod:`~tests.fakes.pinch.interpreter`),
+the call counter, the faults and the simulator-wide segment numbers. Everything is
 recorded in :attr:`PinchSimulator.calls` and :attr:`PinchSimulator.sessions`.
 
 :attr:`PinchSimulator.faults` may be replaced while running: HTTP faults apply
-from the next call, room faults to agents of sessions created afterwards.
+from the next call, interpreter faults to sessions created afterwards. Faults on
+demand: :meth:`~PinchSimulator.end_session` (the server ends a session: the agent
+leaves / close 4503), :meth:`~PinchSimulator.expire_session` (close 4401),
+:meth:`~PinchSimulator.go_away` and :meth:`~PinchSimulator.come_back` (the server
+is gone: nothing listens, live sockets are cut; then it listens again on the same
+port).
 """
 
 from __future__ import annotations
@@ -20,22 +34,30 @@ import enum
 import logging
 import secrets
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Final
 
 from aiohttp import web
 
 from bot.languages import SUPPORTED
 from bot.tasks import cancel_and_wait
-from tests.fakes.pinch import http_api
+from tests.fakes.pinch import http_api, ws_api
 from tests.fakes.pinch.agent import TranslationAgent
 from tests.fakes.pinch.config import DEFAULT_SCRIPT, AgentTuning, SimulatorFaults
 from tests.fakes.pinch.records import CallRecord, SegmentRecord, SessionRequest, SimulatedSession
 from tests.fakes.pinch.tokens import agent_token, client_token
+from tests.fakes.pinch.ws_session import (
+    CLOSE_GOING_AWAY,
+    CLOSE_SESSION_ENDED,
+    CLOSE_TOKEN_EXPIRED,
+    WebSocketInterpreter,
+)
 
 log = logging.getLogger(__name__)
 
 SESSION_PATH: Final = "/api/beta1/session"
+WS_SESSION_PATH: Final = "/v1/session"
+WS_SOCKET_PATH: Final = "/session"
 TOKEN_TTL: Final = datetime.timedelta(hours=1)
 EXPIRED_TTL: Final = datetime.timedelta(minutes=-5)
 _POLL_S: Final = 0.02
@@ -78,8 +100,11 @@ class PinchSimulator:
         self.calls: list[CallRecord] = []
         self.sessions: list[SimulatedSession] = []
         self.agents: list[TranslationAgent] = []
+        self.ws_interpreters: list[WebSocketInterpreter] = []
+        self._ws_tokens: dict[str, tuple[SimulatedSession, float]] = {}  # token → (session, exp)
         self._segment_numbers = 0
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._late_joins: set[asyncio.Task[None]] = set()
         self._state = _State.NEW
         self._closing = asyncio.Event()
@@ -92,13 +117,15 @@ class PinchSimulator:
         self._state = _State.RUNNING
         app = web.Application()
         app.router.add_post(SESSION_PATH, self._create_session)
+        app.router.add_get(WS_SESSION_PATH, self._create_ws_session)
+        app.router.add_get(WS_SOCKET_PATH, self._socket)
         # In-flight answers (slow-answer faults) get a short grace on close, not aiohttp's 60 s.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://{self._host}:{port}"
+        self._site = web.TCPSite(self._runner, self._host, self._port)
+        await self._site.start()
+        self._port = self._runner.addresses[0][1]
+        self.base_url = f"http://{self._host}:{self._port}"
         return self.base_url
 
     async def aclose(self) -> None:
@@ -107,6 +134,8 @@ class PinchSimulator:
             return
         self._state = _State.CLOSED
         self._closing.set()
+        for interpreter in self.ws_interpreters:
+            interpreter.end("closed", CLOSE_GOING_AWAY)
         if self._runner is not None:
             await self._runner.cleanup()
         await cancel_and_wait(list(self._late_joins))
@@ -156,19 +185,70 @@ class PinchSimulator:
             await session.ended.wait()
         return session.ended_reason or ""
 
+    # -- faults on demand ----------------------------------------------------------------
+
+    async def end_session(self, session: SimulatedSession) -> None:
+        """The service ends ``session``: its agent leaves the room, or its socket is
+        closed with 4503. Returns once the session is over."""
+        await self._end(session, "ended", CLOSE_SESSION_ENDED)
+
+    async def expire_session(self, session: SimulatedSession) -> None:
+        """A WebSocket session's token expires under it: the socket is closed with 4401."""
+        if session.transport != "websocket":
+            raise ValueError("only WebSocket sessions are closed for an expired token")
+        await self._end(session, "token_expired", CLOSE_TOKEN_EXPIRED)
+
+    async def _end(self, session: SimulatedSession, reason: str, code: int) -> None:
+        if session.transport == "websocket":
+            for interpreter in self.ws_interpreters:
+                if interpreter.session is session:
+                    interpreter.end(reason, code)
+        else:
+            for agent in self.agents:
+                if agent.session is session:
+                    await agent.aclose()
+        async with asyncio.timeout(10):
+            await session.ended.wait()
+
+    async def go_away(self) -> None:
+        """The service is gone: nothing listens any more and live sockets are cut
+        (no close frame). LiveKit rooms, on their own server, are not touched."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        for interpreter in self.ws_interpreters:
+            if interpreter.running:
+                interpreter.abort()
+
+    async def come_back(self) -> None:
+        """Listen again, on the same port."""
+        if self._site is None and self._runner is not None and self._state is _State.RUNNING:
+            self._site = web.TCPSite(self._runner, self._host, self._port)
+            await self._site.start()
+
     # -- HTTP --------------------------------------------------------------------------
 
     async def _create_session(self, request: web.Request) -> web.StreamResponse:
-        number = len(self.calls) + 1
         raw = await request.read()
-        authorized = request.headers.get("Authorization") == f"Bearer {self.api_token}"
+        return await self._serve_call(request, SESSION_PATH, http_api.parse_json(raw),
+                                      self._answer)
+
+    async def _create_ws_session(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve_call(request, WS_SESSION_PATH, dict(request.query),
+                                      self._answer_ws)
+
+    async def _serve_call(
+        self, request: web.Request, path: str, body: object,
+        answer: Callable[[CallRecord], Awaitable[web.Response]],
+    ) -> web.StreamResponse:
         call = CallRecord(
-            number=number,
+            number=len(self.calls) + 1,
             status=0,
-            authorized=authorized,
+            authorized=request.headers.get("Authorization") == f"Bearer {self.api_token}",
             content_type=request.content_type,
-            body=http_api.parse_json(raw),
+            body=body,
             received_at=time.time(),
+            path=path,
         )
         self.calls.append(call)
         if self.faults.response_delay > 0:
@@ -179,21 +259,34 @@ class PinchSimulator:
         if self._closing.is_set():
             response = web.Response(status=503, text="shutting down")
         else:
-            response = await self._answer(call)
+            response = await answer(call)
         call.status = response.status
         return response
 
-    async def _answer(self, call: CallRecord) -> web.Response:
+    def _fault(self, call: CallRecord, *, websocket: bool) -> web.Response | None:
+        """The configured HTTP fault for this call, if any (both APIs)."""
         f = self.faults
         plain = f.plain_string_errors
         if call.number <= len(f.scripted_statuses):
-            return http_api.fault_response(
-                f.scripted_statuses[call.number - 1], f.retry_after, plain=plain
-            )
+            status = f.scripted_statuses[call.number - 1]
+            if websocket and status == 503:
+                return ws_api.unavailable()
+            return http_api.fault_response(status, f.retry_after, plain=plain)
         if f.rate_limit_every and call.number % f.rate_limit_every == 0:
             return http_api.rate_limited(f.retry_after, plain=plain)
         if f.internal_error_every and call.number % f.internal_error_every == 0:
             return http_api.internal_error(plain=plain)
+        if f.unavailable_every and call.number % f.unavailable_every == 0:
+            return (ws_api.unavailable() if websocket
+                    else http_api.fault_response(503, None, plain=plain))
+        return None
+
+    async def _answer(self, call: CallRecord) -> web.Response:
+        f = self.faults
+        plain = f.plain_string_errors
+        fault = self._fault(call, websocket=False)
+        if fault is not None:
+            return fault
         if not call.authorized:
             return http_api.error(401, "invalid_token", "Invalid or expired API token",
                                   plain=plain)
@@ -259,6 +352,57 @@ class PinchSimulator:
             await agent.start()
         except Exception:
             log.exception("translation agent failed to join %s", agent.session.room_name)
+
+    async def _answer_ws(self, call: CallRecord) -> web.Response:
+        fault = self._fault(call, websocket=True)
+        if fault is not None:
+            return fault
+        if not call.authorized:
+            return http_api.error(401, "invalid_token", "Missing or invalid API key")
+        if self.faults.not_entitled:
+            return ws_api.not_entitled()
+        assert isinstance(call.body, dict)
+        validated = ws_api.validate_query(call.body, self.languages)
+        if isinstance(validated, web.Response):
+            return validated
+        session_id = f"ss_{secrets.token_hex(6)}"
+        token = secrets.token_urlsafe(24)
+        ttl = self.faults.ws_url_ttl_s
+        expires = time.time() + (-300.0 if self.faults.expired_tokens else ttl)
+        session = SimulatedSession(room_name=session_id, client_identity="ws-client",
+                                   request=validated, token_expires_at=expires,
+                                   transport="websocket")
+        self.sessions.append(session)
+        self._ws_tokens[token] = (session, expires)
+        ws_url = f"ws://{self._host}:{self._port}{WS_SOCKET_PATH}?token={token}"
+        body: dict[str, object] = {"session_id": session_id, "ws_url": ws_url,
+                                   "expires_in": ttl}
+        match self.faults.bad_success:
+            case "not_json":
+                return web.Response(status=200, text="<html>OK</html>", content_type="text/html")
+            case "missing_token":
+                del body["ws_url"]
+            case "bad_jwt":
+                body["ws_url"] = "not a url"
+            case None:
+                pass
+        return web.json_response(body)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
+        await ws.prepare(request)
+        entry = self._ws_tokens.pop(request.query.get("token", ""), None)
+        if entry is None or entry[1] <= time.time() or self._closing.is_set():
+            # Unknown, used or expired: the documented close for an expired token.
+            await ws.close(code=CLOSE_TOKEN_EXPIRED, message=b"token expired")
+            return ws
+        session = entry[0]
+        interpreter = WebSocketInterpreter(
+            session=session, ws=ws, request=request, script=self.script, faults=self.faults,
+            tuning=self.tuning, next_number=self.next_segment_number)
+        self.ws_interpreters.append(interpreter)
+        await interpreter.run()
+        return ws
 
     def _success_body(self, room_name: str, token: str) -> web.Response:
         body = {"url": self.livekit_url, "token": token, "room_name": room_name}

@@ -1,19 +1,26 @@
-"""An interpreter link carries speech into a Pinch session and its translation back.
+"""An interpreter link carries speech into a Pinch session and its translation back,
+over either transport (the tests taking ``pinch_transport`` run on both).
 
-Real parts: the livekit-server on loopback and the Pinch simulator's translation
-agent. The speech is tones; the simulator's translation of segment n is a tone at
-``translation_frequency(n)``, so the audio coming back identifies its segment.
+Real parts: the livekit-server on loopback and the Pinch simulator's interpreter
+(in a LiveKit room, or behind a WebSocket). The speech is tones; the simulator's
+translation of segment n is a tone at ``translation_frequency(n)``, so the audio
+coming back identifies its segment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState, LinkStatus
-from bot.pinch import PinchClient, PinchSession, TranscriptEvent
+from bot.interpretation.livekit_transport import LiveKitTransport
+from bot.interpretation.transport import Transport
+from bot.pinch import PinchClient, TranscriptEvent
+from bot.pinch.options import SessionOptions
 from tests.fakes.pinch import PinchSimulator, translation_frequency
 from tests.support.audio_runs import run_frequencies, stereo_frame
 from tests.support.signals import tone
@@ -22,13 +29,28 @@ from tests.support.waiting import eventually
 FRAME = 960
 
 
+class _TimedAudio(list[bytes]):
+    """Translated frames as they arrived (``append`` is the link's audio sink)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[float] = []
+
+    def append(self, pcm: bytes) -> None:
+        self.arrivals.append(time.monotonic())
+        super().append(pcm)
+
+
 class LinkProbe:
     """Collects what a link reports."""
+
+    GAP_S = 0.4
+    """Frames arriving this much apart belong to different stretches of speech."""
 
     def __init__(self) -> None:
         self.transcripts: list[TranscriptEvent] = []
         self.utterances: list[int] = []
-        self.audio: list[bytes] = []
+        self.audio = _TimedAudio()
         self.statuses: list[LinkStatus] = []
 
     def on_transcript(self, event: TranscriptEvent, utterance: int) -> None:
@@ -36,21 +58,32 @@ class LinkProbe:
         self.utterances.append(utterance)
 
     def mono_audio(self) -> np.ndarray:
-        pcm = np.frombuffer(b"".join(self.audio), dtype=np.int16)
-        return pcm[::2]
+        """The translated audio on its timeline: LiveKit delivers silence between
+        translations, a WebSocket delivers nothing, so a pause in arrivals becomes
+        300 ms of silence here (as the mixer plays it)."""
+        chunks: list[bytes] = []
+        last = None
+        for at, pcm in zip(self.audio.arrivals, self.audio, strict=True):
+            if last is not None and at - last > self.GAP_S:
+                chunks.append(bytes(3840 * 15))
+            chunks.append(pcm)
+            last = at
+        return np.frombuffer(b"".join(chunks), dtype=np.int16)[::2]
 
     def states(self) -> list[LinkState]:
         return [s.state for s in self.statuses]
 
 
-def make_link(client: PinchClient, probe: LinkProbe, config: LinkConfig | None = None,
-              voice_type: str = "female") -> InterpreterLink:
-    async def open_session() -> PinchSession:
-        return await client.create_session("en-US", "es-ES", voice_type)
-
-    return InterpreterLink("member-1", open_session, on_transcript=probe.on_transcript,
-                           on_audio=probe.audio.append, on_status=probe.statuses.append,
-                           config=config)
+def make_link(client: PinchClient | Transport[Any], probe: LinkProbe,
+              config: LinkConfig | None = None, voice_type: str = "female",
+              **options: Any) -> InterpreterLink:
+    """A link for ``member-1`` (en-US → es-ES) over ``client``'s transport (a bare
+    :class:`PinchClient` is the LiveKit API)."""
+    transport = LiveKitTransport(client) if isinstance(client, PinchClient) else client
+    return InterpreterLink("member-1", transport,
+                           SessionOptions("en-US", "es-ES", voice_type, **options),
+                           on_transcript=probe.on_transcript, on_audio=probe.audio.append,
+                           on_status=probe.statuses.append, config=config)
 
 
 async def speak(link: InterpreterLink, freq: float, seconds: float,
@@ -72,9 +105,9 @@ def probe() -> LinkProbe:
 
 
 async def test_each_spoken_segment_reaches_the_simulator_with_its_own_content(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await speak(link, 300.0, 1.0)
@@ -88,9 +121,9 @@ async def test_each_spoken_segment_reaches_the_simulator_with_its_own_content(
 
 
 async def test_transcripts_arrive_interim_then_final_and_each_translation_shares_its_number(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await speak(link, 300.0, 1.2)
@@ -112,9 +145,9 @@ async def test_transcripts_arrive_interim_then_final_and_each_translation_shares
 
 
 async def test_translated_audio_identifies_each_segment(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await speak(link, 300.0, 0.8)
@@ -143,9 +176,9 @@ async def test_publishing_at_48_khz_is_selectable(
 
 
 async def test_close_leaves_the_room_and_the_simulator_sees_the_client_go(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     session = pinch_simulator.sessions[0]
     await eventually(lambda: session.client_active_at is not None)
@@ -156,9 +189,9 @@ async def test_close_leaves_the_room_and_the_simulator_sees_the_client_go(
 
 
 async def test_speech_during_connection_is_delivered_once_the_room_is_up(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     starting = asyncio.create_task(link.start())
     signal = tone(500.0, 0.6, amplitude=0.3)
     for i in range(0, signal.size, FRAME):  # pushed at once, before the room exists
@@ -182,9 +215,9 @@ async def push_tone(link: InterpreterLink, freq: float, seconds: float) -> None:
 
 
 async def test_padding_alone_ends_the_segment_when_the_member_just_stops_sending(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await push_tone(link, 350.0, 0.8)
@@ -197,9 +230,9 @@ async def test_padding_alone_ends_the_segment_when_the_member_just_stops_sending
 
 
 async def test_speaking_again_cancels_the_rest_of_the_padding(
-    pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
 ) -> None:
-    link = make_link(pinch_client, probe)
+    link = make_link(pinch_transport, probe)
     await link.start()
     try:
         await push_tone(link, 350.0, 0.4)
@@ -210,3 +243,18 @@ async def test_speaking_again_cancels_the_rest_of_the_padding(
         await link.aclose()
     assert link.uplink_stats.padding_cancelled > 0
     assert link.uplink_stats.padding_sent + link.uplink_stats.padding_cancelled == 35
+
+
+async def test_text_only_links_hand_on_transcripts_and_no_translated_audio(
+    pinch_simulator: PinchSimulator, pinch_transport: Transport[Any], probe: LinkProbe,
+) -> None:
+    link = make_link(pinch_transport, probe, audio_output=False)
+    await link.start()
+    try:
+        await speak(link, 300.0, 1.0)
+        await eventually(lambda: any(t.kind == "translated" for t in probe.transcripts))
+        await asyncio.sleep(1.5)  # the time a translated tone takes to arrive
+    finally:
+        await link.aclose()
+    assert [t.kind for t in probe.transcripts if t.is_final] == ["original", "translated"]
+    assert probe.audio == []

@@ -20,12 +20,15 @@ from bot.interpretation.link import (
     LinkStartTimeout,
     LinkState,
 )
+from bot.interpretation.livekit_transport import LiveKitTransport
 from bot.log_redaction import registered_secret_count
-from bot.pinch import PinchClient, PinchSession
+from bot.pinch import PinchClient
+from bot.pinch.options import SessionOptions
 from bot.secrets import Secret
 from tests.fakes.pinch import SimulatorFaults
 from tests.integration.interpretation.test_link import LinkProbe, make_link, speak
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN, MakeSimulator
+from tests.support.transports import transport_for
 from tests.support.waiting import eventually
 
 QUICK = LinkConfig(reconnect_base_delay_s=0.2, reconnect_max_delay_s=1.0)
@@ -67,12 +70,10 @@ async def test_publish_track_raising_ends_that_session_and_a_new_one_follows(
     probe = LinkProbe()
     PublishFailsRoom.failures = [0]
     async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN), retry=FAST_RETRY) as client:
-        async def open_session() -> PinchSession:
-            return await client.create_session("en-US", "es-ES", "female")
-
-        link = InterpreterLink("member-1", open_session, on_transcript=probe.on_transcript,
-                               on_audio=probe.audio.append, on_status=probe.statuses.append,
-                               config=QUICK, room_factory=PublishFailsRoom)
+        link = InterpreterLink("member-1", LiveKitTransport(client, room_factory=PublishFailsRoom),
+                               SessionOptions("en-US", "es-ES", "female"),
+                               on_transcript=probe.on_transcript, on_audio=probe.audio.append,
+                               on_status=probe.statuses.append, config=QUICK)
         await link.start()
         try:
             PublishFailsRoom.failures = [1]
@@ -133,12 +134,10 @@ async def test_the_playback_sink_raising_ends_the_session_and_close_does_not_rer
         probe.audio.append(pcm)
 
     async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN), retry=FAST_RETRY) as client:
-        async def open_session() -> PinchSession:
-            return await client.create_session("en-US", "es-ES", "female")
-
-        link = InterpreterLink("member-1", open_session, on_transcript=probe.on_transcript,
-                               on_audio=on_audio, on_status=probe.statuses.append,
-                               config=QUICK)
+        link = InterpreterLink("member-1", LiveKitTransport(client),
+                               SessionOptions("en-US", "es-ES", "female"),
+                               on_transcript=probe.on_transcript, on_audio=on_audio,
+                               on_status=probe.statuses.append, config=QUICK)
         await link.start()
         broken[0] = True
         try:
@@ -245,15 +244,15 @@ async def test_tokens_that_expire_at_once_cannot_make_the_link_churn(
 
 
 async def test_session_tokens_leave_the_redaction_registry_when_their_session_ends(
-    make_pinch_simulator: MakeSimulator,
+    make_pinch_simulator: MakeSimulator, transport_kind: str,
 ) -> None:
     sim = await make_pinch_simulator()
     probe = LinkProbe()
-    async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN), retry=FAST_RETRY) as client:
+    async with transport_for(transport_kind, sim) as transport:
         before = registered_secret_count()
-        link = make_link(client, probe)
+        link = make_link(transport, probe)
         await link.start()
-        during = registered_secret_count()
+        during = registered_secret_count()  # the LiveKit JWT, or the pre-signed ws_url
         await link.aclose()
         after = registered_secret_count()
     assert during == before + 1

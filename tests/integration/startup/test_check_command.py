@@ -13,6 +13,7 @@ from bot.secrets import Secret
 from bot.settings import Settings
 from bot.startup.checks import check_pinch
 from bot.startup.errors import ExitStatus
+from tests.fakes.pinch import SimulatorFaults
 from tests.support.bot_process import PINCH_TOKEN, bot_env, run_bot, token_check_simulator
 from tests.support.ports import free_tcp_port
 
@@ -103,3 +104,28 @@ async def test_pinch_check_spends_no_session_and_sends_the_probe_language() -> N
     assert isinstance(call.body, dict)
     assert call.body["target_language"] == PROBE_TARGET_LANGUAGE
     assert sim.sessions == []
+
+
+async def test_check_over_the_websocket_api_asks_for_a_session_url_and_never_opens_it(
+    tmp_path: Path,
+) -> None:
+    async with token_check_simulator() as sim:
+        result = await run_bot(check_env("http://127.0.0.1:9", PINCH_TRANSPORT="websocket",
+                                         PINCH_WS_BASE_URL=sim.base_url), tmp_path, "check")
+    assert result.returncode == ExitStatus.OK
+    [pinch_line] = [line for line in result.stdout.splitlines() if "pinch:" in line]
+    assert pinch_line.startswith(f"ok   pinch: {sim.base_url} accepted the API token")
+    [call] = sim.calls
+    assert (call.path, call.status) == ("/v1/session", 200)
+    assert [s.client_joined_at for s in sim.sessions] == [None]  # the URL was never opened
+
+
+async def test_a_websocket_key_without_real_time_entitlement_fails_the_check() -> None:
+    async with token_check_simulator() as sim:
+        sim.faults = SimulatorFaults(not_entitled=True)
+        settings = Settings(discord_token=Secret("unused"), pinch_api_token=Secret(PINCH_TOKEN),
+                            pinch_transport="websocket", pinch_ws_base_url=sim.base_url)
+        result = await check_pinch(settings)
+    assert not result.ok
+    assert result.status == ExitStatus.PINCH_REFUSED
+    assert "PINCH_TRANSPORT" in result.detail

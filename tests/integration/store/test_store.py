@@ -246,6 +246,9 @@ async def test_a_database_at_an_older_revision_is_upgraded_keeping_its_rows(
 
     async with await Store.open(database_url) as upgraded:
         assert await current_revision(upgraded.engine) == head_revision()
-        await upgraded.update_channel_config(GUILD, VOICE, ConfigLayer(live_captions=True))
-        assert (await upgraded.channel_config(GUILD, VOICE)).live_captions is True
+        await upgraded.update_channel_config(GUILD, VOICE, ConfigLayer(live_captions=True,
+                                                                       context="Ferris"))
+        upgraded_layer = await upgraded.channel_config(GUILD, VOICE)
+        assert upgraded_layer.live_captions is True
+        assert upgraded_layer.context == "Ferris"
         assert await upgraded.last_run_id(GUILD) == "kept"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from bot.interpretation.link import LinkState, LinkStatus
@@ -90,3 +91,15 @@ def test_gateway_reconnects_share_the_reconnect_counter() -> None:
     m, registry = metrics(Clock())
     m.gateway_reconnected()
     assert value(registry, "interpret_reconnects_total", cause="discord_gateway") == 1
+
+
+@pytest.mark.parametrize(("reason", "cause"), [
+    ("session ended by the server (4503)", "server_ended"),
+    ("session token expired (4401)", "token_expired"),
+    ("session URL expired before it was opened", "token_expired"),
+    ("websocket connection lost", "websocket_lost"),
+    ("websocket: could not connect", "websocket_lost"),
+])
+def test_the_websocket_transports_reasons_have_causes_of_their_own(reason: str,
+                                                                    cause: str) -> None:
+    assert reconnect_cause(reason) == cause

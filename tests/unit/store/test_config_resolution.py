@@ -69,7 +69,14 @@ def test_validation_normalises_languages_voices_and_modes() -> None:
     (ConfigLayer(mode="solo"), "per-speaker, mixed"),
     (ConfigLayer(idle_leave_s=5), "between 10 and 3600"),
     (ConfigLayer(max_run_minutes=-1), "between 0 and 1440"),
+    (ConfigLayer(context="x" * 501), "501 characters long; at most 500"),
 ])
 def test_validation_refuses_bad_values_with_a_sentence(layer: ConfigLayer, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         validate_layer(layer)
+
+
+def test_the_context_is_trimmed_and_never_shown_by_a_repr() -> None:
+    layer = validate_layer(ConfigLayer(context="  Ferris, crates.io  "))
+    assert layer.context == "Ferris, crates.io"
+    assert "Ferris" not in repr(layer)

@@ -1,0 +1,232 @@
+"""The LiveKit transport: a Pinch session is a LiveKit room we join as one participant.
+
+Session: ``POST /api/beta1/session`` (:class:`~bot.pinch.PinchClient`) hands out the
+room's URL and a JWT whose ``exp`` the link watches (``expires_in``).
+
+Connection: join with :func:`~bot.interpretation.livekit_room.connect_room` (which
+never abandons ``Room.connect`` halfway), publish a microphone track at the link's
+publish rate, subscribe to the interpreter's translated audio (identity
+``translation-agent``, track ``translated-audio`` preferred, any audio track after a
+grace time) and read its data packets as transcripts. The session is interpreted
+once the interpreter's audio is there *and* it has subscribed to our microphone.
+It ends when the room disconnects or the interpreter leaves.
+
+Text only: the LiveKit API has no such option, so the translated track is still
+awaited (it says the interpreter is there) but never played: no ``AudioStream`` is
+opened for it and no WebRTC audio is decoded for the mixer.
+
+Every room event handler is tiny (the SDK runs them one at a time and refuses
+coroutines): anything longer is a task in the session's scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from livekit import rtc
+
+from bot.audio.frames import CHANNELS, FRAME_MS, SAMPLE_RATE
+from bot.interpretation.livekit_room import connect_room, leave_room
+from bot.interpretation.transport import (
+    SessionScope,
+    SessionSink,
+    TransportFailure,
+    describe_failure,
+)
+from bot.pinch import PinchClient, PinchSession
+from bot.pinch.options import SessionOptions
+from bot.pinch.transcripts import LIVEKIT_FIELDS
+from bot.secrets import Secret
+
+if TYPE_CHECKING:
+    from bot.interpretation.link import LinkConfig
+
+AGENT_IDENTITY = "translation-agent"
+TRANSLATED_TRACK_NAME = "translated-audio"
+PLAYBACK_RATE = SAMPLE_RATE
+PLAYBACK_CHANNELS = CHANNELS
+
+SessionFactory = Callable[[SessionOptions], Awaitable[PinchSession]]
+RoomFactory = Callable[[], rtc.Room]
+
+
+class LiveKitCredentials:
+    """A :class:`~bot.pinch.PinchSession` seen through the transport seam."""
+
+    def __init__(self, session: PinchSession) -> None:
+        self.session = session
+
+    @property
+    def label(self) -> str:
+        return self.session.room_name
+
+    @property
+    def secret(self) -> Secret:
+        return self.session.token
+
+    def expires_in(self) -> float | None:
+        return self.session.seconds_left()
+
+    def describe(self) -> str:
+        return f"room {self.session.room_name}"
+
+
+class LiveKitTransport:
+    """Pinch's LiveKit API (PROTOCOLS.md §1). ``aclose`` closes nothing it was given."""
+
+    name = "livekit"
+    trailing_silence_ms = 0.0
+    """The router already sends the pause the LiveKit interpreter needs (its hangover)."""
+    transcript_fields = LIVEKIT_FIELDS
+
+    def __init__(self, pinch: PinchClient | SessionFactory, *,
+                 room_factory: RoomFactory = rtc.Room) -> None:
+        if isinstance(pinch, PinchClient):
+            client = pinch
+
+            async def create(options: SessionOptions) -> PinchSession:
+                return await client.create_session(options.source_language,
+                                                   options.target_language, options.voice_type)
+
+            self._create: SessionFactory = create
+        else:
+            self._create = pinch
+        self._room_factory = room_factory
+
+    def check(self, config: LinkConfig) -> None:
+        """Both publish rates (16 and 48 kHz) are carried."""
+
+    async def create(self, options: SessionOptions) -> LiveKitCredentials:
+        return LiveKitCredentials(await self._create(options))
+
+    def connection(self, credentials: LiveKitCredentials, options: SessionOptions,
+                   scope: SessionScope, sink: SessionSink,
+                   config: LinkConfig) -> LiveKitConnection:
+        return LiveKitConnection(credentials.session, options, scope, sink, config,
+                                 self._room_factory())
+
+    async def aclose(self) -> None:
+        """Nothing to close: the Pinch client belongs to whoever made it."""
+
+
+class LiveKitConnection:
+    """One room joined for one session (see the module docstring)."""
+
+    def __init__(self, session: PinchSession, options: SessionOptions, scope: SessionScope,
+                 sink: SessionSink, config: LinkConfig, room: rtc.Room) -> None:
+        self._session = session
+        self._options = options
+        self._scope = scope
+        self._sink = sink
+        self._config = config
+        self._room = room
+        self._source: rtc.AudioSource | None = None
+        self._samples = config.publish_rate * config.capture_ms // 1000
+        self.interpreted = asyncio.Event()
+        self._hearing_us = False
+        self._playing = False
+        self._playing_track: str | None = None
+
+    @property
+    def room_name(self) -> str:
+        return self._session.room_name
+
+    def missing(self) -> str:
+        if not self._playing:
+            return "the interpreter did not join"
+        return "the interpreter did not subscribe to our audio"
+
+    async def open(self) -> None:
+        room, scope = self._room, self._scope
+        room.on("disconnected", lambda reason: scope.end(f"livekit disconnected ({reason})"))
+        room.on("data_received", self._on_data)
+        room.on("track_subscribed", self._on_track)
+        room.on("local_track_subscribed", self._on_local_subscribed)
+        room.on("participant_disconnected",
+                lambda p: scope.end("interpreter left") if p.identity == AGENT_IDENTITY else None)
+        config = self._config
+        try:
+            await connect_room(room, self._session.url, self._session.token.reveal(),
+                               timeout=config.connect_timeout_s)
+            source = rtc.AudioSource(config.publish_rate, 1,
+                                     queue_size_ms=max(100, 2 * config.capture_ms))
+            track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+            async with asyncio.timeout(config.connect_timeout_s):
+                await room.local_participant.publish_track(
+                    track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        except TimeoutError as exc:
+            raise TransportFailure("livekit: timed out") from exc
+        except rtc.ConnectError as exc:
+            raise TransportFailure("livekit: could not connect") from exc
+        except Exception as exc:
+            raise TransportFailure(f"livekit: {describe_failure(exc)}") from exc
+        self._source = source
+
+    async def send(self, frame: bytes) -> None:
+        assert self._source is not None
+        rate = self._config.publish_rate
+        try:
+            # capture_frame waits until the frame fits LiveKit's queue: real-time pace.
+            await self._source.capture_frame(rtc.AudioFrame(frame, rate, 1, self._samples))
+        except Exception as exc:
+            raise TransportFailure(f"livekit: {describe_failure(exc)}") from exc
+
+    async def update(self, options: SessionOptions) -> bool:
+        """The LiveKit API cannot change a session's languages or voice: a new one it is."""
+        return False
+
+    async def aclose(self) -> None:
+        await leave_room(self._room)
+
+    # -- room events: tiny, they run one at a time on the SDK's dispatcher ------------
+
+    def _on_local_subscribed(self, _track: rtc.Track) -> None:
+        self._hearing_us = True
+        self._update()
+
+    def _update(self) -> None:
+        if self._hearing_us and self._playing:
+            self.interpreted.set()
+
+    def _on_track(self, track: rtc.Track, publication: rtc.RemoteTrackPublication,
+                  participant: rtc.RemoteParticipant) -> None:
+        if track.kind != rtc.TrackKind.KIND_AUDIO:
+            return
+        preferred = (participant.identity == AGENT_IDENTITY
+                     and publication.name == TRANSLATED_TRACK_NAME)
+        delay = 0.0 if preferred else self._config.agent_track_grace_s
+        self._scope.spawn(self._play_track(track, delay), "playback", may_return=True)
+
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        if packet.participant is not None and packet.participant.identity != AGENT_IDENTITY:
+            return
+        event = self._sink.parser.parse(packet.data)
+        if event is not None:
+            self._sink.transcript(event)
+
+    async def _play_track(self, track: rtc.Track, delay: float) -> None:
+        # A non-preferred track plays only if nothing better shows up within the grace time.
+        if delay:
+            await asyncio.sleep(delay)
+        if self._playing_track is not None:
+            return
+        self._playing = True
+        self._update()
+        if not self._options.audio_output:
+            return  # text only: the interpreter is there; its speech is not wanted
+        self._playing_track = track.sid
+        capacity = max(1, self._config.playback_queue_ms // FRAME_MS)
+        stream = rtc.AudioStream(track, sample_rate=PLAYBACK_RATE, num_channels=PLAYBACK_CHANNELS,
+                                 frame_size_ms=FRAME_MS, capacity=capacity)
+        try:
+            async for event in stream:
+                self._sink.audio(bytes(event.frame.data))
+        finally:
+            if self._playing_track == track.sid:
+                self._playing_track = None
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await stream.aclose()
