@@ -3,8 +3,10 @@ Pinch rooms, flushes pending transcripts and exits 0 within SHUTDOWN_TIMEOUT.
 
 The bot runs as ``python -m tests.support.served_bot`` (bot.app.serve, as
 ``python -m bot`` does) against the fake Discord, real LiveKit and the simulator.
-Its pending transcript posts come from the test extension's outbox until the
-transcript writer lands (tests/support/ops_extension.py).
+It loads the real ``/interpret`` commands and transcript writer: the run is started
+with ``/interpret start`` and the pending transcript is one the real writer still
+holds when the signal comes (the simulator's translation is late, so the original
+waits for it in the writer).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import pytest
 from bot.shutdown import NOTICE
 from tests.e2e.conftest import ALICE_HZ, write_wav
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.pinch import DEFAULT_SCRIPT, PinchSimulator
+from tests.fakes.pinch import DEFAULT_SCRIPT, PinchSimulator, SimulatorFaults
 from tests.support.fixtures_pinch import PINCH_TEST_TOKEN
 from tests.support.served_bot import BotProcess, bot_processes
 
 SHUTDOWN_TIMEOUT_S = 20.0
+REAL_COGS = "cogs.interpret,cogs.transcripts"
+HELLO, HOLA = DEFAULT_SCRIPT[0]
 
 
 @pytest.fixture
@@ -45,15 +49,19 @@ async def running_bot_process(fake: FakeDiscord, sim: PinchSimulator, workdir: P
 
 async def start_run_and_speak(fake: FakeDiscord, sim: PinchSimulator, bot: BotProcess,
                               tmp_path: Path) -> None:
-    await fake.move_member("alice", fake.voice_channel)
-    record = await fake.invoke("ops start", user="alice", within=20)
-    assert record.texts == ["shard 0: started"], bot.log()[-3000:]
-    await fake.wait_bot_voice_ready(within=10)
+    """``/interpret start`` in the real bot, then Alice speaks; returns once the bot
+    holds her final original and its translation is still on its way (pending)."""
+    sim.faults = SimulatorFaults(translation_delay=60.0)  # never before the signal
+    for name in ("admin", "alice"):
+        await fake.move_member(name, fake.voice_channel)
+    record = await fake.invoke("interpret start", user="admin", within=20,
+                               options={"target": "es"})
+    await fake.wait_bot_voice_ready(within=15)
     await fake.wait_dave_ready(within=10)
+    assert fake.threads_in(fake.text_channel), (record.texts, bot.log()[-3000:])
     await fake.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
-    await sim.wait_for_segments(1, timeout=20)
-    # The translation reached the bot: the test extension holds it as a pending post.
-    await bot.wait_metric("interpret_transcripts_total", 1, kind="translated", final="true")
+    await bot.wait_metric("interpret_transcripts_total", 1, within=20, kind="original",
+                          final="true")
 
 
 def bot_channel(fake: FakeDiscord) -> int | None:
@@ -66,7 +74,8 @@ async def test_a_signal_during_a_run_leaves_voice_flushes_and_exits_0_within_the
     fake_discord: FakeDiscord, simulator: PinchSimulator, tmp_path: Path,
     processes: list[BotProcess], sig: signal.Signals,
 ) -> None:
-    bot = await running_bot_process(fake_discord, simulator, tmp_path / "bot", processes)
+    bot = await running_bot_process(fake_discord, simulator, tmp_path / "bot", processes,
+                                    SERVED_BOT_EXTENSIONS=REAL_COGS)
     await start_run_and_speak(fake_discord, simulator, bot, tmp_path)
     assert bot_channel(fake_discord) == fake_discord.voice_channel.id
     rss = bot.rss_mib()
@@ -82,13 +91,15 @@ async def test_a_signal_during_a_run_leaves_voice_flushes_and_exits_0_within_the
     assert bot_channel(fake_discord) is None
     for session in simulator.sessions:
         assert await simulator.wait_for_session_end(session, timeout=5) == "client_left"
-    # The notice reached the channel, and the pending transcript its thread, in that order.
-    [notice] = fake_discord.messages_in(fake_discord.voice_channel)
-    assert notice.content == NOTICE
+    # The notice reached the channel, and the pending transcript its thread, after it:
+    # the writer's flush released the original it held for a translation that never came.
+    [notice] = [m for m in fake_discord.messages_in(fake_discord.voice_channel)
+                if m.content == NOTICE]
     [thread] = fake_discord.threads_in(fake_discord.text_channel)
-    posted = [m.content for m in fake_discord.messages_in(thread)]
-    assert posted == [DEFAULT_SCRIPT[0][1]]
-    assert fake_discord.messages_in(thread)[0].id > notice.id
+    posts = [m for m in fake_discord.messages_in(thread) if HELLO in m.content]
+    assert len(posts) == 1, [m.content for m in fake_discord.messages_in(thread)]
+    assert HOLA not in posts[0].content
+    assert posts[0].id > notice.id
     print(f"shutdown after {sig.name}: {elapsed:.2f} s (resident memory during the run: "
           f"{rss:.0f} MiB)")
 

@@ -1,16 +1,13 @@
-"""Test-only extension for bots run as processes: ``/ops start`` and a transcript outbox.
+"""Test-only extension for bots run as processes: ``/ops start`` and a stuck flush.
 
-Loaded by :mod:`tests.support.served_bot` (never by the real bot). Until the
-``/interpret`` commands and the transcript writer exist, it stands in for both, as
-thin as possible:
+Loaded by :mod:`tests.support.served_bot` (never by the real bot), beside the real
+cogs when a test asks for them:
 
 - ``/ops start`` starts an interpretation of the guild's first voice channel through
   the bot's real :class:`~bot.interpretation.manager.SessionManager` and answers
   ``shard <id>: started`` (so a test sees which process served the guild);
-- final translated transcripts wait in an outbox, as a writer's pending posts would,
-  and a flush hook registered with ``bot.add_flush_hook`` posts them into a
-  ``Transcripts`` thread of the guild's first text channel during shutdown; with
-  ``OPS_FLUSH_HANGS=1`` in the environment the hook never returns (a stuck writer).
+- with ``OPS_FLUSH_HANGS=1`` in the environment it registers a flush hook that never
+  returns (a stuck writer), so a test can show the shutdown bound holds.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from discord.ext import commands
 
 from bot.app import InterpretBot
 from bot.interpretation.manager import NotAccepting
-from bot.interpretation.run import AttributedTranscript, RunConfig
+from bot.interpretation.run import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +32,10 @@ class OpsTestCog(commands.Cog):
 
     def __init__(self, bot: InterpretBot) -> None:
         self.bot = bot
-        self.outbox: list[tuple[int, str]] = []  # (guild id, text)
 
     async def cog_load(self) -> None:
-        self.bot.add_flush_hook(self.flush)
+        if os.environ.get("OPS_FLUSH_HANGS") == "1":
+            self.bot.add_flush_hook(self.flush)
 
     @ops.command(name="start", description="Interpret the first voice channel")
     async def start(self, interaction: discord.Interaction) -> None:
@@ -55,30 +52,9 @@ class OpsTestCog(commands.Cog):
             return
         await interaction.response.send_message(f"shard {guild.shard_id}: started")
 
-    @commands.Cog.listener()
-    async def on_interpretation_transcript(self, transcript: AttributedTranscript) -> None:
-        event = transcript.event
-        if event.kind == "translated" and event.is_final:
-            channel = self.bot.get_channel(transcript.channel_id)
-            guild = getattr(channel, "guild", None)
-            if guild is not None:
-                self.outbox.append((guild.id, event.text))
-
     async def flush(self) -> None:
-        if os.environ.get("OPS_FLUSH_HANGS") == "1":
-            log.info("flush hook hanging on purpose")
-            await asyncio.Event().wait()
-        pending, self.outbox = self.outbox, []
-        for guild_id in dict.fromkeys(g for g, _ in pending):
-            guild = self.bot.get_guild(guild_id)
-            if guild is None:
-                continue
-            thread = await guild.text_channels[0].create_thread(
-                name="Transcripts", type=discord.ChannelType.public_thread)
-            for gid, text in pending:
-                if gid == guild_id:
-                    await thread.send(text)
-        log.info("flushed %d pending transcripts", len(pending))
+        log.info("flush hook hanging on purpose")
+        await asyncio.Event().wait()
 
 
 async def setup(bot: commands.Bot) -> None:
