@@ -29,7 +29,9 @@ _POLL_S = 1.0
 
 
 class _Watchdog:
-    def __init__(self, current_file: Path | None, capture: object | None) -> None:
+    def __init__(self, current_file: Path | None, capture: object | None,
+                 phase_limit_s: float = PHASE_LIMIT_S) -> None:
+        self._phase_limit_s = phase_limit_s
         self._capture = capture  # pytest's capture manager: output is lost unless suspended
         self._lock = threading.Lock()
         self._where = ("(collection)", "collect")
@@ -59,7 +61,7 @@ class _Watchdog:
             now = time.monotonic()
             with self._lock:
                 (nodeid, phase), since = self._where, self._since
-            if now - since > PHASE_LIMIT_S:
+            if now - since > self._phase_limit_s:
                 self._bite(f"{nodeid} stuck in {phase} for {now - since:.0f} s")
             elif now - self._started > RUN_LIMIT_S:
                 self._bite(f"the run passed {RUN_LIMIT_S:.0f} s, in {nodeid} ({phase})")
@@ -83,8 +85,17 @@ _dog: _Watchdog | None = None
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _dog
-    current = Path(str(session.config.rootpath)) / ".pytest-current"
-    _dog = _Watchdog(current, session.config.pluginmanager.getplugin("capturemanager"))
+    # One file per pytest-xdist worker ("gw0", ...), so parallel workers never clobber
+    # each other's record of what they are running.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    name = f".pytest-current-{worker}" if worker else ".pytest-current"
+    current = Path(str(session.config.rootpath)) / name
+    # A pytest-xdist controller runs no test itself, so it stays "in collection" for the
+    # whole run: only the run's limit applies to it (its workers watch their tests).
+    controller = (getattr(session.config, "workerinput", None) is None
+                  and bool(session.config.getoption("numprocesses", None)))
+    _dog = _Watchdog(current, session.config.pluginmanager.getplugin("capturemanager"),
+                     phase_limit_s=float("inf") if controller else PHASE_LIMIT_S)
     _dog.start()
 
 
