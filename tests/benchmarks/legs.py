@@ -160,6 +160,9 @@ async def _handoffs(chunk: bytes, frames: int, repeats: int) -> tuple[float, flo
                 await source.capture_frame(rtc.AudioFrame(chunk, 16_000, 1, samples))
             best_lk = min(best_lk, (time.thread_time() - t0) / frames * 1e6)
         finally:
+            # Disposing a source with a minute of unplayed audio queued spins in native
+            # code (the full run hung there for 20 min): drop the queue first.
+            source.clear_queue()
             await source.aclose()
 
     async def sink(request: web.Request) -> web.WebSocketResponse:
