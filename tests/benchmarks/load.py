@@ -281,7 +281,9 @@ class Rig:
 
         def make_link(member_id: int) -> InterpreterLink:
             probe = by_member[member_id]
-            probe.input = self.mixer.open_input(f"member-{member_id}")
+            # A name per link: the router replaces a link that failed (under overload a
+            # start can time out), and the replacement needs an input of its own.
+            probe.input = self.mixer.open_input(f"member-{member_id}-{len(self.links)}")
             link = InterpreterLink(f"member-{member_id}", _MarkedTransport(transport, probe),  # type: ignore[arg-type]
                                    SessionOptions("en-US", "es-ES", "female"),
                                    on_transcript=lambda event, utterance: None,
