@@ -16,6 +16,7 @@ from bot.startup.errors import ExitStatus
 from tests.fakes.pinch import SimulatorFaults
 from tests.support.bot_process import PINCH_TOKEN, bot_env, run_bot, token_check_simulator
 from tests.support.ports import free_tcp_port
+from tests.support.postgres import PostgresServer
 
 
 def check_env(base_url: str, token: str = PINCH_TOKEN, **more: str) -> dict[str, str]:
@@ -35,6 +36,17 @@ async def test_check_passes_against_the_simulator_with_one_line_per_check(
     assert lines[3] == f"ok   pinch: {sim.base_url} accepted the API token (no session created)"
     assert sim.sessions == []
     assert "Traceback" not in result.stderr
+
+
+async def test_check_passes_with_a_postgresql_store(
+    tmp_path: Path, postgres_server: PostgresServer,
+) -> None:
+    async with postgres_server.database("check") as url, token_check_simulator() as sim:
+        result = await run_bot(check_env(sim.base_url, DATABASE_URL=url), tmp_path, "check")
+    assert result.returncode == ExitStatus.OK, result.stdout + result.stderr
+    assert [line.split(":", 1)[0] for line in result.stdout.splitlines()] == [
+        "ok   settings", "ok   libopus", "ok   store", "ok   pinch"]
+    assert "postgresql" in result.stdout.splitlines()[2]
 
 
 async def test_check_with_a_wrong_token_fails_with_one_clear_line(tmp_path: Path) -> None:
