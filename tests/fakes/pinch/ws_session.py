@@ -113,6 +113,18 @@ class _SocketOutlet:
         await asyncio.sleep(max(0.0, self._next_at - loop.time()))
 
 
+def task_failure_ending(exc: BaseException) -> tuple[str, int | None]:
+    """How a session ends when one of its tasks raised ``exc``: (reason, close code).
+
+    A send to a socket the client is closing fails with a connection reset; the
+    client left (its reader sees the same close a moment later), the agent did not
+    fail. Anything else is the agent's error, closed with 1011.
+    """
+    if isinstance(exc, ConnectionResetError):
+        return "client_left", None
+    return "agent_error", 1011
+
+
 class WebSocketInterpreter:
     """Serves one session on its socket; :meth:`run` returns when the socket is done."""
 
@@ -160,7 +172,7 @@ class WebSocketInterpreter:
             await cancel_and_wait([reader, *self._tasks])
             await self._teardown(reason, code)
 
-    def end(self, reason: str, code: int) -> None:
+    def end(self, reason: str, code: int | None) -> None:
         """End the session from the server's side with close ``code``."""
         if not self._stop.done():
             self._stop.set_result((reason, code))
@@ -184,10 +196,12 @@ class WebSocketInterpreter:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("ws interpreter task %s failed", task.get_name(),
-                      exc_info=task.exception())
-            self.end("agent_error", 1011)
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        reason, code = task_failure_ending(exc)
+        if reason == "agent_error":
+            log.error("ws interpreter task %s failed", task.get_name(), exc_info=exc)
+        self.end(reason, code)
 
     async def _become_ready(self) -> None:
         delay = self._faults.agent_join_delay
