@@ -36,15 +36,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import re
-import resource
 import statistics
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +56,7 @@ from bot.pinch.options import SessionOptions
 from bot.pinch.realtime import PinchRealtimeClient
 from bot.secrets import Secret
 from bot.voice.playback import PlaybackMixer
+from tests.benchmarks.load import cpu_by_thread, cpu_seconds
 from tests.fakes.pinch import PinchSimulator
 from tests.support.audio_runs import stereo_frame
 from tests.support.livekit_server import REPO_ROOT, LiveKitServer, find_binary
@@ -83,26 +80,6 @@ async def make_transport(kind: str, base_url: str) -> AsyncIterator[Transport[An
         yield transport
     finally:
         await transport.aclose()
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _cpu_by_thread() -> dict[str, float]:
-    """CPU seconds per thread name (Linux /proc), to show where the time goes."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    totals: dict[str, float] = {}
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        name = re.sub(r"[-_:]?\d+$", "", name)  # group worker-1, worker-2, ...
-        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
-    return totals
 
 
 def _loud(pcm: bytes) -> bool:
@@ -210,20 +187,20 @@ async def run_engine(kind: str, base_url: str, speakers: int, seconds: float,
             await feeder.run(router, 2.0, speak=False)
             for link in links:  # frames queued while the room opened are not steady state
                 link.stats.uplink_latency = LatencyWindow()
-            cpu0, wall0, frames0 = _cpu_seconds(), time.perf_counter(), feeder.frames_pushed
-            threads0 = _cpu_by_thread()
+            cpu0, wall0, frames0 = cpu_seconds(), time.perf_counter(), feeder.frames_pushed
+            threads0 = cpu_by_thread()
             await feeder.run(router, seconds)
-            cpu = _cpu_seconds() - cpu0
-            threads1 = _cpu_by_thread()
+            cpu = cpu_seconds() - cpu0
+            threads1 = cpu_by_thread()
             wall = time.perf_counter() - wall0
             frames = feeder.frames_pushed - frames0
             await feeder.run(router, 3.0, speak=False)  # the last translations finish
             # Idle: the links stay open, nobody speaks, and the player is stopped as the
             # run pauses discord.py's when nothing plays: what is left is the links' own.
             clock.stop()
-            idle_cpu0, idle_wall0 = _cpu_seconds(), time.perf_counter()
+            idle_cpu0, idle_wall0 = cpu_seconds(), time.perf_counter()
             await asyncio.sleep(IDLE_SECONDS)
-            idle_cpu = _cpu_seconds() - idle_cpu0
+            idle_cpu = cpu_seconds() - idle_cpu0
             idle_wall = time.perf_counter() - idle_wall0
             open_links = len(router.links)
         finally:
