@@ -4,7 +4,8 @@ client does, DAVE- and transport-encrypted, with the first packet of each phrase
 The signal is deterministic (seeded): phrases of 2–4 syllables, each syllable a voiced
 sound (a fundamental of 95–230 Hz gliding, 14 harmonics shaped by two formants, a
 little breath noise) under a fast-attack, slow-decay envelope; 40–110 ms gaps of
-silence between syllables and 0.45–0.8 s pauses between phrases. A Discord client
+silence between syllables and 0.45–0.8 s pauses between phrases (the loop's wrap
+included: the benchmarks replay it). A Discord client
 encodes with the VOIP application at ~64 kbps, in-band FEC on with a packet-loss
 expectation, 20 ms stereo 48 kHz frames; in a pause it sends five Opus silence
 frames and then nothing (DTX) until the next phrase, whose RTP timestamp jumps.
@@ -29,6 +30,7 @@ FRAME = 960  # samples per channel in 20 ms
 BITRATE_KBPS = 64
 EXPECTED_LOSS = 0.10  # what a client tells its encoder to protect against with FEC
 SILENCE_FRAMES_AFTER_SPEECH = 5
+PHRASE_PAUSE_S = (0.45, 0.8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +56,24 @@ def speech_like(seconds: float, seed: int) -> Utterances:
     starts: set[int] = set()
     base_f0 = rng.uniform(95, 230)
     pos = FRAME * int(rng.integers(5, 25))  # members do not all start together
-    while pos < total:
-        starts.add(pos // FRAME)
+    # The benchmarks loop this audio: the last phrase ends a whole phrase pause before
+    # the end, so the wrap is a pause like any other (a shorter one would merge two
+    # phrases and leave a mark without its onset).
+    limit = total - int(PHRASE_PAUSE_S[0] * RATE)
+    while pos + FRAME <= limit:
         phrase_begin = pos
         for _ in range(int(rng.integers(2, 5))):
             length = int(rng.uniform(0.12, 0.28) * RATE)
-            end = min(total, pos + length)
+            end = min(limit, pos + length)
             if end - pos < FRAME:
                 break
             mono[pos:end] = _syllable(end - pos, base_f0 * rng.uniform(0.85, 1.2), rng)
             pos = end + int(rng.uniform(0.04, 0.11) * RATE)
+        if pos == phrase_begin:
+            break  # not even a syllable fits: no phrase, so no mark
+        starts.add(phrase_begin // FRAME)
         voiced[phrase_begin // FRAME : min(len(voiced), pos // FRAME + 1)] = True
-        pos = (pos + int(rng.uniform(0.45, 0.8) * RATE)) // FRAME * FRAME
+        pos = (pos + int(rng.uniform(*PHRASE_PAUSE_S) * RATE)) // FRAME * FRAME
     pcm16 = np.clip(mono * 32767, -32768, 32767).astype("<i2")
     stereo = np.repeat(pcm16, 2).reshape(-1, FRAME * 2)
     return Utterances([row.tobytes() for row in stereo], voiced.tolist(), frozenset(starts))

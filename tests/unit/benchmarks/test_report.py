@@ -7,6 +7,7 @@ import math
 import pytest
 
 from tests.benchmarks.report import Goal, growth_percent, markdown_table, ratio, tails
+from tests.benchmarks.load import ONSET_GAP_S, loud
 from tests.benchmarks.speech import speech_like
 
 
@@ -68,3 +69,19 @@ def test_speech_like_signal_is_deterministic_with_phrases_and_pauses() -> None:
     assert all(a.voiced[i] for i in a.phrase_starts)
     assert not all(a.voiced)  # pauses, where a client sends nothing
     assert speech_like(4.0, seed=4).pcm != a.pcm
+
+
+@pytest.mark.parametrize("seed", range(1000, 1016))  # the seeds of the rig's members
+def test_every_phrase_of_the_looped_speech_starts_after_a_quiet_gap_the_probe_sees(
+        seed: int) -> None:
+    # The delay probe takes a loud frame after ONSET_GAP_S of quiet as a phrase's onset;
+    # a phrase without one (say, across the loop's wrap) would leave its mark to be
+    # matched with the next phrase's onset, a whole phrase late.
+    speech = speech_like(12.0, seed)
+    frames = len(speech.pcm)
+    quiet = [not loud(pcm) for pcm in speech.pcm]
+    gap = math.ceil(ONSET_GAP_S / 0.02)
+    starts = sorted(speech.phrase_starts)
+    for start, following in zip(starts, starts[1:] + [starts[0] + frames], strict=True):
+        assert all(quiet[(start - k) % frames] for k in range(1, gap + 1)), start
+        assert not all(quiet[i % frames] for i in range(start, following)), start
