@@ -1,4 +1,4 @@
-"""The benchmark suite's arithmetic: what the README's table says must follow from it."""
+"""The benchmark suite's arithmetic and signal: what its tables say must follow from them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tests.benchmarks.report import Goal, growth_percent, markdown_table, ratio, tails
 from tests.benchmarks.load import ONSET_GAP_S, loud
+from tests.benchmarks.report import Goal, growth_percent, markdown_table, ratio, tails
 from tests.benchmarks.speech import speech_like
 
 
@@ -82,6 +82,6 @@ def test_every_phrase_of_the_looped_speech_starts_after_a_quiet_gap_the_probe_se
     quiet = [not loud(pcm) for pcm in speech.pcm]
     gap = math.ceil(ONSET_GAP_S / 0.02)
     starts = sorted(speech.phrase_starts)
-    for start, following in zip(starts, starts[1:] + [starts[0] + frames], strict=True):
+    for start, following in zip(starts, [*starts[1:], starts[0] + frames], strict=True):
         assert all(quiet[(start - k) % frames] for k in range(1, gap + 1)), start
         assert not all(quiet[i % frames] for i in range(start, following)), start
