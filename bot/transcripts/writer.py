@@ -374,6 +374,9 @@ class TranscriptWriter:
         single = speakers[0] if len({s.member_id for s in speakers}) == 1 else None
         via_webhook = self._poster.webhook_name_for(single) is not None
         contents = self._render(op.utterances, via_webhook=via_webhook)
+        # What was rendered without its translation: a translation that arrives while
+        # the messages are on their way is queued as an amend, which needs the post.
+        awaiting = [u.seq for u in op.utterances if not u.complete]
         thread = await self.keeper.get()
         posted = _Posted(op.utterances, thread.id, via_webhook)
         if self._partial is not None and self._partial[0] is op:
@@ -389,9 +392,9 @@ class TranscriptWriter:
         self._partial = None
         self.counters.posts += 1
         posted_at = time.time()
+        for seq in awaiting:
+            self._posted[seq] = posted
         for u in op.utterances:
-            if not u.complete:
-                self._posted[u.seq] = posted
             self._observe(posted_at - u.ended_at, ok=True)
         await self._remove_captions(thread, op.utterances)
 
@@ -400,6 +403,7 @@ class TranscriptWriter:
         if posted is None:
             return  # its post never made it, or it was already made complete
         contents = self._render(posted.utterances, via_webhook=posted.via_webhook)
+        shown_complete = [u.seq for u in posted.utterances if u.complete]
         thread = await self.keeper.get()
         speaker = self._speakers.cached(posted.utterances[0].member_id)
         if thread.id != posted.thread_id:
@@ -417,9 +421,10 @@ class TranscriptWriter:
                 posted.messages.append(sent)
                 posted.contents.append(content)
                 self.counters.messages_sent += 1
-        for u in posted.utterances:
-            if u.complete:
-                self._posted.pop(u.seq, None)
+        # Only what this edit showed complete: a translation that arrived meanwhile has
+        # its own amend queued behind this one.
+        for seq in shown_complete:
+            self._posted.pop(seq, None)
 
     def _render(self, utterances: Sequence[Utterance], *, via_webhook: bool) -> list[str]:
         return render_post(utterances, speaker_of=self._speakers.cached,

@@ -10,6 +10,7 @@ request to the :class:`World`; what the bot would see on the gateway
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -42,6 +43,17 @@ class RateLimitRule:
     hits: int = 0
 
 
+@dataclass
+class SlowAnswerRule:
+    """Answer the next ``times`` matching requests ``seconds`` late: the request has
+    taken effect (a message exists, the gateway told) while its answer is on the way."""
+
+    method: str
+    path: re.Pattern[str]
+    times: int
+    seconds: float
+    hits: int = 0
+
 
 class RestApi:
     """Routing, authentication, rate limits and recording in front of the resources."""
@@ -49,6 +61,7 @@ class RestApi:
     def __init__(self, world: World, dispatch: Dispatch) -> None:
         self.world = world
         self._rate_limits: list[RateLimitRule] = []
+        self._slow_answers: list[SlowAnswerRule] = []
         self.buckets = Buckets()
         self.rate_limited = 0
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
@@ -66,6 +79,14 @@ class RestApi:
         rule = RateLimitRule(method.upper(), re.compile(path_regex), times, retry_after,
                              is_global)
         self._rate_limits.append(rule)
+        return rule
+
+    def answer_late(self, method: str, path_regex: str, *, seconds: float,
+                    times: int = 1) -> SlowAnswerRule:
+        """Make the next ``times`` successful requests matching ``path_regex`` answer
+        ``seconds`` after they took effect (a slow network, a busy Discord)."""
+        rule = SlowAnswerRule(method.upper(), re.compile(path_regex), times, seconds)
+        self._slow_answers.append(rule)
         return rule
 
     def bucket_limit(self, method: str, path_regex: str, *, limit: int = 5,
@@ -102,6 +123,7 @@ class RestApi:
                 status, body = 429, verdict.body()
             else:
                 status, body = await self._route(req)
+                await self._answer_late(req)
         except ApiError as err:
             status, body = err.status, err.body()
         except _RateLimited as rl:
@@ -123,6 +145,13 @@ class RestApi:
             self._check_rate_limit(req)
             return await handler(req, *match.groups())
         raise ApiError(404, 0, "404: Not Found")
+
+    async def _answer_late(self, req: Request) -> None:
+        for rule in self._slow_answers:
+            if rule.method == req.method and rule.path.search(req.path) and rule.hits < rule.times:
+                rule.hits += 1
+                await asyncio.sleep(rule.seconds)
+                return
 
     def _check_rate_limit(self, req: Request) -> None:
         for rule in self._rate_limits:

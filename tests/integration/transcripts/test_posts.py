@@ -12,6 +12,9 @@ from tests.fakes.discord import Permission
 from tests.integration.transcripts.conftest import Scene, with_config
 from tests.support.waiting import eventually
 
+# Posting as the speaker (webhook) or as the bot.
+POSTS = r"^/webhooks/\d+/[^/]+$|^/channels/\d+/messages$"
+
 
 async def test_a_run_opens_a_public_thread_named_after_channel_languages_and_date(
     scene: Scene,
@@ -67,6 +70,20 @@ async def test_an_original_without_translation_is_posted_alone_then_edited(
     scene.translated("alice", "Hola")
     await eventually(lambda: post.content == "Hello\n> Hola")
     assert [e["allowed_mentions"] for e in post.edits] == [{"parse": []}]
+    assert len(scene.posts()) == 1
+
+
+async def test_a_translation_that_comes_while_its_original_is_being_posted_is_edited_in(
+    scene: Scene,
+) -> None:
+    # The post exists in the thread, but Discord's answer is still on its way when the
+    # translation arrives: the post must still be completed.
+    scene.fake.rest.answer_late("POST", POSTS, seconds=1.0)
+    await scene.open_run()
+    scene.said("alice", "Hello")
+    [post] = await scene.wait_posts(1)
+    scene.translated("alice", "Hola")
+    await eventually(lambda: post.content == "Hello\n> Hola")
     assert len(scene.posts()) == 1
 
 
