@@ -13,6 +13,7 @@ from bot.service.command_sync import definitions_hash
 from bot.service.preferences import MemberPreferences
 from bot.service.retention import RetentionPurger
 from bot.store import ConfigLayer, Store, StoredPreference, StoredSegment
+from tests.support.waiting import eventually
 
 GUILD, OTHER = 11, 22
 ALICE, BOB = 101, 102
@@ -68,7 +69,7 @@ async def test_the_purge_task_applies_retention_and_stops_cleanly(store: Store) 
     purger = RetentionPurger(store, interval_s=3600, now=lambda: now)
 
     purger.start()
-    await asyncio.sleep(0.2)
+    await eventually(lambda: purger.purged)  # the first pass runs at start
     await purger.aclose()
 
     assert purger.purged == 1
