@@ -22,6 +22,7 @@ from typing import Final
 
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pinch import PinchSimulator
+from tests.support import leftovers
 from tests.support.connect_proxy import ConnectProxy
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -77,6 +78,7 @@ async def started_bot(env: Mapping[str, str], cwd: Path,
         sys.executable, "-m", "bot", *args, env=dict(env), cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
+    leftovers.record(process.pid, "-m bot")
     try:
         yield process
     finally:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from livekit import api
 
+from tests.support import leftovers
 from tests.support.ports import free_tcp_port, free_udp_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +97,7 @@ class LiveKitServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+        leftovers.record(self._proc.pid, "livekit-server")
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import AsyncDatabaseJanitor
 
+from tests.support import leftovers
 from tests.support.ports import free_tcp_port
 
 SERVICE_USER = "postgres"
@@ -110,6 +111,8 @@ def running_postgres() -> Iterator[PostgresServer]:
     )
     try:
         executor.start()
+        postmaster = (workdir / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
+        leftovers.record(int(postmaster), "postgres")
         yield PostgresServer(executor)
     finally:
         with contextlib.suppress(Exception):

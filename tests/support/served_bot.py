@@ -28,6 +28,7 @@ import aiohttp
 
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.tls import LoopbackResolver
+from tests.support import leftovers
 from tests.support.livekit_server import REPO_ROOT
 from tests.support.ports import free_tcp_port
 
@@ -98,6 +99,7 @@ class BotProcess:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.served_bot"], cwd=REPO_ROOT,
                 env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        leftovers.record(self._proc.pid, "-m tests.support.served_bot")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
