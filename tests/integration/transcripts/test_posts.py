@@ -14,6 +14,7 @@ from tests.support.waiting import eventually
 
 # Posting as the speaker (webhook) or as the bot.
 POSTS = r"^/webhooks/\d+/[^/]+$|^/channels/\d+/messages$"
+MESSAGES = r"^/webhooks/\d+/[^/]+/messages/\d+$|^/channels/\d+/messages/\d+$"
 
 
 async def test_a_run_opens_a_public_thread_named_after_channel_languages_and_date(
@@ -85,6 +86,31 @@ async def test_a_translation_that_comes_while_its_original_is_being_posted_is_ed
     scene.translated("alice", "Hola")
     await eventually(lambda: post.content == "Hello\n> Hola")
     assert len(scene.posts()) == 1
+
+
+async def test_a_translation_that_comes_while_its_merged_post_is_being_edited_is_edited_in(
+    scene: Scene,
+) -> None:
+    # Two originals merged into one post; the edit adding the first one's translation is
+    # on its way when the second one's arrives: that one must still be edited in.
+    with_config(scene.service, merge_backlog=2)
+    await scene.open_run()
+    scene.fake.rest.answer_late("POST", POSTS, seconds=2.0)
+    scene.said("alice", "First")
+    await scene.wait_posts(1)  # its answer is late: the next two queue up and merge
+    scene.said("alice", "Second")
+    scene.said("alice", "Third")
+    first_post, merged = await scene.wait_posts(2)
+    assert [line for line in merged.content.split("\n") if line in ("Second", "Third")] == [
+        "Second", "Third"]
+    scene.translated("alice", "Primero")
+    await eventually(lambda: "Primero" in first_post.content)
+    scene.fake.rest.answer_late("PATCH", MESSAGES, seconds=1.0)
+    scene.translated("alice", "Segundo")
+    await eventually(lambda: "Segundo" in merged.content)  # its answer is still on the way
+    scene.translated("alice", "Tercero")
+    await eventually(lambda: "Tercero" in merged.content)
+    assert len(scene.posts()) == 2
 
 
 async def test_a_translation_that_comes_within_the_wait_is_posted_with_its_original(
