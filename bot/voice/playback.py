@@ -8,9 +8,14 @@ from every input, mixes them (optionally ducking, see ``bot.audio.mix.Ducker``) 
 returns exactly 3840 bytes, which discord.py encodes once for the whole guild.
 
 Per input, a jitter buffer (``bot.audio.ring.SampleRing``), size stated in ms:
-- fill/drain: an input starts playing once ``prebuffer_ms`` is buffered (absorbing
-  LiveKit's 10 ms delivery jitter), or at once if its source has gone quiet;
-  when it runs dry it goes back to prebuffering;
+- fill/drain: an input starts playing once its prebuffer is buffered (absorbing
+  delivery jitter), or at once if its source has gone quiet; when it runs dry it
+  goes back to prebuffering;
+- adaptive prebuffer: each input starts at ``prebuffer_ms``, which is all the delay
+  a smooth source needs; each underrun raises that input's prebuffer by one frame
+  (up to ``max_prebuffer_ms``), and every ``relax_after_ms`` of audio played
+  without one lowers it by a frame again, so a jittery source buys its own
+  smoothness with delay and a smooth one keeps the least;
 - overrun: a push that does not fit drops the OLDEST buffered audio
   (``overrun_dropped_ms``), so latency is bounded by ``buffer_ms``;
 - underrun: running dry while the source is still talking pads the frame with
@@ -83,6 +88,7 @@ class InputStats:
     trimmed_ms: float
     ignored_ms: float  # pushed after close
     underruns: int
+    prebuffer_ms: float  # the input's current prebuffer (it adapts to underruns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,15 @@ class _State(enum.Enum):
     PLAYING = "playing"
 
 
+@dataclass(frozen=True, slots=True)
+class _Prebuffer:
+    """How an input's prebuffer adapts, in interleaved samples and frames."""
+
+    least: int
+    most: int
+    relax_after_frames: int
+
+
 class PlaybackInput:
     """One producer's feed into a ``PlaybackMixer`` (made by ``open_input``).
 
@@ -112,7 +127,8 @@ class PlaybackInput:
     kept for the next push). Push from one thread at a time (the event loop).
     """
 
-    def __init__(self, mixer: PlaybackMixer, name: str, capacity: int, gate: VoiceGate | None):
+    def __init__(self, mixer: PlaybackMixer, name: str, capacity: int, gate: VoiceGate | None,
+                 prebuffer: _Prebuffer):
         self.name = name
         self._mixer = mixer
         self._gate = gate
@@ -128,6 +144,9 @@ class PlaybackInput:
         self._trimmed = 0
         self._ignored = 0
         self._underruns = 0
+        self._policy = prebuffer
+        self._prebuffer = prebuffer.least
+        self._frames_since_underrun = 0
 
     @property
     def closed(self) -> bool:
@@ -166,29 +185,39 @@ class PlaybackInput:
             trimmed_ms=ms(self._trimmed),
             ignored_ms=ms(self._ignored),
             underruns=self._underruns,
+            prebuffer_ms=ms(self._prebuffer),
         )
 
-    def _ready_locked(self, prebuffer: int) -> bool:
+    def _ready_locked(self) -> bool:
         """Whether a buffering input may start: prebuffer reached, or no more coming."""
         held = len(self._ring)
-        return held > 0 and (held >= prebuffer or not self._talking or self._closed)
+        return held > 0 and (held >= self._prebuffer or not self._talking or self._closed)
 
-    def _pull_locked(self, out: Int16Array, prebuffer: int) -> tuple[int, bool]:
+    def _pull_locked(self, out: Int16Array) -> tuple[int, bool]:
         """Fill ``out`` with the next frame; return (samples taken, underrun?)."""
         if self._state is _State.BUFFERING:
-            if not self._ready_locked(prebuffer):
+            if not self._ready_locked():
                 return 0, False
             self._state = _State.PLAYING
         n = self._ring.read_into(out)
         self._played += n
         if n == out.size:
+            self._played_cleanly()
             return n, False
         out[n:] = 0
         self._state = _State.BUFFERING
         starved = self._talking and not self._closed
         if starved:
             self._underruns += 1
+            self._prebuffer = min(self._prebuffer + _FRAME_LEN, self._policy.most)
+            self._frames_since_underrun = 0
         return n, starved
+
+    def _played_cleanly(self) -> None:
+        self._frames_since_underrun += 1
+        if self._frames_since_underrun >= self._policy.relax_after_frames:
+            self._frames_since_underrun = 0
+            self._prebuffer = max(self._prebuffer - _FRAME_LEN, self._policy.least)
 
 
 class PlaybackMixer(discord.AudioSource):
@@ -201,7 +230,9 @@ class PlaybackMixer(discord.AudioSource):
         self,
         *,
         buffer_ms: float = 2000.0,
-        prebuffer_ms: float = 60.0,
+        prebuffer_ms: float = 20.0,
+        max_prebuffer_ms: float = 120.0,
+        relax_after_ms: float = 5000.0,
         idle_after_ms: float = 300.0,
         duck_db: float | None = None,
         duck_keep: FloorPolicy = "first",
@@ -211,11 +242,18 @@ class PlaybackMixer(discord.AudioSource):
         on_idle: Callable[[], None] | None = None,
         on_active: Callable[[], None] | None = None,
     ) -> None:
-        if buffer_ms < 2 * 20 or not 0 <= prebuffer_ms < buffer_ms:
-            raise ValueError("need buffer_ms >= 40 and 0 <= prebuffer_ms < buffer_ms")
+        if buffer_ms < 2 * 20 or not 0 <= prebuffer_ms <= max_prebuffer_ms < buffer_ms:
+            raise ValueError("need buffer_ms >= 40 and "
+                             "0 <= prebuffer_ms <= max_prebuffer_ms < buffer_ms")
+        if relax_after_ms <= 0:
+            raise ValueError("need relax_after_ms > 0")
         self._lock = threading.Lock()
         self._capacity = samples_per_channel(buffer_ms, SAMPLE_RATE) * CHANNELS
-        self._prebuffer = samples_per_channel(prebuffer_ms, SAMPLE_RATE) * CHANNELS
+        self._prebuffer = _Prebuffer(
+            least=samples_per_channel(prebuffer_ms, SAMPLE_RATE) * CHANNELS,
+            most=samples_per_channel(max_prebuffer_ms, SAMPLE_RATE) * CHANNELS,
+            relax_after_frames=max(1, round(relax_after_ms / 20)),
+        )
         self._idle_after_frames = max(1, round(idle_after_ms / 20))
         self._trim = trim_silence
         self._silence_threshold = silence_threshold_dbfs
@@ -253,7 +291,7 @@ class PlaybackMixer(discord.AudioSource):
             if self._trim
             else None
         )
-        inp = PlaybackInput(self, name, self._capacity, gate)
+        inp = PlaybackInput(self, name, self._capacity, gate, self._prebuffer)
         with self._lock:
             if self._closed:
                 raise ValueError("the mixer is closed")
@@ -305,7 +343,7 @@ class PlaybackMixer(discord.AudioSource):
             starved_any = False
             for name, inp in list(self._inputs.items()):
                 out = self._scratch[name]
-                taken, starved = inp._pull_locked(out, self._prebuffer)
+                taken, starved = inp._pull_locked(out)
                 starved_any |= starved
                 if taken:
                     contributions.append((name, out))
@@ -381,7 +419,7 @@ class PlaybackMixer(discord.AudioSource):
     def _wake_locked(self, inp: PlaybackInput) -> bool:
         # Wake only once there is something to play, so a resumed player's first
         # read() already has audio instead of prebuffering silence.
-        if not self._idle or not inp._ready_locked(self._prebuffer):
+        if not self._idle or not inp._ready_locked():
             return False
         self._idle = False
         self._quiet_frames = 0

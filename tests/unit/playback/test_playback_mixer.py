@@ -67,6 +67,66 @@ def test_underrun_gives_silence_and_is_counted() -> None:
     assert inp.stats().underruns == 1
 
 
+def test_an_input_starts_with_a_one_frame_prebuffer_by_default() -> None:
+    mixer = PlaybackMixer()
+    inp = mixer.open_input("a")
+    inp.push(_pcm(440, 10))
+    assert mixer.read() == SILENCE_FRAME
+    inp.push(_pcm(440, 10, start_ms=10))
+    assert mixer.read() != SILENCE_FRAME
+    assert inp.stats().prebuffer_ms == pytest.approx(20)
+
+
+def test_each_underrun_raises_that_inputs_prebuffer_by_a_frame() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=20)
+    inp = mixer.open_input("a")
+    for pushed_ms, expected in ((30, 40), (50, 60)):
+        inp.push(_pcm(440, pushed_ms))  # 10 ms more than the prebuffer: then it runs dry
+        while inp.stats().buffered_ms:
+            mixer.read()
+        assert inp.stats().prebuffer_ms == pytest.approx(expected)
+    inp.push(_pcm(440, 40))
+    assert mixer.read() == SILENCE_FRAME  # 40 ms held: short of the 60 ms it needs now
+    inp.push(_pcm(440, 20))
+    assert mixer.read() != SILENCE_FRAME
+
+
+def test_the_prebuffer_stops_growing_at_its_maximum() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=20, max_prebuffer_ms=60)
+    inp = mixer.open_input("a")
+    for _ in range(5):
+        inp.push(_pcm(440, 70))
+        for _ in range(4):
+            mixer.read()
+    assert inp.stats().underruns == 5
+    assert inp.stats().prebuffer_ms == pytest.approx(60)
+
+
+def test_a_raised_prebuffer_comes_down_a_frame_per_stretch_played_without_underrun() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=20, relax_after_ms=100)
+    inp = mixer.open_input("a")
+    for pushed_ms in (30, 50):  # two underruns: 20 → 40 → 60 ms
+        inp.push(_pcm(440, pushed_ms))
+        while inp.stats().buffered_ms:
+            mixer.read()
+    assert inp.stats().prebuffer_ms == pytest.approx(60)
+    inp.push(_pcm(440, 200))  # 10 clean frames: two stretches of 100 ms
+    for _ in range(10):
+        mixer.read()
+    assert inp.stats().underruns == 2
+    assert inp.stats().prebuffer_ms == pytest.approx(20)
+
+
+def test_one_inputs_underruns_do_not_delay_another_input() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=20)
+    jittery, smooth = mixer.open_input("jittery"), mixer.open_input("smooth")
+    jittery.push(_pcm(440, 30))
+    for _ in range(3):
+        mixer.read()
+    assert jittery.stats().prebuffer_ms == pytest.approx(40)
+    assert smooth.stats().prebuffer_ms == pytest.approx(20)
+
+
 def test_running_dry_after_the_source_went_quiet_is_not_an_underrun() -> None:
     mixer = PlaybackMixer(prebuffer_ms=0, silence_hangover_ms=0)
     inp = mixer.open_input("a")
@@ -78,7 +138,7 @@ def test_running_dry_after_the_source_went_quiet_is_not_an_underrun() -> None:
 
 
 def test_overrun_drops_the_oldest_audio_and_is_counted() -> None:
-    mixer = PlaybackMixer(buffer_ms=100, prebuffer_ms=0)
+    mixer = PlaybackMixer(buffer_ms=100, prebuffer_ms=0, max_prebuffer_ms=60)
     inp = mixer.open_input("a")
     old, new = _pcm(440, 60), _pcm(1000, 100)
     inp.push(old)
