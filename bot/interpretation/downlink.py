@@ -9,6 +9,13 @@ with soxr (:class:`~bot.audio.resample.StreamResampler`, band-limited) and dupli
 the channel, so the mixer gets exactly what LiveKit's ``AudioStream`` hands it on the
 other transport. ``flush`` ends an utterance: the filter's tail comes out, the last
 frame zero-padded. Pure and single-owner (the socket's reader task).
+
+Nothing marks a translation's end on the wire but the audio stopping, and the
+resampler holds its last 20–40 ms until it is flushed. :class:`PlayoutHorizon` says
+when to flush: just before the audio received so far, played from its arrival, would
+run out — later, playback runs dry with the tail still held (an underrun that grows
+its prebuffer); much sooner, a pause between two chunks of one translation would cut
+it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,27 @@ from bot.audio.resample import StreamResampler
 
 FLOAT_BYTES = 4
 _INT16_SCALE = 32767.0
+
+
+class PlayoutHorizon:
+    """When the translated audio received so far has played out, on the wall clock.
+
+    Each chunk extends the horizon by its duration from ``max(horizon, arrival)``: a
+    server sending ahead of real time builds a lead, one that falls behind restarts
+    from the arrival. Pure: the caller passes the clock.
+    """
+
+    def __init__(self, margin_s: float, least_s: float) -> None:
+        self.margin_s = margin_s
+        self.least_s = least_s
+        self._until = float("-inf")
+
+    def received(self, seconds: float, now: float) -> float:
+        """Record ``seconds`` of audio arriving at ``now``; return how long to wait
+        without more audio before flushing: the lead left minus ``margin_s``, at
+        least ``least_s``."""
+        self._until = max(self._until, now) + seconds
+        return max(self.least_s, self._until - now - self.margin_s)
 
 
 class DownlinkConverter:

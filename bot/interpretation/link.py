@@ -171,6 +171,8 @@ class LinkStats:
     frames_in: int = 0
     frames_published: int = 0
     playback_frames: int = 0
+    playback_pauses: int = 0
+    """Times the transport said the translated speech stopped (WebSocket only)."""
     transcripts: int = 0
     sessions_opened: int = 0
     reconnects: int = 0
@@ -185,6 +187,7 @@ class _Sink:
     parser: TranscriptParser
     transcript: Callable[[TranscriptEvent], None]
     audio: Callable[[bytes], None]
+    audio_paused: Callable[[], None]
 
 
 class InterpreterLink:
@@ -198,6 +201,7 @@ class InterpreterLink:
         *,
         on_transcript: Callable[[TranscriptEvent, int], None],
         on_audio: Callable[[bytes], None],
+        on_audio_paused: Callable[[], None] | None = None,
         on_status: Callable[[LinkStatus], None] | None = None,
         config: LinkConfig | None = None,
     ) -> None:
@@ -211,9 +215,11 @@ class InterpreterLink:
         self._options = options
         self._on_transcript = on_transcript
         self._on_audio = on_audio
+        self._on_audio_paused = on_audio_paused
         self._on_status = on_status
         self.parser = TranscriptParser(fields=transport.transcript_fields)
-        self._sink = _Sink(self.parser, self._deliver_transcript, self._deliver_audio)
+        self._sink = _Sink(self.parser, self._deliver_transcript, self._deliver_audio,
+                           self._deliver_audio_paused)
         self._utterances = UtteranceNumbers()
         self._converter = UplinkConverter(self.config.publish_rate, self.config.capture_ms)
         samples = self.config.publish_rate * self.config.capture_ms // 1000
@@ -444,6 +450,11 @@ class InterpreterLink:
     def _deliver_audio(self, pcm_48k_stereo: bytes) -> None:
         self.stats.playback_frames += 1
         self._on_audio(pcm_48k_stereo)
+
+    def _deliver_audio_paused(self) -> None:
+        self.stats.playback_pauses += 1
+        if self._on_audio_paused is not None:
+            self._on_audio_paused()
 
     async def _expiry_timer(self, expires_in: float, scope: SessionScope) -> None:
         await asyncio.sleep(max(0.0, expires_in - self.config.refresh_before_expiry_s))

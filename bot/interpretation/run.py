@@ -500,6 +500,7 @@ class ChannelInterpretation:
             on_transcript=lambda event, utterance: self._transcript(wrapper, name, event,
                                                                     utterance),
             on_audio=playback.push if self.config.play_audio else _discard_audio,
+            on_audio_paused=playback.pause if self.config.play_audio else None,
             on_status=lambda status: self._link_status(key, status),
             config=self.config.link,
         )

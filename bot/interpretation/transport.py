@@ -144,6 +144,11 @@ class SessionSink(Protocol):
     def audio(self, pcm_48k_stereo: bytes) -> None:
         """One 20 ms frame of translated speech, 48 kHz stereo s16le (3,840 bytes)."""
 
+    def audio_paused(self) -> None:
+        """The translated speech stopped (a transport whose audio is not a continuous
+        stream says so after a translation's last frame): playback may play out what
+        it holds, and running dry now is the end of speech, not an underrun."""
+
 
 class Credentials(Protocol):
     """What :meth:`Transport.create` hands out for one session."""

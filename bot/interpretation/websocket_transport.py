@@ -10,8 +10,10 @@ what is left of the URL's life), then one reader task, in the session's scope:
 - ``{"type": "ready"}`` → interpreted: the link turns ACTIVE and audio starts flowing;
 - JSON transcripts → the link's tolerant parser (:data:`~bot.pinch.ws_protocol.TRANSCRIPT_FIELDS`);
 - binary frames (float32 24 kHz mono) → :class:`~bot.interpretation.downlink.DownlinkConverter`
-  → 20 ms 48 kHz stereo frames for the mixer; after :data:`DOWNLINK_IDLE_FLUSH_S`
-  without audio the resampler's tail is flushed (the end of a translation);
+  → 20 ms 48 kHz stereo frames for the mixer; when no more audio comes before what
+  arrived has nearly played out (:class:`~bot.interpretation.downlink.PlayoutHorizon`)
+  the resampler's tail is flushed and the sink told the speech paused (the end of a
+  translation: nothing else marks it);
 - an error frame the bot recognises as fatal (an unsupported target language)
   fails the session with a :class:`~bot.pinch.PinchError`; others are logged once
   and counted;
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
-from bot.interpretation.downlink import DownlinkConverter
+from bot.interpretation.downlink import FLOAT_BYTES, DownlinkConverter, PlayoutHorizon
 from bot.interpretation.transport import (
     SessionEnded,
     SessionScope,
@@ -67,7 +69,12 @@ CLOSE_TIMEOUT_S: Final = 5.0
 SEND_TIMEOUT_S: Final = 5.0
 """A send that cannot get into the socket's buffer this long (a server that stopped
 reading) ends the session."""
-DOWNLINK_IDLE_FLUSH_S: Final = 0.2
+DOWNLINK_FLUSH_MARGIN_S: Final = 0.04
+"""The tail is flushed this long before the received audio would have played out: the
+resampler holds up to two frames, which must reach playback before it runs dry."""
+DOWNLINK_FLUSH_LEAST_S: Final = 0.04
+"""Never flush sooner than this after a chunk (two frames of delivery jitter), even
+when the server sends with no lead."""
 MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
 """Largest frame accepted (aiohttp's bound): ~43 s of float32 24 kHz audio."""
 UPLINK_LEAD_S: Final = 0.1
@@ -186,6 +193,7 @@ class WebSocketConnection:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._downlink = DownlinkConverter(ws_protocol.DOWNLINK_RATE)
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._horizon = PlayoutHorizon(DOWNLINK_FLUSH_MARGIN_S, DOWNLINK_FLUSH_LEAST_S)
         self._pacer = RealtimePacer(config.capture_ms / 1000, UPLINK_LEAD_S)
         self.interpreted = asyncio.Event()
         self.ignored: collections.Counter[str] = collections.Counter()
@@ -289,8 +297,10 @@ class WebSocketConnection:
             self._sink.audio(frame)
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        self._flush_timer = asyncio.get_running_loop().call_later(
-            DOWNLINK_IDLE_FLUSH_S, self._flush_downlink)
+        loop = asyncio.get_running_loop()
+        seconds = len(data) / FLOAT_BYTES / ws_protocol.DOWNLINK_RATE
+        self._flush_timer = loop.call_later(self._horizon.received(seconds, loop.time()),
+                                            self._flush_downlink)
 
     def _flush_downlink(self) -> None:
         self._flush_timer = None
@@ -299,6 +309,7 @@ class WebSocketConnection:
         try:
             for frame in self._downlink.flush():
                 self._sink.audio(frame)
+            self._sink.audio_paused()
         except Exception as exc:  # a timer callback: the failure must still end the session
             self._scope.end(f"downlink failed: {describe_failure(exc)}")
 

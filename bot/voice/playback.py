@@ -20,7 +20,9 @@ Per input, a jitter buffer (``bot.audio.ring.SampleRing``), size stated in ms:
   (``overrun_dropped_ms``), so latency is bounded by ``buffer_ms``;
 - underrun: running dry while the source is still talking pads the frame with
   silence and counts an underrun; running dry after the source went quiet is the
-  normal end of an utterance and is not counted;
+  normal end of an utterance and is not counted; a source that sends nothing between
+  translations (the WebSocket transport) says so with ``PlaybackInput.pause()``,
+  which counts as gone quiet;
 - silence trimming (``trim_silence``): audio below ``silence_threshold_dbfs`` for
   longer than ``silence_hangover_ms`` is not buffered (``trimmed_ms``), so pauses
   between translations never accumulate latency and the mixer can go idle.
@@ -164,6 +166,13 @@ class PlaybackInput:
         samples = pcm_to_samples(data[:cut] if cut < len(data) else data)
         audible = self._gate.update(samples) if self._gate is not None else True
         self._mixer._accept(self, samples, audible)
+
+    def pause(self) -> None:
+        """The source stopped for now (a translation's end on a transport that sends
+        nothing between translations): what is buffered plays out at once, and running
+        dry afterwards is the end of speech, not an underrun. The next audible push
+        resumes it."""
+        self._mixer._pause_input(self)
 
     def close(self, *, drain: bool = True) -> None:
         """Stop accepting audio; with ``drain`` what is buffered still plays first."""
@@ -402,6 +411,15 @@ class PlaybackMixer(discord.AudioSource):
                 inp._dropped += inp._ring.write(samples)
             else:
                 inp._trimmed += n
+            woke = self._wake_locked(inp)
+        if woke:
+            self._notify(self._on_active, "on_active")
+
+    def _pause_input(self, inp: PlaybackInput) -> None:
+        with self._lock:
+            if inp._closed:
+                return
+            inp._talking = False
             woke = self._wake_locked(inp)
         if woke:
             self._notify(self._on_active, "on_active")

@@ -52,6 +52,11 @@ class LinkProbe:
         self.utterances: list[int] = []
         self.audio = _TimedAudio()
         self.statuses: list[LinkStatus] = []
+        self.paused: list[float] = []
+        """When the transport said the translated speech stopped (monotonic)."""
+
+    def on_audio_paused(self) -> None:
+        self.paused.append(time.monotonic())
 
     def on_transcript(self, event: TranscriptEvent, utterance: int) -> None:
         self.transcripts.append(event)
@@ -83,6 +88,7 @@ def make_link(client: PinchClient | Transport[Any], probe: LinkProbe,
     return InterpreterLink("member-1", transport,
                            SessionOptions("en-US", "es-ES", voice_type, **options),
                            on_transcript=probe.on_transcript, on_audio=probe.audio.append,
+                           on_audio_paused=probe.on_audio_paused,
                            on_status=probe.statuses.append, config=config)
 
 

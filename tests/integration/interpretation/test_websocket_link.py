@@ -10,14 +10,16 @@ import asyncio
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.interpretation.link import LinkStartTimeout, LinkState
 from bot.interpretation.transport import Transport
 from bot.pinch import InvalidLanguageError, NotEntitledError
 from bot.pinch.options import SessionOptions
-from tests.fakes.pinch import PinchSimulator, SimulatorFaults
+from tests.fakes.pinch import PinchSimulator, SimulatorFaults, translation_frequency
 from tests.integration.interpretation.test_link import LinkProbe, make_link, push_tone, speak
+from tests.support.audio_runs import run_frequencies
 from tests.support.fixtures_pinch import MakeSimulator
 from tests.support.transports import transport_for
 from tests.support.waiting import eventually
@@ -133,6 +135,33 @@ async def test_every_utterance_ends_with_trailing_silence_even_without_a_request
     finally:
         await link.aclose()
     assert link.uplink_stats.padding_sent == 15  # 300 ms of 20 ms frames
+
+
+async def test_each_translation_arrives_whole_and_then_the_link_says_the_speech_paused(
+    pinch_simulator: PinchSimulator, ws_transport: Transport[Any], probe: LinkProbe,
+) -> None:
+    link = make_link(ws_transport, probe)
+    await link.start()
+    try:
+        await speak(link, 300.0, 0.8)
+        await speak(link, 600.0, 0.8)
+        segments = await pinch_simulator.wait_for_segments(2, timeout=10, played=True)
+        await eventually(lambda: len(probe.paused) >= 2)
+    finally:
+        await link.aclose()
+    assert len(probe.paused) == link.stats.playback_pauses == 2
+    arrivals = np.array(probe.audio.arrivals)
+    for segment, (start, end) in zip(segments, [(-np.inf, probe.paused[0]),
+                                               (probe.paused[0], probe.paused[1])],
+                                     strict=True):
+        frames = [pcm for at, pcm in zip(arrivals, probe.audio, strict=True)
+                  if start < at <= end]
+        heard = np.frombuffer(b"".join(frames), dtype=np.int16)[::2]
+        # The resampler's tail came before the pause: nothing of it is cut.
+        assert len(frames) >= segment.samples // 960  # 20 ms at 48 kHz
+        assert run_frequencies(heard) == pytest.approx(
+            [translation_frequency(segment.number)], abs=30)
+    assert arrivals.max() < probe.paused[1]
 
 
 async def test_closing_the_link_closes_the_socket_with_1000(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bot.audio.frames import FRAME_BYTES
-from bot.interpretation.downlink import DownlinkConverter
+from bot.interpretation.downlink import DownlinkConverter, PlayoutHorizon
 from tests.support.signals import dominant_frequency
 
 
@@ -60,3 +60,22 @@ def test_flush_says_whether_anything_was_pending() -> None:
     assert converter.pending
     assert converter.flush()
     assert not converter.pending
+
+
+def test_the_flush_waits_for_the_lead_a_server_built_minus_the_margin() -> None:
+    horizon = PlayoutHorizon(margin_s=0.04, least_s=0.04)
+    for _ in range(5):  # five 20 ms chunks at once: 100 ms of lead
+        wait = horizon.received(0.02, now=10.0)
+    assert wait == pytest.approx(0.1 - 0.04)
+
+
+def test_a_server_that_fell_behind_restarts_the_horizon_from_the_arrival() -> None:
+    horizon = PlayoutHorizon(margin_s=0.04, least_s=0.0)
+    horizon.received(0.1, now=10.0)  # would have played out at 10.1
+    assert horizon.received(0.1, now=11.0) == pytest.approx(0.1 - 0.04)
+
+
+def test_chunks_at_real_time_without_lead_still_wait_the_least() -> None:
+    horizon = PlayoutHorizon(margin_s=0.04, least_s=0.04)
+    waits = [horizon.received(0.02, now=10.0 + 0.02 * i) for i in range(10)]
+    assert waits == [pytest.approx(0.04)] * 10

@@ -137,6 +137,51 @@ def test_running_dry_after_the_source_went_quiet_is_not_an_underrun() -> None:
     assert mixer.stats().underruns == 0
 
 
+def test_running_dry_after_the_source_paused_is_not_an_underrun() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=0)
+    inp = mixer.open_input("a")
+    inp.push(_pcm(440, 30))  # the last pushed audio is loud: it would count as talking
+    inp.pause()  # the transport says the translation ended
+    for _ in range(3):
+        mixer.read()
+    assert inp.stats().underruns == 0
+    assert inp.stats().prebuffer_ms == pytest.approx(0)
+
+
+def test_a_paused_input_plays_what_it_holds_without_waiting_for_its_prebuffer() -> None:
+    woke: list[bool] = []
+    mixer = PlaybackMixer(prebuffer_ms=60, on_active=lambda: woke.append(True))
+    inp = mixer.open_input("a")
+    inp.push(_pcm(440, 20))
+    assert woke == []
+    inp.pause()
+    assert woke == [True]
+    assert mixer.read() == _pcm(440, 20)
+
+
+def test_audio_after_a_pause_is_talking_again_and_runs_dry_as_an_underrun() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=0)
+    inp = mixer.open_input("a")
+    inp.push(_pcm(440, 20))
+    inp.pause()
+    mixer.read()
+    inp.push(_pcm(440, 30))
+    for _ in range(3):
+        mixer.read()
+    assert inp.stats().underruns == 1
+
+
+def test_pausing_a_closed_input_does_not_wake_the_mixer() -> None:
+    woke: list[bool] = []
+    mixer = PlaybackMixer(prebuffer_ms=60, on_active=lambda: woke.append(True))
+    inp = mixer.open_input("a")
+    inp.push(_pcm(440, 20))
+    inp.close(drain=False)
+    inp.pause()
+    assert woke == []
+    assert mixer.is_idle()
+
+
 def test_overrun_drops_the_oldest_audio_and_is_counted() -> None:
     mixer = PlaybackMixer(buffer_ms=100, prebuffer_ms=0, max_prebuffer_ms=60)
     inp = mixer.open_input("a")
