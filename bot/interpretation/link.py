@@ -144,6 +144,11 @@ class LinkConfig:
     healthy_session_s: float = 10.0
     """A session active at least this long resets the backoff: the next one opens at once."""
     connect_timeout_s: float = 15.0
+    rest_after_s: float = 10.0
+    """LiveKit: after this long with no speech sent and no translation heard, the link
+    rests (stops receiving the translated track and unpublishes its microphone, which
+    WebRTC would otherwise encode and send as silence); the next speech wakes it.
+    0 never rests."""
 
     def __post_init__(self) -> None:
         if self.publish_rate not in (16_000, 48_000):
@@ -153,6 +158,8 @@ class LinkConfig:
         if self.reconnect_base_delay_s <= 0 or self.reconnect_max_delay_s < \
                 self.reconnect_base_delay_s:
             raise ValueError("reconnect delays must be positive and max >= base")
+        if self.rest_after_s < 0:
+            raise ValueError("rest_after_s must not be negative")
 
     def backoff(self, failures: int, rand: Callable[[], float] = random.random) -> float:
         """Delay before the next session after ``failures`` consecutive bad ones (0 → none)."""

@@ -11,6 +11,17 @@ grace time) and read its data packets as transcripts. The session is interpreted
 once the interpreter's audio is there *and* it has subscribed to our microphone.
 It ends when the room disconnects or the interpreter leaves.
 
+Rest: a room joined costs CPU while nobody speaks: WebRTC decodes the interpreter's
+silence and hands it over 50 times a second, and encodes and sends our microphone's
+silence (its audio source fills every 10 ms without a capture). After
+``LinkConfig.rest_after_s`` with no speech sent and nothing audible heard, the link
+rests: it stops receiving the translated track (unsubscribed, its stream closed) and
+unpublishes its microphone. The next frame to send wakes it: the microphone is
+published again and the frame waits until the interpreter has subscribed to it (so
+nothing of the utterance is lost before Pinch listens), and the translated track is
+subscribed again. A translated transcript heard while resting re-subscribes the
+translated track too. The session stays ACTIVE throughout.
+
 Text only: the LiveKit API has no such option, so the translated track is still
 awaited (it says the interpreter is there) but never played: no ``AudioStream`` is
 opened for it and no WebRTC audio is decoded for the mixer.
@@ -23,9 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+import numpy as np
 from livekit import rtc
 
 from bot.audio.frames import CHANNELS, FRAME_MS, SAMPLE_RATE
@@ -44,10 +58,18 @@ from bot.secrets import Secret
 if TYPE_CHECKING:
     from bot.interpretation.link import LinkConfig
 
+log = logging.getLogger(__name__)
+
 AGENT_IDENTITY = "translation-agent"
 TRANSLATED_TRACK_NAME = "translated-audio"
 PLAYBACK_RATE = SAMPLE_RATE
 PLAYBACK_CHANNELS = CHANNELS
+
+REST_CHECK_S: Final = 0.5
+"""How often a link looks whether it has been quiet long enough to rest."""
+AUDIBLE_PEAK: Final = 64
+"""A translated frame whose peak is above this (−54 dBFS) counts as heard speech
+(decoded silence is not always exactly zero)."""
 
 SessionFactory = Callable[[SessionOptions], Awaitable[PinchSession]]
 RoomFactory = Callable[[], rtc.Room]
@@ -129,6 +151,20 @@ class LiveKitConnection:
         self._hearing_us = False
         self._playing = False
         self._playing_track: str | None = None
+        self._player: asyncio.Task[None] | None = None
+        self._translated: rtc.RemoteTrackPublication | None = None
+        self._track: rtc.LocalAudioTrack | None = None
+        self._mic_heard = asyncio.Event()
+        """The interpreter subscribed to our microphone (cleared while resting)."""
+        self._last_active = time.monotonic()
+        self._resting = False
+        self._rest_lock = asyncio.Lock()
+        self.rests = 0
+        """Times the link rested (see the module docstring)."""
+
+    @property
+    def resting(self) -> bool:
+        return self._resting
 
     @property
     def room_name(self) -> str:
@@ -153,21 +189,24 @@ class LiveKitConnection:
                                timeout=config.connect_timeout_s)
             source = rtc.AudioSource(config.publish_rate, 1,
                                      queue_size_ms=max(100, 2 * config.capture_ms))
-            track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-            async with asyncio.timeout(config.connect_timeout_s):
-                await room.local_participant.publish_track(
-                    track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+            self._source = source
+            await self._publish_microphone()
         except TimeoutError as exc:
             raise TransportFailure("livekit: timed out") from exc
         except rtc.ConnectError as exc:
             raise TransportFailure("livekit: could not connect") from exc
         except Exception as exc:
             raise TransportFailure(f"livekit: {describe_failure(exc)}") from exc
-        self._source = source
+        self._last_active = time.monotonic()
+        if config.rest_after_s > 0:
+            scope.spawn(self._rest_when_quiet(), "rest")
 
     async def send(self, frame: bytes) -> None:
         assert self._source is not None
         rate = self._config.publish_rate
+        self._last_active = time.monotonic()
+        if self._resting:
+            await self._wake()
         try:
             # capture_frame waits until the frame fits LiveKit's queue: real-time pace.
             await self._source.capture_frame(rtc.AudioFrame(frame, rate, 1, self._samples))
@@ -181,10 +220,79 @@ class LiveKitConnection:
     async def aclose(self) -> None:
         await leave_room(self._room)
 
+    # -- rest ------------------------------------------------------------------------
+
+    async def _publish_microphone(self) -> None:
+        assert self._source is not None
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", self._source)
+        async with asyncio.timeout(self._config.connect_timeout_s):
+            await self._room.local_participant.publish_track(
+                track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        self._track = track
+
+    async def _rest_when_quiet(self) -> None:
+        while True:
+            await asyncio.sleep(REST_CHECK_S)
+            if (not self._resting and self.interpreted.is_set()
+                    and time.monotonic() - self._last_active >= self._config.rest_after_s):
+                await self._rest()
+
+    async def _rest(self) -> None:
+        async with self._rest_lock:
+            if self._resting or time.monotonic() - self._last_active < self._config.rest_after_s:
+                return
+            self._resting = True
+            self.rests += 1
+            log.debug("link %s rests (quiet for %.0f s)", self._scope.link_name,
+                      self._config.rest_after_s)
+            self._stop_translated()
+            track, self._track = self._track, None
+            self._mic_heard.clear()
+            if track is not None:
+                try:
+                    async with asyncio.timeout(self._config.connect_timeout_s):
+                        await self._room.local_participant.unpublish_track(track.sid)
+                except TimeoutError as exc:
+                    raise TransportFailure("livekit: unpublishing timed out") from exc
+
+    async def _wake(self) -> None:
+        async with self._rest_lock:
+            if not self._resting:
+                return
+            started = time.monotonic()
+            self._start_translated()
+            try:
+                await self._publish_microphone()
+                # Audio sent before the interpreter listens again would be lost.
+                async with asyncio.timeout(self._config.interpreter_join_timeout_s):
+                    await self._mic_heard.wait()
+            except TimeoutError as exc:
+                raise TransportFailure(
+                    "livekit: the interpreter did not listen again after a rest") from exc
+            self._resting = False
+            self._last_active = time.monotonic()
+            log.debug("link %s woke in %.0f ms", self._scope.link_name,
+                      (self._last_active - started) * 1000)
+
+    def _stop_translated(self) -> None:
+        publication, player = self._translated, self._player
+        self._player = None
+        self._playing_track = None
+        if publication is not None and self._options.audio_output:
+            publication.set_subscribed(False)
+        if player is not None:
+            player.cancel()  # its stream would wait for frames that no longer come
+
+    def _start_translated(self) -> None:
+        publication = self._translated
+        if publication is not None and self._options.audio_output and not publication.subscribed:
+            publication.set_subscribed(True)
+
     # -- room events: tiny, they run one at a time on the SDK's dispatcher ------------
 
     def _on_local_subscribed(self, _track: rtc.Track) -> None:
         self._hearing_us = True
+        self._mic_heard.set()
         self._update()
 
     def _update(self) -> None:
@@ -198,34 +306,45 @@ class LiveKitConnection:
         preferred = (participant.identity == AGENT_IDENTITY
                      and publication.name == TRANSLATED_TRACK_NAME)
         delay = 0.0 if preferred else self._config.agent_track_grace_s
-        self._scope.spawn(self._play_track(track, delay), "playback", may_return=True)
+        self._scope.spawn(self._play_track(track, publication, delay), "playback",
+                          may_return=True)
 
     def _on_data(self, packet: rtc.DataPacket) -> None:
         if packet.participant is not None and packet.participant.identity != AGENT_IDENTITY:
             return
         event = self._sink.parser.parse(packet.data)
         if event is not None:
+            self._last_active = time.monotonic()
+            if self._resting:
+                self._start_translated()  # its speech may follow
             self._sink.transcript(event)
 
-    async def _play_track(self, track: rtc.Track, delay: float) -> None:
+    async def _play_track(self, track: rtc.Track, publication: rtc.RemoteTrackPublication,
+                          delay: float) -> None:
         # A non-preferred track plays only if nothing better shows up within the grace time.
         if delay:
             await asyncio.sleep(delay)
         if self._playing_track is not None:
             return
         self._playing = True
+        self._translated = publication
         self._update()
         if not self._options.audio_output:
             return  # text only: the interpreter is there; its speech is not wanted
         self._playing_track = track.sid
+        self._player = asyncio.current_task()
         capacity = max(1, self._config.playback_queue_ms // FRAME_MS)
         stream = rtc.AudioStream(track, sample_rate=PLAYBACK_RATE, num_channels=PLAYBACK_CHANNELS,
                                  frame_size_ms=FRAME_MS, capacity=capacity)
         try:
             async for event in stream:
-                self._sink.audio(bytes(event.frame.data))
+                pcm = bytes(event.frame.data)
+                if np.abs(np.frombuffer(pcm, np.int16)).max() > AUDIBLE_PEAK:
+                    self._last_active = time.monotonic()
+                self._sink.audio(pcm)
         finally:
-            if self._playing_track == track.sid:
+            if self._player is asyncio.current_task():
+                self._player = None
                 self._playing_track = None
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):

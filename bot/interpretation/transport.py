@@ -86,7 +86,7 @@ class SessionScope:
     def __init__(self, link_name: str) -> None:
         self.link_name = link_name
         self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._over = False
 
     @property
@@ -102,17 +102,21 @@ class SessionScope:
             self.ended.set_exception(error)
 
     def spawn(self, coro: Coroutine[Any, Any, None], what: str, *,
-              may_return: bool = False) -> None:
+              may_return: bool = False) -> asyncio.Task[None] | None:
         """Run ``coro`` for this session; its failure (or, unless ``may_return``,
-        its return) ends the session with ``"<what> failed: ..."``/``"<what> stopped"``."""
+        its return) ends the session with ``"<what> failed: ..."``/``"<what> stopped"``.
+        Returns the task (``None`` once the scope is over); a task that ends, or is
+        cancelled, leaves the scope."""
         if self._over:
             coro.close()
-            return
+            return None
         task = asyncio.create_task(coro, name=f"link:{self.link_name}:{what}")
         task.add_done_callback(lambda t: self._task_done(t, what, may_return))
-        self._tasks.append(task)
+        self._tasks.add(task)
+        return task
 
     def _task_done(self, task: asyncio.Task[None], what: str, may_return: bool) -> None:
+        self._tasks.discard(task)
         if task.cancelled():
             return
         exc = task.exception()
@@ -129,7 +133,7 @@ class SessionScope:
             self.ended.cancel()
         elif not self.ended.cancelled():
             self.ended.exception()  # retrieved: a failure already raised is not "never seen"
-        await cancel_and_wait(self._tasks)
+        await cancel_and_wait(list(self._tasks))
 
 
 class SessionSink(Protocol):

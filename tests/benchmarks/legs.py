@@ -1,7 +1,9 @@
 """Per-frame costs on one thread, same packets for every contender (µs per 20 ms frame).
 
 - the receive path (parse + transport decryption + DAVE + jitter buffer + Opus decode)
-  against the floor, a raw libopus ``opus_decode`` into a preallocated buffer, and
+  against the floor, a raw libopus ``opus_decode`` into a preallocated buffer; against
+  the floor plus the two decryptions no receiver can skip (the same XChaCha20-Poly1305
+  and davey calls, nothing else: no parsing, no checks, no buffering); and
   against discord-ext-voice-recv's reader and decoder (its RTP parsing and
   decryption, heap jitter buffer and discord.py's decoder) with davey's decrypt
   added, since it has no DAVE; xchacha mode, the only one voice-recv supports;
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
+import davey
 from aiohttp import web
 from livekit import rtc
 
@@ -28,6 +31,8 @@ from bot.interpretation.uplink import UplinkConverter
 from bot.voice.dave_decrypt import dave_decrypt
 from bot.voice.events import PcmFrame
 from bot.voice.pipeline import ReceivePipeline
+from bot.voice.rtp import RtpHeader, parse_header
+from bot.voice.transport_crypto import TransportCipher
 from tests.benchmarks.speech import RawOpusDecoder, encoded_speech
 from tests.fakes.dave import LocalDaveGroup
 from tests.support.voice_packets import XCHACHA, RtpSender, one_byte_extension
@@ -41,6 +46,8 @@ class ReceiveFigures:
     ours_us: float
     floor_us: float
     voice_recv_us: float
+    decrypt_floor_us: float
+    """The floor plus transport decryption and DAVE decryption of each packet."""
 
 
 def _best(run: Callable[[], int], repeats: int) -> float:
@@ -88,6 +95,21 @@ def receive_path(frames: int, repeats: int) -> ReceiveFigures:
             raw.decode(frame)
         return len(stream)
 
+    def decrypt_floor() -> int:
+        packets = fresh()
+        header = parse_header(packets[0])
+        assert isinstance(header, RtpHeader)
+        clear, start = header.clear_length, header.extension_length
+        cipher = TransportCipher(XCHACHA, KEY)
+        t0 = time.thread_time()
+        for datagram in packets:
+            plain = cipher.decrypt(datagram, clear)
+            assert plain is not None
+            opus = bot.decrypt(ALICE, davey.MediaType.audio, plain[start:])
+            raw.decode(opus)
+        decrypt_floor.elapsed = time.thread_time() - t0  # type: ignore[attr-defined]
+        return len(packets)
+
     def voice_recv() -> int:
         import discord.opus
         from discord.ext.voice_recv import rtp
@@ -120,7 +142,8 @@ def receive_path(frames: int, repeats: int) -> ReceiveFigures:
         return best
 
     try:
-        return ReceiveFigures(timed(ours), _best(floor, repeats), timed(voice_recv))
+        return ReceiveFigures(timed(ours), _best(floor, repeats), timed(voice_recv),
+                              timed(decrypt_floor))
     finally:
         raw.close()
 

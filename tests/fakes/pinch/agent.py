@@ -223,6 +223,7 @@ class TranslationAgent:
         if self._listening is not None:
             self.session.ignored_tracks += 1
             return
+        self.session.tracks_listened += 1
         self._listening = (track.sid, self._spawn(self._listen(track), "listen"))
 
     def _on_track_unsubscribed(
@@ -233,6 +234,7 @@ class TranslationAgent:
     ) -> None:
         # The client unpublished or left: forget the half-heard segment, listen to the next track.
         if self._listening is not None and self._listening[0] == track.sid:
+            self.session.tracks_lost += 1
             self._listening[1].cancel()
             self._listening = None
             self._core.forget_current_segment()

@@ -82,6 +82,8 @@ class SimulatedSession:
     agent_dropped: bool = False
     ended_reason: str | None = None  # "client_left", "join_timeout", "closed", "dropped", ...
     ignored_tracks: int = 0  # extra audio tracks the agent did not listen to
+    tracks_listened: int = 0  # client audio tracks the agent listened to (a republish adds one)
+    tracks_lost: int = 0  # listened tracks the client unpublished (or took away by leaving)
     audio_segments_dropped: int = 0  # translated tones dropped because the player queue was full
     messages_dropped: int = 0  # data messages dropped because the agent's outbox was full
     ended: asyncio.Event = field(default_factory=asyncio.Event)
