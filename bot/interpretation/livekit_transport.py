@@ -153,6 +153,8 @@ class LiveKitConnection:
         self._playing_track: str | None = None
         self._player: asyncio.Task[None] | None = None
         self._translated: rtc.RemoteTrackPublication | None = None
+        self._translated_on = True
+        """We want the translated track (auto-subscribed at join; off while resting)."""
         self._track: rtc.LocalAudioTrack | None = None
         self._mic_heard = asyncio.Event()
         """The interpreter subscribed to our microphone (cleared while resting)."""
@@ -233,19 +235,26 @@ class LiveKitConnection:
     async def _rest_when_quiet(self) -> None:
         while True:
             await asyncio.sleep(REST_CHECK_S)
-            if (not self._resting and self.interpreted.is_set()
-                    and time.monotonic() - self._last_active >= self._config.rest_after_s):
+            # Resting, the translated track may have come back for a transcript: it goes
+            # again once that has been quiet as long.
+            if (self.interpreted.is_set() and self._quiet()
+                    and (not self._resting or self._translated_on)):
                 await self._rest()
+
+    def _quiet(self) -> bool:
+        return time.monotonic() - self._last_active >= self._config.rest_after_s
 
     async def _rest(self) -> None:
         async with self._rest_lock:
-            if self._resting or time.monotonic() - self._last_active < self._config.rest_after_s:
+            if not self._quiet():
+                return
+            self._stop_translated()
+            if self._resting:
                 return
             self._resting = True
             self.rests += 1
             log.debug("link %s rests (quiet for %.0f s)", self._scope.link_name,
                       self._config.rest_after_s)
-            self._stop_translated()
             track, self._track = self._track, None
             self._mic_heard.clear()
             if track is not None:
@@ -278,14 +287,16 @@ class LiveKitConnection:
         publication, player = self._translated, self._player
         self._player = None
         self._playing_track = None
-        if publication is not None and self._options.audio_output:
+        if publication is not None and self._options.audio_output and self._translated_on:
+            self._translated_on = False
             publication.set_subscribed(False)
         if player is not None:
             player.cancel()  # its stream would wait for frames that no longer come
 
     def _start_translated(self) -> None:
         publication = self._translated
-        if publication is not None and self._options.audio_output and not publication.subscribed:
+        if publication is not None and self._options.audio_output and not self._translated_on:
+            self._translated_on = True
             publication.set_subscribed(True)
 
     # -- room events: tiny, they run one at a time on the SDK's dispatcher ------------

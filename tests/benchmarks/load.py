@@ -21,6 +21,11 @@ Marked audio, bot-added delay only:
   delay ends at the first ``read()`` that has consumed that position (prebuffer,
   queueing behind earlier audio, the 20 ms player clock).
 
+Idle: CPU per open link while nobody speaks and nothing plays, first awake (3 s after
+the talk), then, on LiveKit, once every link rests (``LinkConfig.rest_after_s`` of
+quiet); then one more phrase per member measures the Discord → Pinch delay of the
+first phrase after a rest (the microphone is published again before it is sent).
+
 CPU is ``getrusage`` of the whole process (every thread, native ones included) and
 ``/proc/self/task`` per thread name; Python 3.11 does not name OS threads, so every
 Python thread (event loop, decoding thread, feeder, player) shows as ``python``.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import os
 import re
 import resource
@@ -69,6 +75,9 @@ LOUD_RMS = 1000.0
 ONSET_GAP_S = 0.35
 MARK_TIMEOUT_S = 5.0
 SAMPLES_PER_MS = 96  # 48 kHz stereo
+WAKE_TALK_S = 2.0
+REST_MARGIN_S = 5.0
+REST_SETTLE_S = 1.0
 
 
 def loud(pcm: bytes) -> bool:
@@ -287,7 +296,8 @@ class Rig:
             link = InterpreterLink(f"member-{member_id}", _MarkedTransport(transport, probe),  # type: ignore[arg-type]
                                    SessionOptions("en-US", "es-ES", "female"),
                                    on_transcript=lambda event, utterance: None,
-                                   on_audio=probe.heard, config=LinkConfig())
+                                   on_audio=probe.heard, on_audio_paused=probe.input.pause,
+                                   config=LinkConfig())
             self.links.append(link)
             return link
 
@@ -360,7 +370,8 @@ class LoadFigures:
     core_share: float  # process CPU / wall
     python_share: float
     by_thread: list[tuple[str, float]]  # name, share of the process's CPU
-    idle_ms_per_link: float
+    idle_ms_per_link: float  # awake: 3 s after the talk
+    rested_idle_ms_per_link: float  # once every link rests (LiveKit); nan if none did
     rss_mb_per_speaker: float
     uplink_ms: Tails
     downlink_ms: Tails
@@ -369,6 +380,7 @@ class LoadFigures:
     marks_lost: int
     onsets_unmatched: int
     feeder_late_max_ms: float
+    wake_uplink_ms: Tails  # Discord→Pinch delay of the first phrase after the rest
 
 
 async def measure(kind: str, base_url: str, speakers: int, seconds: float, *,
@@ -377,6 +389,7 @@ async def measure(kind: str, base_url: str, speakers: int, seconds: float, *,
     rig = Rig(kind, base_url, speakers)
     warm_rows = rig.build(warmup)
     rows = rig.build(seconds)
+    wake_rows = rig.build(WAKE_TALK_S)
     rss0 = rss_mb()
     async with rig:
         await rig.talk(warm_rows, warmup)
@@ -390,13 +403,19 @@ async def measure(kind: str, base_url: str, speakers: int, seconds: float, *,
         await rig.talk(rows, seconds)
         cpu, wall, threads1 = cpu_seconds() - cpu0, time.perf_counter() - wall0, cpu_by_thread()
         rss1 = rss_mb()
+        probes = dataclasses.replace(rig.probes, uplink=list(rig.probes.uplink),
+                                     downlink=list(rig.probes.downlink))
+        link_hop = rig.link_hop()
         await asyncio.sleep(3.0)  # the last translations play out
         rig.clock.stop()  # nothing plays: discord.py's player is paused
-        idle0, idle_wall0 = cpu_seconds(), time.perf_counter()
-        await asyncio.sleep(idle_seconds)
-        idle, idle_wall = cpu_seconds() - idle0, time.perf_counter() - idle_wall0
-        open_links = max(1, len(rig.router.links))
-        link_hop = rig.link_hop()
+        idle_ms = await _idle_ms_per_link(rig, idle_seconds)
+        rested_ms, wake_ms = float("nan"), tails([])
+        if await _all_rest(rig):
+            rested_ms = await _idle_ms_per_link(rig, idle_seconds)
+            rig.probes.reset()
+            await rig.talk(wake_rows, WAKE_TALK_S)
+            await asyncio.sleep(1.0)  # the last marks reach the transport
+            wake_ms = tails(x * 1000 for x in rig.probes.uplink)
     spent = {k: threads1[k] - threads0.get(k, 0.0) for k in threads1}
     by_thread = sorted(((k, v / cpu) for k, v in spent.items() if v > 0), key=lambda kv: -kv[1])
     ticks = wall / 0.02
@@ -406,13 +425,40 @@ async def measure(kind: str, base_url: str, speakers: int, seconds: float, *,
         core_share=cpu / wall,
         python_share=spent.get("python", 0.0) / cpu if cpu else float("nan"),
         by_thread=by_thread,
-        idle_ms_per_link=idle / (idle_wall / 0.02) / open_links * 1000,
+        idle_ms_per_link=idle_ms,
+        rested_idle_ms_per_link=rested_ms,
         rss_mb_per_speaker=(rss1 - rss0) / speakers,
-        uplink_ms=tails(x * 1000 for x in rig.probes.uplink),
-        downlink_ms=tails(x * 1000 for x in rig.probes.downlink),
+        uplink_ms=tails(x * 1000 for x in probes.uplink),
+        downlink_ms=tails(x * 1000 for x in probes.downlink),
         link_hop_ms=link_hop,
-        marks_sent=rig.probes.marks_sent,
-        marks_lost=rig.probes.marks_lost,
-        onsets_unmatched=rig.probes.onsets_unmatched,
-        feeder_late_max_ms=rig.probes.feeder_late_max_s * 1000,
+        marks_sent=probes.marks_sent,
+        marks_lost=probes.marks_lost,
+        onsets_unmatched=probes.onsets_unmatched,
+        feeder_late_max_ms=probes.feeder_late_max_s * 1000,
+        wake_uplink_ms=wake_ms,
     )
+
+
+async def _idle_ms_per_link(rig: Rig, seconds: float) -> float:
+    """Process CPU per open link per 20 ms over ``seconds`` in which nobody speaks."""
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+    return cpu / (wall / 0.02) / max(1, len(rig.router.links)) * 1000
+
+
+async def _all_rest(rig: Rig) -> bool:
+    """Wait until every link's connection rests (LiveKit); False if the transport has
+    no rest or they did not within the rest time and a margin."""
+    def connections() -> list[Any]:
+        return [link._connection for link in rig.links if link._connection is not None]
+
+    if not any(hasattr(c, "resting") for c in connections()):
+        return False
+    deadline = time.monotonic() + LinkConfig().rest_after_s + REST_MARGIN_S
+    while time.monotonic() < deadline:
+        if all(getattr(c, "resting", False) for c in connections()):
+            await asyncio.sleep(REST_SETTLE_S)  # unpublishing and unsubscribing complete
+            return True
+        await asyncio.sleep(0.2)
+    return False

@@ -74,7 +74,7 @@ async def _child(kind: str, base_url: str, counts: list[int], seconds: float) ->
 
 
 def _figures(raw: dict[str, Any]) -> LoadFigures:
-    for key in ("uplink_ms", "downlink_ms", "link_hop_ms"):
+    for key in ("uplink_ms", "downlink_ms", "link_hop_ms", "wake_uplink_ms"):
         raw[key] = Tails(**raw[key])
     raw["by_thread"] = [tuple(x) for x in raw["by_thread"]]
     return LoadFigures(**raw)
@@ -216,13 +216,18 @@ def print_table(description: str, receive: legs.ReceiveFigures, leg: legs.InputL
     extra: list[list[str]] = []
     for kind in transports:
         for f in results.get(kind, []):
+            rested = ("—" if math.isnan(f.rested_idle_ms_per_link)
+                      else f"{f.rested_idle_ms_per_link:.3f} ms")
+            woke = f"{f.wake_uplink_ms} ms" if f.wake_uplink_ms.count else "—"
             extra.append([f"{kind}, {f.speakers} speaking",
-                          f"{f.idle_ms_per_link:.3f} ms", f"{f.link_hop_ms}",
+                          f"{f.idle_ms_per_link:.3f} ms", rested, woke, f"{f.link_hop_ms}",
                           f"{f.marks_lost} / {f.onsets_unmatched} (of {f.marks_sent})",
                           f"{f.feeder_late_max_ms:.0f} ms",
                           ", ".join(f"{n} {s:.0%}" for n, s in f.by_thread[:5])])
     print()
-    print(markdown_table(["Load", "Idle link/20 ms (after)", "Link hop p50/p95/p99 ms",
+    print(markdown_table(["Load", "Idle link/20 ms awake", "Idle link/20 ms resting",
+                          "First phrase after a rest: Discord→Pinch p50/p95/p99",
+                          "Link hop p50/p95/p99 ms",
                           "Marks lost / onsets unmatched", "Feeder late max", "CPU by thread"],
                          extra))
 
@@ -230,8 +235,15 @@ def print_table(description: str, receive: legs.ReceiveFigures, leg: legs.InputL
     lk8, ws8 = _at(results, "livekit", 8), _at(results, "websocket", 8)
     goal_rows.append(GOALS["cpu_livekit"].row(lk8.cpu_ms_per_speaker if lk8 else nan))
     goal_rows.append(GOALS["cpu_websocket"].row(ws8.cpu_ms_per_speaker if ws8 else nan))
-    for kind, f in (("livekit", lk8), ("websocket", ws8)):
-        goal_rows.append(GOALS["idle"].row(f.idle_ms_per_link if f else nan, f"{kind}, 8 open"))
+    if lk8 is not None and not math.isnan(lk8.rested_idle_ms_per_link):
+        goal_rows.append(GOALS["idle"].row(
+            lk8.rested_idle_ms_per_link,
+            f"livekit, 8 open, resting; awake {lk8.idle_ms_per_link:.2f} ms"))
+    else:
+        goal_rows.append(GOALS["idle"].row(lk8.idle_ms_per_link if lk8 else nan,
+                                           "livekit, 8 open, awake"))
+    goal_rows.append(GOALS["idle"].row(ws8.idle_ms_per_link if ws8 else nan,
+                                       "websocket, 8 open"))
     for kind, f in (("livekit", lk8), ("websocket", ws8)):
         goal_rows.append(GOALS["up_p95"].row(f.uplink_ms.p95 if f else nan, kind))
         goal_rows.append(GOALS["down_p95"].row(f.downlink_ms.p95 if f else nan, kind))

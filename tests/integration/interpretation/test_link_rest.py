@@ -14,9 +14,12 @@ import pytest
 
 from bot.interpretation.link import InterpreterLink, LinkConfig, LinkState
 from bot.pinch import PinchClient
-from tests.fakes.pinch import PinchSimulator, translation_frequency
+from bot.secrets import Secret
+from tests.fakes.pinch import PinchSimulator, SimulatorFaults, translation_frequency
 from tests.integration.interpretation.test_link import LinkProbe, make_link, speak
 from tests.support.audio_runs import run_frequencies
+from tests.support.fixtures_pinch import MakeSimulator
+from tests.support.transports import PINCH_TEST_TOKEN
 from tests.support.waiting import eventually
 
 REST_AFTER_S = 1.0
@@ -94,6 +97,27 @@ async def test_a_link_whose_translation_is_still_playing_does_not_rest(
         await link.aclose()
     heard = run_frequencies(probe.mono_audio())
     assert heard == pytest.approx([translation_frequency(segments[0].number)], abs=30)
+
+
+async def test_a_translation_that_comes_while_the_link_rests_is_still_heard(
+    make_pinch_simulator: MakeSimulator, probe: LinkProbe,
+) -> None:
+    # The translation comes 3 s after its final original: the link has rested by then
+    # (1 s of quiet); the translated transcript brings the translated track back.
+    sim = await make_pinch_simulator(faults=SimulatorFaults(translation_delay=3.0))
+    async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN)) as client:
+        link = make_link(client, probe, LinkConfig(rest_after_s=REST_AFTER_S))
+        try:
+            await link.start()
+            await speak(link, 300.0, 1.0, pause_s=0.2)
+            session = sim.sessions[0]
+            await eventually(lambda: session.tracks_lost == 1)  # rested
+            segments = await sim.wait_for_segments(1, timeout=15, played=True)
+            await eventually(lambda: len(run_frequencies(probe.mono_audio())) >= 1, within=5)
+        finally:
+            await link.aclose()
+    assert run_frequencies(probe.mono_audio()) == pytest.approx(
+        [translation_frequency(segments[0].number)], abs=30)
 
 
 async def test_a_link_configured_never_to_rest_keeps_receiving(
