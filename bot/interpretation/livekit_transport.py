@@ -70,6 +70,9 @@ REST_CHECK_S: Final = 0.5
 AUDIBLE_PEAK: Final = 64
 """A translated frame whose peak is above this (−54 dBFS) counts as heard speech
 (decoded silence is not always exactly zero)."""
+AUDIBLE_CHECK_EVERY: Final = 10
+"""Frames between two looks at the translated audio's level: the rest clock needs
+seconds, not 20 ms, of resolution, and the look costs numpy calls per frame."""
 
 SessionFactory = Callable[[SessionOptions], Awaitable[PinchSession]]
 RoomFactory = Callable[[], rtc.Room]
@@ -347,10 +350,13 @@ class LiveKitConnection:
         capacity = max(1, self._config.playback_queue_ms // FRAME_MS)
         stream = rtc.AudioStream(track, sample_rate=PLAYBACK_RATE, num_channels=PLAYBACK_CHANNELS,
                                  frame_size_ms=FRAME_MS, capacity=capacity)
+        frames = 0
         try:
             async for event in stream:
                 pcm = bytes(event.frame.data)
-                if np.abs(np.frombuffer(pcm, np.int16)).max() > AUDIBLE_PEAK:
+                frames += 1
+                if (frames % AUDIBLE_CHECK_EVERY == 0
+                        and np.abs(np.frombuffer(pcm, np.int16)).max() > AUDIBLE_PEAK):
                     self._last_active = time.monotonic()
                 self._sink.audio(pcm)
         finally:
