@@ -192,9 +192,6 @@ class LiveKitConnection:
         try:
             await connect_room(room, self._session.url, self._session.token.reveal(),
                                timeout=config.connect_timeout_s)
-            source = rtc.AudioSource(config.publish_rate, 1,
-                                     queue_size_ms=max(100, 2 * config.capture_ms))
-            self._source = source
             await self._publish_microphone()
         except TimeoutError as exc:
             raise TransportFailure("livekit: timed out") from exc
@@ -207,11 +204,11 @@ class LiveKitConnection:
             scope.spawn(self._rest_when_quiet(), "rest")
 
     async def send(self, frame: bytes) -> None:
-        assert self._source is not None
         rate = self._config.publish_rate
         self._last_active = time.monotonic()
         if self._resting:
             await self._wake()
+        assert self._source is not None
         try:
             # capture_frame waits until the frame fits LiveKit's queue: real-time pace.
             await self._source.capture_frame(rtc.AudioFrame(frame, rate, 1, self._samples))
@@ -228,7 +225,10 @@ class LiveKitConnection:
     # -- rest ------------------------------------------------------------------------
 
     async def _publish_microphone(self) -> None:
-        assert self._source is not None
+        if self._source is None:
+            config = self._config
+            self._source = rtc.AudioSource(config.publish_rate, 1,
+                                           queue_size_ms=max(100, 2 * config.capture_ms))
         track = rtc.LocalAudioTrack.create_audio_track("microphone", self._source)
         async with asyncio.timeout(self._config.connect_timeout_s):
             await self._room.local_participant.publish_track(
@@ -259,13 +259,18 @@ class LiveKitConnection:
             log.debug("link %s rests (quiet for %.0f s)", self._scope.link_name,
                       self._config.rest_after_s)
             track, self._track = self._track, None
+            source, self._source = self._source, None
             self._mic_heard.clear()
-            if track is not None:
-                try:
-                    async with asyncio.timeout(self._config.connect_timeout_s):
+            try:
+                async with asyncio.timeout(self._config.connect_timeout_s):
+                    if track is not None:
                         await self._room.local_participant.unpublish_track(track.sid)
-                except TimeoutError as exc:
-                    raise TransportFailure("livekit: unpublishing timed out") from exc
+                    if source is not None:
+                        # Its capture thread keeps feeding silence to nobody otherwise.
+                        source.clear_queue()
+                        await source.aclose()
+            except TimeoutError as exc:
+                raise TransportFailure("livekit: unpublishing timed out") from exc
 
     async def _wake(self) -> None:
         async with self._rest_lock:
