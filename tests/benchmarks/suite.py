@@ -266,6 +266,7 @@ async def soak(minutes: float, speakers: int, kind: str, window_s: float) -> Non
     from tests.benchmarks.load import Rig, rss_mb
     from tests.benchmarks.report import tails
 
+    description = machine()  # its load average is the one at the start
     server = LiveKitServer(binary=find_binary())
     server.start()
     try:
@@ -299,7 +300,7 @@ async def soak(minutes: float, speakers: int, kind: str, window_s: float) -> Non
                      f"{ms(a.p50, 1)} → {ms(b.p50, 1)} / {ms(a.p95, 1)} → {ms(b.p95, 1)}",
                      "—" if math.isnan(b.p95) else f"{b.p95 - a.p95:+.1f} ms at p95"])
     print(f"\nsoak: {kind}, {speakers} speaking, {minutes:g} min, windows of {window_s:g} s; "
-          f"{machine()}\n")
+          f"{description}\n")
     print(markdown_table(["Goal / figure", "Measured", "Met? / drift"], rows))
 
 

@@ -1,9 +1,10 @@
-"""RunConfig and RouterConfig validate and normalise on construction."""
+"""RunConfig, RouterConfig and LinkConfig validate and normalise on construction."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot.interpretation.link import LinkConfig
 from bot.interpretation.router import RouterConfig, RoutingMode
 from bot.interpretation.run import RunConfig
 from bot.languages import UnknownLanguage
@@ -49,3 +50,11 @@ def test_mixed_mode_never_clones_a_mixture_of_voices() -> None:
     assert RunConfig(target_language="es", router=mixed).voice_type == "female"
     assert RunConfig(target_language="es", voice_type="male", router=mixed).voice_type == "male"
     assert RunConfig(target_language="es").voice_type == "clone"
+
+
+@pytest.mark.parametrize("kwargs", [{"rest_after_s": -1.0}, {"publish_rate": 44_100},
+                                    {"capture_ms": 30}])
+def test_link_settings_out_of_range_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        LinkConfig(**kwargs)  # type: ignore[arg-type]
+
