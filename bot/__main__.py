@@ -20,9 +20,11 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import NoReturn
 
 from bot.log_redaction import redact
 from bot.observability.logs import configure_logging
+from bot.process_exit import end_process
 from bot.settings import Settings, SettingsError
 from bot.startup.errors import ExitStatus, StartupError
 
@@ -120,5 +122,11 @@ def _fail(message: str) -> None:
     print(f"{PROG}: {redact(message)}", file=sys.stderr)
 
 
+def entry() -> NoReturn:
+    """``python -m bot`` and the ``interpret-bot`` command: :func:`main`, then the exit
+    that LiveKit's native threads need (:mod:`bot.process_exit`)."""
+    end_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -156,8 +156,9 @@ class LiveKitConnection:
         self._playing_track: str | None = None
         self._player: asyncio.Task[None] | None = None
         self._translated: rtc.RemoteTrackPublication | None = None
-        self._translated_on = True
-        """We want the translated track (auto-subscribed at join; off while resting)."""
+        self._translated_on = options.audio_output
+        """We want the translated track (auto-subscribed at join; off while resting, and
+        always off for a text-only link, whose rest then has nothing to come back for)."""
         self._track: rtc.LocalAudioTrack | None = None
         self._mic_heard = asyncio.Event()
         """The interpreter subscribed to our microphone (cleared while resting)."""

@@ -316,3 +316,6 @@ if __name__ == "__main__":
     print(f"capture_ms={args.capture_ms}")
     asyncio.run(main(args.seconds, [int(n) for n in args.speakers.split(",")], args.capture_ms,
                      args.transports.split(",")))
+    from bot.process_exit import end_process
+
+    end_process(0)

@@ -56,8 +56,14 @@ async def start_run_and_speak(fake: FakeDiscord, sim: PinchSimulator, bot: BotPr
         await fake.move_member(name, fake.voice_channel)
     record = await fake.invoke("interpret start", user="admin", within=20,
                                options={"target": "es"})
-    await fake.wait_bot_voice_ready(within=15)
-    await fake.wait_dave_ready(within=10)
+    try:
+        # The answer comes once the bot has joined (or given up after its own bound).
+        await fake.wait_for(lambda: any(record.texts), within=40, what="/interpret start's answer")
+        await fake.wait_bot_voice_ready(within=5)
+        await fake.wait_dave_ready(within=10)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}; answer: {record.texts}; "
+                             f"bot log:\n{bot.log()[-6000:]}") from None
     assert fake.threads_in(fake.text_channel), (record.texts, bot.log()[-3000:])
     await fake.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 1.0))
     await bot.wait_metric("interpret_transcripts_total", 1, within=20, kind="original",

@@ -196,4 +196,6 @@ def bot_processes() -> Iterator[list[BotProcess]]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from bot.process_exit import end_process
+
+    end_process(main())

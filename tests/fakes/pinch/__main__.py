@@ -85,4 +85,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    from bot.process_exit import end_process
+
     main()
+    end_process(0)  # see bot.process_exit: LiveKit's threads outlive the loop
