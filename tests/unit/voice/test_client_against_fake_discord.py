@@ -76,6 +76,29 @@ async def test_receiver_stops_with_the_voice_client(
     assert [item async for item in receiving_client.receiver] == []
 
 
+async def test_a_client_discord_disconnected_does_not_ask_to_leave_again(
+    fake_discord: FakeDiscord, receiving_client: ReceivingVoiceClient
+) -> None:
+    await fake_discord.move_member("interpret-bot", None)  # kicked by a moderator
+    async with asyncio.timeout(TIMEOUT):
+        while receiving_client.is_connected():
+            await asyncio.sleep(0.01)
+    leaves_before = leave_requests(fake_discord)
+
+    # discord.py's own disconnect would ask again, then wait its whole timeout for a
+    # confirmation no longer routed to this client.
+    await receiving_client.disconnect(force=True)
+
+    assert leave_requests(fake_discord) == leaves_before
+    assert [item async for item in receiving_client.receiver] == []
+
+
+def leave_requests(fake: FakeDiscord) -> int:
+    """The bot's gateway op 4 frames asking to leave voice (``channel_id`` null)."""
+    return sum(1 for frame in fake.gateway.received
+               if frame.get("op") == 4 and (frame.get("d") or {}).get("channel_id") is None)
+
+
 async def test_member_leaving_mid_speech_ends_their_speech(
     fake_discord: FakeDiscord, receiving_client: ReceivingVoiceClient
 ) -> None:
