@@ -20,6 +20,7 @@ from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame, ReceiveEvent, SpeakingEvent
 from tests.fakes.discord import FakeDiscord
 from tests.support.signals import dominant_frequency, tone
+from tests.support.waiting import eventually
 
 TIMEOUT = 10.0
 
@@ -80,9 +81,7 @@ async def test_a_client_discord_disconnected_does_not_ask_to_leave_again(
     fake_discord: FakeDiscord, receiving_client: ReceivingVoiceClient
 ) -> None:
     await fake_discord.move_member("interpret-bot", None)  # kicked by a moderator
-    async with asyncio.timeout(TIMEOUT):
-        while receiving_client.is_connected():
-            await asyncio.sleep(0.01)
+    await eventually(lambda: not receiving_client.is_connected(), TIMEOUT)
     leaves_before = leave_requests(fake_discord)
 
     # discord.py's own disconnect would ask again, then wait its whole timeout for a
