@@ -24,7 +24,7 @@ import logging
 from typing import Any
 
 import discord
-from discord.voice_state import ConnectionFlowState, VoiceConnectionState
+from discord.voice_state import VoiceConnectionState
 
 from bot.voice.dave_decrypt import DaveSessionLike
 from bot.voice.ops import VoiceOp
@@ -68,11 +68,7 @@ class ReceivingVoiceClient(discord.VoiceClient):
 
     async def disconnect(self, *, force: bool = False) -> None:
         try:
-            if self._connection.state is not ConnectionFlowState.disconnected:
-                await super().disconnect(force=force)
-            # Else discord.py has already left and cleaned up (we were kicked, or an
-            # earlier disconnect): its disconnect would ask to leave again, then wait for
-            # a confirmation that is no longer routed to this client, for its timeout.
+            await super().disconnect(force=force)
         finally:
             self._stop_receiving()
             if self._closing is not None:
