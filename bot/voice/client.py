@@ -15,6 +15,17 @@ Lifecycle: the receiver starts in :meth:`connect` and is closed in
 :meth:`disconnect`, or in :meth:`cleanup` when discord.py ends the connection
 itself (kicked, channel deleted). Use with ``channel.connect(cls=ReceivingVoiceClient)``
 and read ``voice_client.receiver``.
+
+Leaving when discord.py already left: when discord.py ends a connection itself (we
+were kicked, a join timed out) it asks Discord to leave and forgets this client at
+once, so the confirmation that comes back is routed to nobody. discord.py's own
+:meth:`disconnect` would ask to leave again and wait its whole connect timeout for a
+confirmation it can no longer see (a kicked bot's run then ended 10-15 s late). Yet
+that wait is what keeps a late confirmation off the next join in the guild (discord.py
+would take it for a kick and drop the join; ``channel.connect`` rejoins right after a
+timed-out join otherwise). So :meth:`cleanup` watches for the confirmation
+(``voice_state_update`` for us, out of voice before and after) and :meth:`disconnect`
+waits for that instead, within ``LEAVE_CONFIRM_TIMEOUT_S``.
 """
 
 from __future__ import annotations
@@ -24,13 +35,16 @@ import logging
 from typing import Any
 
 import discord
-from discord.voice_state import VoiceConnectionState
+from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
 from bot.voice.dave_decrypt import DaveSessionLike
 from bot.voice.ops import VoiceOp
 from bot.voice.receiver import VoiceReceiver
 
 _log = logging.getLogger(__name__)
+
+#: How long a leave discord.py asked for itself is waited for (its confirmation).
+LEAVE_CONFIRM_TIMEOUT_S = 5.0
 
 
 class ReceivingVoiceClient(discord.VoiceClient):
@@ -45,6 +59,7 @@ class ReceivingVoiceClient(discord.VoiceClient):
         )
         self._listening = False
         self._closing: asyncio.Task[None] | None = None
+        self._leaving: asyncio.Task[None] | None = None
         super().__init__(client, channel)
 
     def create_connection_state(self) -> VoiceConnectionState:
@@ -68,7 +83,10 @@ class ReceivingVoiceClient(discord.VoiceClient):
 
     async def disconnect(self, *, force: bool = False) -> None:
         try:
-            await super().disconnect(force=force)
+            if self._connection.state is not ConnectionFlowState.disconnected:
+                await super().disconnect(force=force)
+            elif self._leaving is not None:  # discord.py left by itself (module docstring)
+                await asyncio.shield(self._leaving)
         finally:
             self._stop_receiving()
             if self._closing is not None:
@@ -77,6 +95,26 @@ class ReceivingVoiceClient(discord.VoiceClient):
     def cleanup(self) -> None:
         super().cleanup()
         self._stop_receiving()
+        # discord.py calls this right after asking to leave; a confirmation it waited
+        # for has already cleared the flag.
+        if self._connection._expecting_disconnect and self._leaving is None:
+            self._leaving = self.loop.create_task(self._leave_confirmed(),
+                                                  name="voice-leave-confirmation")
+
+    async def _leave_confirmed(self) -> None:
+        me, guild_id = self.client.user, self.guild.id
+
+        def confirms(member: discord.Member, before: discord.VoiceState,
+                     after: discord.VoiceState) -> bool:
+            return (me is not None and member.id == me.id and member.guild.id == guild_id
+                    and before.channel is None and after.channel is None)
+
+        try:
+            await self.client.wait_for("voice_state_update", check=confirms,
+                                       timeout=LEAVE_CONFIRM_TIMEOUT_S)
+        except TimeoutError:
+            _log.debug("voice: no confirmation of leaving guild %d within %.0f s",
+                       guild_id, LEAVE_CONFIRM_TIMEOUT_S)
 
     def _stop_receiving(self) -> None:
         if self._listening:

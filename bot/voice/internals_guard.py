@@ -13,11 +13,12 @@ import inspect
 import discord
 import discord.opus
 from discord.gateway import DiscordVoiceWebSocket
-from discord.voice_state import VoiceConnectionState
+from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
 from bot.voice.ops import VoiceOp
 
-_CONNECTION_ATTRIBUTES = ("secret_key", "mode", "dave_session", "dave_protocol_version")
+_CONNECTION_ATTRIBUTES = ("secret_key", "mode", "dave_session", "dave_protocol_version",
+                          "_expecting_disconnect")
 
 
 def missing_internals() -> list[str]:
@@ -30,6 +31,9 @@ def missing_internals() -> list[str]:
     for name in ("add_socket_listener", "remove_socket_listener"):
         if not callable(getattr(VoiceConnectionState, name, None)):
             missing.append(f"VoiceConnectionState.{name}")
+    if not (isinstance(getattr(VoiceConnectionState, "state", None), property)
+            and hasattr(ConnectionFlowState, "disconnected")):
+        missing.append("VoiceConnectionState.state (ConnectionFlowState.disconnected)")
     init_source = inspect.getsource(VoiceConnectionState.__init__)
     for attribute in _CONNECTION_ATTRIBUTES:
         if f"self.{attribute}" not in init_source:

@@ -82,10 +82,8 @@ async def running_bot(
             raise TimeoutError("the bot did not become ready against the fake Discord")
         yield bot
     finally:
-        # Runs leave voice as the bot's services close, and discord.py's close leaves
-        # whatever voice is left. (Leaving first would stop the runs for "the bot was
-        # disconnected", whose own leave then waits out discord.py's connect timeout
-        # for a confirmation no longer routed to it: 10 s per test.)
+        # Runs leave voice as the bot's services close (as in production), and
+        # discord.py's close leaves whatever voice is left.
         await bot.close()
         if runner is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame, ReceiveEvent, SpeakingEvent
 from tests.fakes.discord import FakeDiscord
 from tests.support.signals import dominant_frequency, tone
+from tests.support.waiting import eventually
 
 TIMEOUT = 10.0
 
@@ -74,6 +75,28 @@ async def test_receiver_stops_with_the_voice_client(
 ) -> None:
     await receiving_client.disconnect(force=True)
     assert [item async for item in receiving_client.receiver] == []
+
+
+async def test_a_client_discord_disconnected_leaves_without_asking_again(
+    fake_discord: FakeDiscord, receiving_client: ReceivingVoiceClient
+) -> None:
+    await fake_discord.move_member("interpret-bot", None)  # kicked by a moderator
+    await eventually(lambda: not receiving_client.is_connected(), TIMEOUT)
+    # discord.py asked to leave by itself, once.
+    await eventually(lambda: leave_requests(fake_discord) == 1, TIMEOUT)
+
+    # discord.py's own disconnect would ask again, then wait its whole timeout for a
+    # confirmation no longer routed to this client.
+    await receiving_client.disconnect(force=True)
+
+    assert leave_requests(fake_discord) == 1
+    assert [item async for item in receiving_client.receiver] == []
+
+
+def leave_requests(fake: FakeDiscord) -> int:
+    """The bot's gateway op 4 frames asking to leave voice (``channel_id`` null)."""
+    return sum(1 for frame in fake.gateway.received
+               if frame.get("op") == 4 and (frame.get("d") or {}).get("channel_id") is None)
 
 
 async def test_member_leaving_mid_speech_ends_their_speech(
