@@ -296,7 +296,7 @@ class LiveKitConnection:
         publication, player = self._translated, self._player
         self._player = None
         self._playing_track = None
-        if publication is not None and self._options.audio_output and self._translated_on:
+        if publication is not None and self._translated_on:  # never on for text only
             self._translated_on = False
             publication.set_subscribed(False)
         if player is not None:

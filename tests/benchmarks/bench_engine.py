@@ -54,6 +54,7 @@ from bot.interpretation.websocket_transport import WebSocketTransport
 from bot.pinch import PinchClient
 from bot.pinch.options import SessionOptions
 from bot.pinch.realtime import PinchRealtimeClient
+from bot.process_exit import end_process
 from bot.secrets import Secret
 from bot.voice.playback import PlaybackMixer
 from tests.benchmarks.load import cpu_by_thread, cpu_seconds
@@ -316,6 +317,4 @@ if __name__ == "__main__":
     print(f"capture_ms={args.capture_ms}")
     asyncio.run(main(args.seconds, [int(n) for n in args.speakers.split(",")], args.capture_ms,
                      args.transports.split(",")))
-    from bot.process_exit import end_process
-
     end_process(0)

@@ -28,6 +28,7 @@ from typing import Any
 
 from livekit import rtc
 
+from bot.process_exit import end_process
 from tests.benchmarks import legs
 from tests.benchmarks.load import API_TOKEN, TRANSPORTS, LoadFigures, measure
 from tests.benchmarks.report import Goal, Tails, growth_percent, markdown_table, ms, ratio, times
@@ -342,7 +343,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from bot.process_exit import end_process
-
     main()
     end_process(0)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.process_exit import end_process
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.tls import LoopbackResolver
 from tests.support import leftovers
@@ -196,6 +197,4 @@ def bot_processes() -> Iterator[list[BotProcess]]:
 
 
 if __name__ == "__main__":
-    from bot.process_exit import end_process
-
     end_process(main())

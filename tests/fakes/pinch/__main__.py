@@ -21,6 +21,7 @@ import json
 import logging
 from pathlib import Path
 
+from bot.process_exit import end_process
 from tests.fakes.pinch.config import (
     DEFAULT_SCRIPT,
     SPEAKER_LANGUAGES,
@@ -85,7 +86,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from bot.process_exit import end_process
-
     main()
     end_process(0)  # see bot.process_exit: LiveKit's threads outlive the loop

@@ -57,4 +57,3 @@ def test_mixed_mode_never_clones_a_mixture_of_voices() -> None:
 def test_link_settings_out_of_range_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         LinkConfig(**kwargs)  # type: ignore[arg-type]
-
