@@ -61,6 +61,7 @@ from bot.observability.server import ObservabilityServer
 from bot.pinch import PinchClient
 from bot.service.command_sync import sync_commands
 from bot.service.container import Services, open_services
+from bot.service.runs import RunService
 from bot.settings import Settings
 from bot.shutdown import FlushHook, GracefulShutdown
 from bot.startup.checks import run_preflight
@@ -156,6 +157,10 @@ class InterpretBot(commands.Bot):
     @property
     def interpretations(self) -> SessionManager | None:
         return self._services.manager if self._services is not None else None
+
+    @property
+    def run_service(self) -> RunService | None:
+        return self._services.runs if self._services is not None else None
 
     @property
     def transcripts(self) -> TranscriptService | None:

@@ -2,8 +2,8 @@
 
 The sequence, each step under its share of one deadline:
 
-1. **refuse new starts** — the session manager raises ``NotAccepting`` from now on
-   (a start already under way is waited for), and ``/readyz`` turns 503;
+1. **refuse new starts** — the run service refuses every start with one sentence from
+   now on (a start already under way is waited for), and ``/readyz`` turns 503;
 2. **notice** — a short message in each running voice channel's chat;
 3. **stop the runs** — each run leaves voice and closes its Pinch rooms
    (``SessionManager.aclose``); no transcript can arrive after this;
@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Final
 
 import discord
 
+from bot.service.runs import SHUTTING_DOWN
+
 if TYPE_CHECKING:
     from bot.app import InterpretBot
 
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 
 NOTICE: Final = ("Interpretation stopped: the bot is restarting. "
                  "Start it again in a minute.")
-REFUSAL: Final = "The bot is restarting; try again in a minute."
+REFUSAL: Final = SHUTTING_DOWN
 NOTICE_TIMEOUT_S: Final = 3.0
 REFUSE_CAP_S: Final = 5.0
 """Longest wait for a start already under way (it is stopped with the others)."""
@@ -157,9 +159,9 @@ class GracefulShutdown:
 
     async def _refuse(self) -> None:
         self._current.health.shutting_down = True
-        manager = self._current.interpretations
-        if manager is not None:
-            await manager.refuse_new_runs(REFUSAL)
+        runs = self._current.run_service
+        if runs is not None:
+            await runs.refuse_new_runs(REFUSAL)
 
     async def _post_notices(self) -> None:
         manager = self._current.interpretations

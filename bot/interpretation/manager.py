@@ -26,6 +26,12 @@ from typing import Any
 
 import discord
 
+from bot.interpretation.errors import (
+    AlreadyRunning,
+    NotAccepting,
+    StartCancelled,
+    VoiceUnavailable,
+)
 from bot.interpretation.run import (
     AttributedTranscript,
     ChannelInterpretation,
@@ -44,23 +50,8 @@ log = logging.getLogger(__name__)
 VoiceConnector = Callable[[discord.VoiceChannel], Awaitable[ReceivingVoiceClient]]
 
 
-class AlreadyRunning(Exception):
-    """The guild already has a run; the message names its channel."""
-
-
-class StartCancelled(Exception):
-    """The run was stopped while it was starting; the message is the stop's reason."""
-
-
-class VoiceUnavailable(Exception):
-    """Voice runs are refused: this discord.py lacks what the receive layer relies on."""
-
-
 CLOSE_TIMEOUT_S = 30.0
 """How long :meth:`SessionManager.aclose` waits for runs to stop."""
-
-class NotAccepting(Exception):
-    """The bot is shutting down: no new runs (the message says so to the user)."""
 
 
 class SessionManager:
@@ -85,7 +76,6 @@ class SessionManager:
         self._no_starts.set()
         self._cancelled_starts: dict[int, str] = {}
         self._stops: set[asyncio.Task[None]] = set()
-        self._locks: dict[int, asyncio.Lock] = {}
         self._voice_unavailable = voice_unavailable
         self._closed = False
         self._refusal: str | None = None
@@ -113,19 +103,21 @@ class SessionManager:
 
     async def start(self, channel: discord.VoiceChannel, config: RunConfig,
                     own_user_id: int | None = None, *,
-                    preferences: PreferenceLookup | None = None) -> ChannelInterpretation:
+                    preferences: PreferenceLookup | None = None,
+                    run_id: str | None = None) -> ChannelInterpretation:
         """Join ``channel`` and run; raises :class:`AlreadyRunning`, :class:`NotAccepting`,
         :class:`StartCancelled`, :class:`VoiceUnavailable` or the join's error.
         ``preferences`` (the guild's in-memory view of its members' choices) overrides
-        the manager-wide lookup for this run."""
+        the manager-wide lookup for this run; ``run_id`` is the id the run service
+        minted (one is made here for callers without one)."""
+        run_id = run_id or logs.new_run_id()
         # Every task the run starts inherits these ids, so all its log lines carry them.
-        with logs.bind(guild_id=channel.guild.id, channel_id=channel.id,
-                       run_id=logs.new_run_id()):
-            return await self._start(channel, config, own_user_id, preferences)
+        with logs.bind(guild_id=channel.guild.id, channel_id=channel.id, run_id=run_id):
+            return await self._start(channel, config, own_user_id, preferences, run_id)
 
     async def _start(self, channel: discord.VoiceChannel, config: RunConfig,
-                     own_user_id: int | None,
-                     preferences: PreferenceLookup | None) -> ChannelInterpretation:
+                     own_user_id: int | None, preferences: PreferenceLookup | None,
+                     run_id: str) -> ChannelInterpretation:
         if self._refusal is not None:
             raise NotAccepting(self._refusal)
         if self._voice_unavailable is not None:
@@ -133,37 +125,39 @@ class SessionManager:
         if self._closed:
             raise StartCancelled("the bot is shutting down")
         guild_id = channel.guild.id
-        lock = self._locks.setdefault(guild_id, asyncio.Lock())
-        async with lock:
-            if self._refusal is not None:
-                raise NotAccepting(self._refusal)
-            current = self._runs.get(guild_id)
-            if current is not None:
-                raise AlreadyRunning(f"already interpreting <#{current.channel_id}>")
-            run = ChannelInterpretation(
-                channel.id, config, self._pinch,
-                on_transcript=self._on_transcript, on_status=self._status,
-                preferences=preferences or self._preferences, own_user_id=own_user_id,
-                on_fatal=lambda reason: self._stop_soon(guild_id, run, reason),
-            )
-            self._starting[guild_id] = run
-            self._no_starts.clear()
+        # Check and claim with no await between them: a second start sees the first at
+        # once (no per-guild lock to keep for every guild ever served).
+        current = self._runs.get(guild_id) or self._starting.get(guild_id)
+        if current is not None:
+            raise AlreadyRunning(f"already interpreting <#{current.channel_id}>")
+        run = ChannelInterpretation(
+            channel.id, config, self._pinch,
+            on_transcript=self._on_transcript, on_status=self._status,
+            preferences=preferences or self._preferences, own_user_id=own_user_id,
+            on_fatal=lambda reason: self._stop_soon(guild_id, run, reason),
+            run_id=run_id,
+        )
+        self._starting[guild_id] = run
+        self._no_starts.clear()
+        self._cancelled_starts.pop(guild_id, None)
+        try:
+            voice = await self._connect_voice(channel)
+            await run.start(voice)
+        except BaseException:
             self._cancelled_starts.pop(guild_id, None)
-            try:
-                voice = await self._connect_voice(channel)
-                await run.start(voice)
-            finally:
-                del self._starting[guild_id]
-                if not self._starting:
-                    self._no_starts.set()
-            cancelled = self._cancelled_starts.pop(guild_id, None)
-            if cancelled is None and self._closed:
-                cancelled = "the bot is shutting down"
-            if cancelled is not None:
-                await self._stop_run(guild_id, run, cancelled)
-                raise StartCancelled(cancelled)
-            self._runs[guild_id] = run
-            return run
+            raise
+        finally:
+            del self._starting[guild_id]
+            if not self._starting:
+                self._no_starts.set()
+        cancelled = self._cancelled_starts.pop(guild_id, None)
+        if cancelled is None and self._closed:
+            cancelled = "the bot is shutting down"
+        if cancelled is not None:
+            await self._stop_run(guild_id, run, cancelled)
+            raise StartCancelled(cancelled)
+        self._runs[guild_id] = run
+        return run
 
     async def stop(self, guild_id: int, reason: str) -> bool:
         """Stop the guild's run (or the one starting); ``False`` if there is none."""

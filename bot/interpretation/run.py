@@ -183,6 +183,8 @@ class AttributedTranscript:
     direction: Direction | None = None
     """Pair mode: what this utterance was interpreted from and into (it varies by
     member); ``None`` otherwise (the run's own source and target)."""
+    run_id: str = ""
+    """The run it belongs to (the id minted when ``start`` was accepted)."""
 
 
 class RunState(enum.Enum):
@@ -204,6 +206,8 @@ class RunStatus:
     """One sentence for the channel (what happened and what to do), or ``None``."""
     pair: PairDecision | None = None
     """Pair mode: the member's direction was just decided from what they speak."""
+    run_id: str = ""
+    """The run it belongs to (the id minted when ``start`` was accepted)."""
 
 
 def _discard_audio(pcm: bytes) -> None:
@@ -264,8 +268,12 @@ class ChannelInterpretation:
         preferences: PreferenceLookup = no_preferences,
         own_user_id: int | None = None,
         on_fatal: Callable[[str], None] | None = None,
+        run_id: str = "",
     ) -> None:
         self.channel_id = channel_id
+        self.run_id = run_id
+        """Stamped on every transcript and status, so nothing keyed by the channel
+        can mix this run's events with another run's in the same channel."""
         self.config = config
         self.state = RunState.STARTING
         self.stop_reason = ""
@@ -538,7 +546,7 @@ class ChannelInterpretation:
         direction = link.direction if self._pair is not None else None
         try:
             self._on_transcript(AttributedTranscript(self.channel_id, member, event, link_name,
-                                                     number, direction))
+                                                     number, direction, self.run_id))
         except Exception:
             log.exception("transcript outlet failed")
 
@@ -647,6 +655,8 @@ class ChannelInterpretation:
                 status = dataclasses.replace(status, notice=None)
             else:
                 self._notices.add(notice)
+        if status.run_id != self.run_id:
+            status = dataclasses.replace(status, run_id=self.run_id)
         if self._on_status is None:
             return
         try:

@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import json
 import logging
-import secrets
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -38,8 +38,9 @@ _context: contextvars.ContextVar[Mapping[str, int | str]] = contextvars.ContextV
 
 
 def new_run_id() -> str:
-    """A short id that tells one run's lines from the next run's in the same channel."""
-    return secrets.token_hex(4)
+    """A run's one id, minted once when its start is accepted: every log line of the run,
+    its stored segments, its export's file name and its summary carry this same text."""
+    return uuid.uuid4().hex
 
 
 @contextlib.contextmanager

@@ -1,59 +1,89 @@
-"""Interpretation runs as a server sees them: settings, limits, failures, summaries.
+"""Interpretation runs as a server sees them: one :class:`Run` per run, from the
+moment its start is accepted to its summary.
 
-:class:`RunService` is what the commands call to start and stop a run. It
-resolves the run's settings (command option > channel > server > default),
-builds the engine's :class:`~bot.interpretation.run.RunConfig`, opens the run's
-transcript (:class:`~bot.transcripts.TranscriptService`, before the engine starts
-so no early utterance is missed, under the run id the segments are stored with),
-hands the run its guild's in-memory preference view, and then watches the run:
+:class:`RunService` is what the commands call to start and stop a run. A run is
+registered (phase ``STARTING``) before anything is awaited, so a second start in
+the same guild sees it at once and is refused; it keeps its place through
+``STOPPING`` until the engine has left voice, so a start while the last run still
+disconnects is refused with a plain sentence too. Its id is minted once, here,
+and is the one every log line of the run, its stored segments, its export's file
+name and its summary carry.
+
+Starting, in this order, so that nobody's audio leaves the bot before they were
+told (``announce``: the consent notice) and no early utterance is missed (the
+transcript writer is open before the engine starts):
+
+1. resolve the settings (command option > channel > server > default) into the
+   engine's :class:`~bot.interpretation.run.RunConfig`;
+2. open the run's transcript writer (keyed by the run id, never by the channel);
+3. ``announce`` (the cog posts the consent notice; a failure ends the start);
+4. join and run (:class:`~bot.interpretation.manager.SessionManager`).
+
+A stop that arrives while the run is starting is honoured: before the join it
+ends the start, during the join the manager stops the run once the join returns.
+
+Then the service watches the run:
 
 - a watchdog task (one per run, ticking every ``tick_s``) stops it when no
   human has been in the voice channel for ``idle_leave_s``, or when it reaches
   ``max_run_minutes``;
-- engine statuses update the run's last error; the ones carrying a notice (an
-  error retrying cannot fix, a member left out by the speaker cap; the engine
-  sends each text once per run) go to ``on_failure`` for the channel;
+- engine statuses (each naming its run) update the run's last error; the ones
+  carrying a notice go to ``on_failure`` for the channel;
 - transcripts are counted (speakers, segments, detected languages) so that when
   the run ends, for whatever reason, ``on_ended`` gets a :class:`RunSummary`.
 
-Engine callbacks arrive on the event loop and are handled synchronously; the
-outlets (``on_failure``, ``on_ended``) must not block (the bot turns them into
-discord.py events). Every watchdog is cancelled and awaited by ``aclose``.
+Every refusal of the engine (:mod:`bot.interpretation.errors`), a start during
+shutdown and discord.py's "already connected" become one :class:`UserError`
+sentence here, never a bug report. Engine callbacks arrive on the event loop and
+are handled synchronously; the outlets (``on_failure``, ``on_ended``) must not
+block. Every watchdog is cancelled and awaited by ``aclose``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import discord
 
-from bot.interpretation.link import LinkState
-from bot.interpretation.manager import (
+from bot.interpretation.errors import (
     AlreadyRunning,
-    SessionManager,
+    NotAccepting,
+    RunRefused,
     StartCancelled,
     VoiceUnavailable,
 )
+from bot.interpretation.link import LinkState
+from bot.interpretation.manager import SessionManager
 from bot.interpretation.pair_mode import PairConfig, PairModeError
 from bot.interpretation.router import RouterConfig, RoutingMode
-from bot.interpretation.run import AttributedTranscript, RunConfig, RunState, RunStatus
+from bot.interpretation.run import (
+    AttributedTranscript,
+    ChannelInterpretation,
+    RunConfig,
+    RunState,
+    RunStatus,
+)
 from bot.interpretation.snapshot import RunSnapshot, snapshot
+from bot.observability import logs
 from bot.service.errors import UserError
 from bot.service.preferences import MemberPreferences
 from bot.store import ConfigLayer, Effective, Store, resolve
 from bot.transcripts import TranscriptRun, TranscriptService
+from bot.transcripts.service import TranscriptsClosed
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+SHUTTING_DOWN = "The bot is restarting; try again in a minute."
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +109,18 @@ class FailureNotice:
     message: str
 
 
+class RunPhase(enum.Enum):
+    STARTING = "starting"
+    """Accepted: the transcript opens, the notice is posted, the bot joins."""
+    RUNNING = "running"
+    STOPPING = "stopping"
+    """Asked to stop; still registered until the engine has left voice."""
+
+
 @dataclass(eq=False)
-class ActiveRun:
+class Run:
+    """One interpretation run, from the accepted start to its summary."""
+
     run_id: str
     guild_id: int
     voice_channel: discord.VoiceChannel
@@ -92,6 +132,12 @@ class ActiveRun:
     config: RunConfig
     started_at: datetime
     started_mono: float
+    phase: RunPhase = RunPhase.STARTING
+    engine: ChannelInterpretation | None = None
+    stop_reason: str | None = None
+    """A stop asked while the run was starting (the start then ends with it)."""
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the start has succeeded or failed."""
     speakers: set[int] = field(default_factory=set)
     segments: int = 0
     languages: dict[str, None] = field(default_factory=dict)
@@ -101,6 +147,10 @@ class ActiveRun:
     @property
     def post_transcripts(self) -> bool:
         return self.transcript_channel_id is not None
+
+
+Announce = Callable[[Run], Awaitable[None]]
+"""Tells the voice channel the run is on (the consent notice); raises to end the start."""
 
 
 class RunService:
@@ -124,8 +174,10 @@ class RunService:
         self._on_failure = on_failure
         self._clock = clock
         self._tick_s = tick_s
-        self._active: dict[int, ActiveRun] = {}
-        self._by_channel: dict[int, ActiveRun] = {}
+        self._runs: dict[int, Run] = {}
+        """guild → its run, in any phase (Discord allows one voice connection per guild)."""
+        self._by_id: dict[str, Run] = {}
+        self._refusal: str | None = None
 
     # -- queries -------------------------------------------------------------------
 
@@ -137,29 +189,37 @@ class RunService:
                    if channel_id is not None else ConfigLayer())
         return resolve(server, channel, options)
 
-    def active(self, guild_id: int) -> ActiveRun | None:
-        return self._active.get(guild_id)
+    def active(self, guild_id: int) -> Run | None:
+        """The guild's run in any phase (starting, running or stopping)."""
+        return self._runs.get(guild_id)
 
-    def for_channel(self, voice_channel_id: int) -> ActiveRun | None:
-        """The run interpreting this voice channel (transcripts carry the channel id):
-        its ``run_id``, ``guild_id``, ``transcript_channel_id`` and ``post_transcripts``
-        are what the transcript writer needs."""
-        return self._by_channel.get(voice_channel_id)
+    def get(self, run_id: str) -> Run | None:
+        return self._by_id.get(run_id)
 
     def snapshot(self, guild_id: int) -> RunSnapshot | None:
         run = self._manager.get(guild_id)
         return None if run is None else snapshot(run, now=self._clock())
 
-    def running_s(self, active: ActiveRun) -> float:
-        return max(0.0, self._clock() - active.started_mono)
+    def running_s(self, run: Run) -> float:
+        return max(0.0, self._clock() - run.started_mono)
 
     # -- start / stop --------------------------------------------------------------
 
     def check_not_running(self, guild_id: int) -> None:
-        current = self._manager.get(guild_id)
-        if current is not None:
-            raise UserError(f"I am already interpreting <#{current.channel_id}>. "
-                            "Stop it with `/interpret stop` first.")
+        """Refuse a start while the guild has a run in any phase, or while shutting down."""
+        if self._refusal is not None:
+            raise UserError(self._refusal)
+        current = self._runs.get(guild_id)
+        if current is None:
+            return
+        where = current.voice_channel.mention
+        if current.phase is RunPhase.STARTING:
+            raise UserError(f"I am already starting in {where}; wait for it, or stop it with "
+                            "`/interpret stop`.")
+        if current.phase is RunPhase.STOPPING:
+            raise UserError(f"I am still leaving {where}; try again in a moment.")
+        raise UserError(f"I am already interpreting {where}. "
+                        "Stop it with `/interpret stop` first.")
 
     def run_config(self, effective: Effective) -> RunConfig:
         """The engine's config for ``effective``; a missing target is the user's to fix."""
@@ -185,68 +245,115 @@ class RunService:
     async def start(self, channel: discord.VoiceChannel, effective: Effective, *,
                     report_channel_id: int,
                     transcript_channel: discord.TextChannel | None,
-                    own_user_id: int | None) -> ActiveRun:
-        """Open the transcript (when ``post_transcripts``), then join and run.
+                    own_user_id: int | None,
+                    announce: Announce | None = None) -> Run:
+        """Accept the run, open its transcript, announce it, then join and run.
 
-        The transcript's writer is open before the engine starts, so no early
-        utterance is missed; a failed start closes it again.
+        Raises :class:`UserError` for every expected refusal; whatever it opened is
+        closed again when it fails.
         """
         guild_id = channel.guild.id
         config = self.run_config(effective)
+        if effective["post_transcripts"] and transcript_channel is None:
+            raise UserError("Transcripts need a text channel: run `start` in one, or set "
+                            "`/interpret config transcript_channel:`.")
         self.check_not_running(guild_id)
-        await self._preferences.load(guild_id)
-        run_id = uuid.uuid4().hex
-        if effective["post_transcripts"]:
-            if transcript_channel is None:
-                raise UserError("Transcripts need a text channel: run `start` in one, or set "
-                                "`/interpret config transcript_channel:`.")
+        # Claimed before the first await: a second start sees this one at once.
+        run = Run(
+            run_id=logs.new_run_id(), guild_id=guild_id, voice_channel=channel,
+            report_channel_id=report_channel_id,
+            transcript_channel_id=(transcript_channel.id if transcript_channel is not None
+                                   and effective["post_transcripts"] else None),
+            effective=effective, config=config, started_at=datetime.now(UTC),
+            started_mono=self._clock(),
+        )
+        run.languages[config.source_language] = None
+        run.languages[config.target_language] = None
+        self._runs[guild_id] = run
+        self._by_id[run.run_id] = run
+        with logs.bind(guild_id=guild_id, channel_id=channel.id, run_id=run.run_id):
+            try:
+                engine = await self._bring_up(run, transcript_channel, own_user_id, announce)
+            except BaseException as exc:
+                self._forget(run)
+                await self._transcripts.finish(run.run_id)
+                if isinstance(exc, (RunRefused, TimeoutError, discord.ClientException,
+                                    TranscriptsClosed)):
+                    raise refusal(exc, channel) from None
+                raise
+            finally:
+                run.settled.set()
+            run.engine = engine
+            run.phase = RunPhase.RUNNING
+            run.started_mono = self._clock()
+            if engine.state is RunState.STOPPED:  # ended before we were watching
+                self._finish(run, engine.stop_reason)
+                return run
+            run.watchdog = asyncio.create_task(self._watch(run),
+                                               name=f"runs:{guild_id}:watchdog")
+            log.info("run %s started in channel %d (guild %d)", run.run_id, channel.id,
+                     guild_id)
+        return run
+
+    async def _bring_up(self, run: Run, transcript_channel: discord.TextChannel | None,
+                        own_user_id: int | None,
+                        announce: Announce | None) -> ChannelInterpretation:
+        channel, config = run.voice_channel, run.config
+        await self._preferences.load(run.guild_id)
+        if run.post_transcripts:
+            assert transcript_channel is not None
             try:
                 await self._transcripts.open_run(TranscriptRun(
                     voice_channel=channel, transcript_channel=transcript_channel,
                     source_language=config.source_language,
-                    target_language=config.target_language, run_id=run_id,
-                    live_captions=bool(effective["live_captions"]),
-                    member_sources=self._preferences.sources(guild_id)))
+                    target_language=config.target_language, run_id=run.run_id,
+                    live_captions=bool(run.effective["live_captions"]),
+                    member_sources=self._preferences.sources(run.guild_id),
+                    pair=config.pair is not None, started_at=run.started_at))
             except discord.HTTPException as exc:
                 why = exc.text or exc.status
                 raise UserError(f"I could not open the transcript thread in "
                                 f"{transcript_channel.mention} ({why}).") from None
-        try:
-            run = await self._manager.start(channel, config, own_user_id,
-                                            preferences=self._preferences.lookup(guild_id))
-        except (AlreadyRunning, StartCancelled, VoiceUnavailable, TimeoutError) as exc:
-            await self._transcripts.finish(channel.id)
-            raise _user_error(exc, channel) from None
-        except BaseException:
-            await self._transcripts.finish(channel.id)
-            raise
-        transcript_id = transcript_channel.id if transcript_channel is not None else None
-        active = ActiveRun(
-            run_id=run_id, guild_id=guild_id, voice_channel=channel,
-            report_channel_id=report_channel_id,
-            transcript_channel_id=transcript_id if effective["post_transcripts"] else None,
-            effective=effective, config=config, started_at=datetime.now(UTC),
-            started_mono=self._clock(),
-        )
-        active.languages[config.source_language] = None
-        active.languages[config.target_language] = None
-        self._active[guild_id] = active
-        self._by_channel[run.channel_id] = active
-        if run.state is RunState.STOPPED:  # ended while we were not yet watching
-            self._finish(active, run.stop_reason)
-            return active
-        active.watchdog = asyncio.create_task(self._watch(active),
-                                              name=f"runs:{guild_id}:watchdog")
-        log.info("run %s started in channel %d (guild %d)", active.run_id, channel.id, guild_id)
-        return active
+        self._raise_if_cancelled(run)
+        if announce is not None:
+            await announce(run)  # nobody's audio leaves the bot before this is posted
+        self._raise_if_cancelled(run)
+        return await self._manager.start(channel, config, own_user_id,
+                                         preferences=self._preferences.lookup(run.guild_id),
+                                         run_id=run.run_id)
+
+    def _raise_if_cancelled(self, run: Run) -> None:
+        if run.stop_reason is not None:
+            raise StartCancelled(run.stop_reason)
+        if self._refusal is not None:
+            raise NotAccepting(self._refusal)
 
     async def stop(self, guild_id: int, reason: str) -> bool:
-        """Stop the guild's run; returns once its transcript posts are in the thread."""
-        run = self._manager.get(guild_id)
-        stopped = await self._manager.stop(guild_id, reason)
-        if run is not None:
-            await self._transcripts.finish(run.channel_id)
-        return stopped
+        """Stop the guild's run (or end its start); returns once its transcript posts are
+        in the thread. ``False`` if there is none."""
+        run = self._runs.get(guild_id)
+        if run is None:
+            return False
+        if run.phase is RunPhase.STARTING:
+            run.stop_reason = run.stop_reason or reason
+            await self._manager.stop(guild_id, reason)  # a join under way ends once back
+            await run.settled.wait()
+            if self._runs.get(guild_id) is not run:
+                return True
+        if run.phase is RunPhase.RUNNING:
+            run.phase = RunPhase.STOPPING
+        await self._manager.stop(guild_id, reason)
+        await self._transcripts.finish(run.run_id)
+        return True
+
+    async def refuse_new_runs(self, reason: str = SHUTTING_DOWN) -> None:
+        """From now on every start is refused with ``reason``; waits for starts under way
+        (each ends refused, or runs and is stopped with the others)."""
+        self._refusal = reason
+        starting = [run.settled.wait() for run in self._runs.values()
+                    if run.phase is RunPhase.STARTING]
+        await asyncio.gather(*starting)
+        await self._manager.refuse_new_runs(reason)
 
     def refresh_member(self, guild_id: int, member_id: int) -> None:
         """A member changed their preferences: their live session takes them (in place
@@ -258,7 +365,9 @@ class RunService:
             run.member_settings_changed(member_id)
 
     async def aclose(self) -> None:
-        watchdogs = [a.watchdog for a in self._active.values() if a.watchdog is not None]
+        if self._refusal is None:
+            self._refusal = SHUTTING_DOWN
+        watchdogs = [r.watchdog for r in self._runs.values() if r.watchdog is not None]
         for task in watchdogs:
             task.cancel()
         await asyncio.gather(*watchdogs, return_exceptions=True)
@@ -266,69 +375,74 @@ class RunService:
     # -- engine events -------------------------------------------------------------
 
     def on_transcript(self, transcript: AttributedTranscript) -> None:
-        active = self._by_channel.get(transcript.channel_id)
+        run = self._by_id.get(transcript.run_id)
         event = transcript.event
-        if active is None or not event.is_final or event.kind != "original":
+        if run is None or not event.is_final or event.kind != "original":
             return
-        active.segments += 1
+        run.segments += 1
         if transcript.member_id is not None:
-            active.speakers.add(transcript.member_id)
+            run.speakers.add(transcript.member_id)
         if event.language_detected:
-            active.languages.setdefault(event.language_detected, None)
+            run.languages.setdefault(event.language_detected, None)
 
     def on_status(self, status: RunStatus) -> None:
-        active = self._by_channel.get(status.channel_id)
-        if active is None:
+        run = self._by_id.get(status.run_id)
+        if run is None:
             return
         if status.state is RunState.STOPPED:
-            self._finish(active, status.reason)
+            if run.phase is not RunPhase.STARTING:  # a failed start ends in start()
+                self._finish(run, status.reason)
             return
         if status.reason.startswith("link failed") or (
                 status.link is not None and status.link.state is LinkState.RECONNECTING):
-            active.last_error = status.reason
+            run.last_error = status.reason
         if status.notice is None:
             return
         # The engine words the notice and sends each text once per run.
-        self._emit(self._on_failure, FailureNotice(active.guild_id, active.report_channel_id,
+        self._emit(self._on_failure, FailureNotice(run.guild_id, run.report_channel_id,
                                                    status.notice))
 
     # -- internals -----------------------------------------------------------------
 
-    def _finish(self, active: ActiveRun, reason: str) -> None:
-        if self._active.get(active.guild_id) is active:
-            del self._active[active.guild_id]
-        self._by_channel.pop(active.voice_channel.id, None)
-        if active.watchdog is not None and active.watchdog is not asyncio.current_task():
-            active.watchdog.cancel()
+    def _forget(self, run: Run) -> None:
+        if self._runs.get(run.guild_id) is run:
+            del self._runs[run.guild_id]
+        self._by_id.pop(run.run_id, None)
+
+    def _finish(self, run: Run, reason: str) -> None:
+        self._forget(run)
+        if run.watchdog is not None and run.watchdog is not asyncio.current_task():
+            run.watchdog.cancel()
         summary = RunSummary(
-            run_id=active.run_id, guild_id=active.guild_id,
-            voice_channel_id=active.voice_channel.id,
-            report_channel_id=active.report_channel_id,
-            duration_s=self.running_s(active), speakers=len(active.speakers),
-            segments=active.segments, languages=tuple(active.languages), reason=reason)
-        log.info("run %s ended (%s): %d segments from %d speakers in %.0f s", active.run_id,
+            run_id=run.run_id, guild_id=run.guild_id,
+            voice_channel_id=run.voice_channel.id,
+            report_channel_id=run.report_channel_id,
+            duration_s=self.running_s(run), speakers=len(run.speakers),
+            segments=run.segments, languages=tuple(run.languages), reason=reason)
+        log.info("run %s ended (%s): %d segments from %d speakers in %.0f s", run.run_id,
                  reason, summary.segments, summary.speakers, summary.duration_s)
         self._emit(self._on_ended, summary)
 
-    async def _watch(self, active: ActiveRun) -> None:
-        idle_s = float(active.effective["idle_leave_s"])
-        cap_minutes = int(active.effective["max_run_minutes"])
+    async def _watch(self, run: Run) -> None:
+        idle_s = float(run.effective["idle_leave_s"])
+        cap_minutes = int(run.effective["max_run_minutes"])
         alone_since: float | None = None
         while True:
             await asyncio.sleep(self._tick_s)
             now = self._clock()
             reason = None
-            if cap_minutes and now - active.started_mono >= cap_minutes * 60:
+            if cap_minutes and now - run.started_mono >= cap_minutes * 60:
                 reason = f"the {cap_minutes}-minute limit for a run was reached"
-            elif any(not m.bot for m in active.voice_channel.members):
+            elif any(not m.bot for m in run.voice_channel.members):
                 alone_since = None
             elif alone_since is None:
                 alone_since = now
             elif now - alone_since >= idle_s:
                 reason = f"nobody was left in the voice channel for {idle_s:.0f} s"
             if reason is not None:
+                run.phase = RunPhase.STOPPING
                 with contextlib.suppress(asyncio.CancelledError):
-                    await self._manager.stop(active.guild_id, reason)
+                    await self._manager.stop(run.guild_id, reason)
                 return
 
     @staticmethod
@@ -339,12 +453,19 @@ class RunService:
             log.exception("run event outlet failed")
 
 
-def _user_error(exc: BaseException, channel: discord.VoiceChannel) -> UserError:
+def refusal(exc: BaseException, channel: discord.VoiceChannel) -> UserError:
+    """The one sentence for an expected end of a start (never a bug report)."""
     if isinstance(exc, AlreadyRunning):
         return UserError(f"I am {exc}. Stop it with `/interpret stop` first.")
     if isinstance(exc, StartCancelled):
         return UserError(f"The start was cancelled: {exc}.")
+    if isinstance(exc, (NotAccepting, TranscriptsClosed)):
+        return UserError(SHUTTING_DOWN)
     if isinstance(exc, VoiceUnavailable):
         return UserError("Voice is unavailable in this version of the bot; its operator "
                          "must update it (the log says why).")
+    if isinstance(exc, discord.ClientException):
+        # discord.py still holds the last run's voice connection while it disconnects.
+        return UserError("I am still connected to voice in this server; try again in a "
+                         "moment.")
     return UserError(f"I could not join {channel.mention} in time. Please try again.")

@@ -1,12 +1,14 @@
-"""The bot's transcript service: one :class:`TranscriptWriter` per running voice channel.
+"""The bot's transcript service: one :class:`TranscriptWriter` per run, keyed by its id.
 
 Owned by the bot (created in ``setup_hook``, closed in ``close`` after the runs
 stopped and before the bot leaves Discord). Whoever starts a run (the
 ``/interpret start`` command) calls :meth:`TranscriptService.open_run` with
 where the transcript goes, ideally *before* starting the engine so that no early
 transcript is missed; the ``cogs.transcripts`` listener feeds it the engine's
-events: :meth:`on_transcript` routes each one to its channel's writer,
-:meth:`on_status` flushes and closes the writer when the run stops.
+events: :meth:`on_transcript` routes each one to its run's writer (by the run id the
+engine stamps on it), :meth:`on_status` flushes and closes the writer when that run
+stops. Nothing is keyed by the voice channel, so a second start in the same channel,
+or a stopped run's late status, can never touch another run's writer.
 :meth:`finish` does the same on demand (the stop command awaits it, so the
 posts are in the thread when it answers).
 
@@ -20,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from typing import Any
 import discord
 
 from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
+from bot.observability.logs import new_run_id
 from bot.transcripts.poster import Poster
 from bot.transcripts.records import SegmentOutlet
 from bot.transcripts.speakers import SpeakerDirectory
@@ -41,8 +43,8 @@ log = logging.getLogger(__name__)
 _RUNS_REMEMBERED = 256  # run id → start time, for exports of recent runs
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex
+class TranscriptsClosed(RuntimeError):
+    """The service is closed (the bot is shutting down): no new transcript opens."""
 
 
 def _utc_now() -> datetime:
@@ -87,20 +89,21 @@ class TranscriptService:
         """Where finished utterances are stored (``None``: not stored)."""
         self._clock = clock
         self._threads = ThreadRegistry()
-        self._writers: dict[int, tuple[TranscriptRun, TranscriptWriter]] = {}
+        self._writers: dict[str, tuple[TranscriptRun, TranscriptWriter]] = {}
         self._run_starts: OrderedDict[str, datetime] = OrderedDict()
-        self._finishing: dict[int, asyncio.Task[None]] = {}  # voice channel → its flush
+        self._finishing: dict[str, asyncio.Task[None]] = {}  # run id → its flush
         self._closed = False
         self.unrouted = 0
-        """Transcripts of channels without an open run (ignored)."""
+        """Transcripts of runs without an open writer (ignored)."""
 
     # -- runs ----------------------------------------------------------------------------
 
     async def open_run(self, run: TranscriptRun) -> TranscriptWriter:
         """Start writing the transcript of ``run`` (its thread is created right away)."""
         if self._closed:
-            raise RuntimeError("the transcript service is closed")
-        await self.finish(run.voice_channel.id)
+            raise TranscriptsClosed("the transcript service is closed")
+        if run.run_id in self._writers or run.run_id in self._finishing:
+            raise ValueError(f"run {run.run_id} already has a transcript")
         key = self._key(run)
         day = run.started_at.date()
         voice_name = run.voice_channel.name
@@ -125,25 +128,25 @@ class TranscriptService:
             config=_with_captions(self.config, run.live_captions),
             clock=self._clock,
         )
-        self._writers[run.voice_channel.id] = (run, writer)
+        self._writers[run.run_id] = (run, writer)
         self._run_starts[run.run_id] = run.started_at
         while len(self._run_starts) > _RUNS_REMEMBERED:
             self._run_starts.popitem(last=False)
         await writer.start()
         return writer
 
-    async def finish(self, voice_channel_id: int) -> None:
-        """Flush and close the writer of that channel's run; returns when its posts are in
+    async def finish(self, run_id: str) -> None:
+        """Flush and close the writer of that run; returns when its posts are in
         the thread (also when another caller started the flush). Nothing if there is none."""
-        entry = self._writers.pop(voice_channel_id, None)
+        entry = self._writers.pop(run_id, None)
         if entry is not None:
             # The flush outlives a cancelled caller (an event handler, a command that timed
             # out) and aclose() waits for it, so shutting down never cuts a flush short.
             task = asyncio.create_task(self._finish(*entry),
-                                       name=f"transcripts:finish:{voice_channel_id}")
-            self._finishing[voice_channel_id] = task
-            task.add_done_callback(lambda t: self._finished(voice_channel_id, t))
-        task_or_none = self._finishing.get(voice_channel_id)
+                                       name=f"transcripts:finish:{run_id}")
+            self._finishing[run_id] = task
+            task.add_done_callback(lambda t: self._finished(run_id, t))
+        task_or_none = self._finishing.get(run_id)
         if task_or_none is not None:
             await asyncio.shield(task_or_none)
 
@@ -155,9 +158,9 @@ class TranscriptService:
             if thread is not None:
                 self._threads.remember(self._key(run), thread.id, self._clock())
 
-    def _finished(self, voice_channel_id: int, task: asyncio.Task[None]) -> None:
-        if self._finishing.get(voice_channel_id) is task:
-            del self._finishing[voice_channel_id]
+    def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
+        if self._finishing.get(run_id) is task:
+            del self._finishing[run_id]
 
     async def aclose(self) -> None:
         """Flush every writer (the bot's shutdown: before it leaves Discord)."""
@@ -168,7 +171,7 @@ class TranscriptService:
     # -- engine events -------------------------------------------------------------------
 
     def on_transcript(self, transcript: AttributedTranscript) -> None:
-        entry = self._writers.get(transcript.channel_id)
+        entry = self._writers.get(transcript.run_id)
         if entry is None:
             self.unrouted += 1
             return
@@ -176,7 +179,7 @@ class TranscriptService:
 
     async def on_status(self, status: RunStatus) -> None:
         if status.state is RunState.STOPPED:
-            await self.finish(status.channel_id)
+            await self.finish(status.run_id)
 
     def thread_deleted(self, thread_id: int) -> None:
         for _, writer in self._writers.values():
@@ -184,8 +187,8 @@ class TranscriptService:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def writer(self, voice_channel_id: int) -> TranscriptWriter | None:
-        entry = self._writers.get(voice_channel_id)
+    def writer(self, run_id: str) -> TranscriptWriter | None:
+        entry = self._writers.get(run_id)
         return None if entry is None else entry[1]
 
     def current_run(self, guild_id: int) -> TranscriptRun | None:

@@ -20,6 +20,7 @@ from bot.pinch.options import MAX_CONTEXT_CHARS
 from bot.service import permissions
 from bot.service.container import Services
 from bot.service.errors import UserError
+from bot.service.runs import Run
 from bot.store import ConfigLayer
 from bot.transcripts import commands as transcript_commands
 from cogs.interpret import formatting
@@ -95,17 +96,22 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
 
         await interaction.response.defer(thinking=True)
         me = self.bot.user
+
+        async def announce(run: Run) -> None:
+            # Nobody may be interpreted without being told: no notice, no run (and
+            # nothing was ever sent, since the bot has not joined yet).
+            try:
+                await voice_channel.send(formatting.consent_notice(run),
+                                         allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException:
+                raise UserError(f"I could not post the consent notice in "
+                                f"{voice_channel.mention}, so I did not start. Let me send "
+                                "messages there, then start again.") from None
+
         active = await runs.start(voice_channel, effective, report_channel_id=report.id,
                                   transcript_channel=transcripts,
-                                  own_user_id=me.id if me is not None else None)
-        try:
-            await voice_channel.send(formatting.consent_notice(active),
-                                     allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            # Nobody may be interpreted without being told: no notice, no run.
-            await runs.stop(voice_channel.guild.id, "the consent notice could not be posted")
-            raise UserError(f"I could not post the consent notice in {voice_channel.mention}, "
-                            "so I stopped. Let me send messages there, then start again.") from None
+                                  own_user_id=me.id if me is not None else None,
+                                  announce=announce)
         humans = sum(not m.bot for m in voice_channel.members)
         await interaction.edit_original_response(content=formatting.started(active, humans=humans),
                                                  allowed_mentions=NO_MENTIONS)

@@ -14,7 +14,7 @@ import discord
 from bot.interpretation.link import LinkState
 from bot.interpretation.snapshot import RunSnapshot
 from bot.languages import SUPPORTED
-from bot.service.runs import ActiveRun, RunSummary
+from bot.service.runs import Run, RunSummary
 from bot.store import Effective, Source, StoredPreference
 
 #: Settings as /interpret config names them, in display order.
@@ -88,7 +88,7 @@ def config_view(effective: Effective, *, where: str, server_only: bool) -> str:
     return "\n".join(lines)
 
 
-def started(active: ActiveRun, *, humans: int) -> str:
+def started(active: Run, *, humans: int) -> str:
     config = active.config
     voice = config.voice_type
     mode = (f"pair ({config.source_language} ↔ {config.target_language})"
@@ -110,7 +110,7 @@ def started(active: ActiveRun, *, humans: int) -> str:
     return "\n".join(lines)
 
 
-def consent_notice(active: ActiveRun) -> str:
+def consent_notice(active: Run) -> str:
     target = language(active.config.target_language)
     where = (f"and posted as text in <#{active.transcript_channel_id}>"
              if active.post_transcripts else "and not stored as text")
@@ -123,7 +123,7 @@ def consent_notice(active: ActiveRun) -> str:
     )
 
 
-def status(snap: RunSnapshot, active: ActiveRun | None) -> str:
+def status(snap: RunSnapshot, active: Run | None) -> str:
     mode = snap.mode.value
     lines = [
         f"Interpreting <#{snap.channel_id}> for {duration(snap.running_s)}"
@@ -162,7 +162,8 @@ def _state(state: LinkState) -> str:
 def summary(s: RunSummary) -> str:
     return (f"Interpretation of <#{s.voice_channel_id}> ended: {s.reason}. "
             f"Duration {duration(s.duration_s)}, {s.speakers} speaker(s), "
-            f"{s.segments} segment(s), languages {', '.join(s.languages)}.")
+            f"{s.segments} segment(s), languages {', '.join(s.languages)}. "
+            f"Run `{s.run_id}` (`/interpret transcript run:{s.run_id}`).")
 
 
 def preference_view(pref: StoredPreference, effective_source: str) -> str:

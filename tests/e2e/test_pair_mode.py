@@ -85,12 +85,12 @@ class PairRun:
         assert isinstance(voice, discord.VoiceChannel)
         assert isinstance(text, discord.TextChannel)
         assert self.bot.user is not None
-        await self.thread_posts.open_run(
-            TranscriptRun(voice, text, "en-US", "es-ES", pair=True))
+        transcript = TranscriptRun(voice, text, "en-US", "es-ES", pair=True)
+        await self.thread_posts.open_run(transcript)
         self.run = await self.manager.start(
             voice, RunConfig(source_language="en-US", target_language="es-ES",
                              pair=PairConfig()),
-            own_user_id=self.bot.user.id)
+            own_user_id=self.bot.user.id, run_id=transcript.run_id)
         await self.fake.wait_bot_voice_ready()
         await self.fake.wait_dave_ready()
         return self.run

@@ -62,7 +62,7 @@ class Live:
         await self.service.open_run(self.run)
         await self.bot.interpretations.start(
             voice, RunConfig(target_language="es-ES", router=RouterConfig(mode=mode)),
-            own_user_id=self.bot.user.id)
+            own_user_id=self.bot.user.id, run_id=self.run.run_id)
         await self.fake.wait_bot_voice_ready()
         await self.fake.wait_dave_ready()
 
@@ -184,12 +184,14 @@ async def test_stop_with_posts_pending_they_are_in_the_thread_when_stop_returns(
     await _alternate(live, tmp_path, ["alice", "bob", "alice"])
     # Every translation has reached the bot (stopping earlier would end the links first).
     await eventually(lambda: sum(t.event.kind == "translated" for t in translations) == 3, 15)
-    writer = live.service.writer(live.fake.voice_channel.id)
+    assert live.run is not None
+    writer = live.service.writer(live.run.run_id)
     assert writer is not None
     await eventually(lambda: writer.pending > 0 and live.posts())  # Discord is behind
     assert live.bot.interpretations is not None
     await live.bot.interpretations.stop(live.fake.guild.id, "stop")
-    await live.service.finish(live.fake.voice_channel.id)  # what /interpret stop awaits
+    assert live.run is not None
+    await live.service.finish(live.run.run_id)  # what /interpret stop awaits
     assert _said_in_order(live) == [DEFAULT_SCRIPT[0], DEFAULT_SCRIPT[0], DEFAULT_SCRIPT[1]]
     assert writer.counters.undeliverable == 0
 
@@ -204,7 +206,8 @@ async def test_sigterm_with_posts_pending_they_are_in_the_thread_before_the_bot_
     await _alternate(live, tmp_path, ["alice", "bob", "alice"])
     # Every translation has reached the bot (stopping earlier would end the links first).
     await eventually(lambda: sum(t.event.kind == "translated" for t in translations) == 3, 15)
-    writer = live.service.writer(live.fake.voice_channel.id)
+    assert live.run is not None
+    writer = live.service.writer(live.run.run_id)
     assert writer is not None
     await eventually(lambda: writer.pending > 0 and live.posts())
     # What SIGTERM/SIGINT run in bot.serve: refuse starts, notices, stop the runs (the

@@ -50,6 +50,15 @@ class Scene:
         self.writer = await self.service.open_run(self.run)
         return self.writer
 
+    @property
+    def run_id(self) -> str:
+        assert self.run is not None, "open_run first"
+        return self.run.run_id
+
+    async def finish(self) -> None:
+        """What the stop command awaits: the run's posts are in the thread."""
+        await self.service.finish(self.run_id)
+
     def member_id(self, name: str) -> int:
         return self.fake.member(name).id
 
@@ -61,7 +70,8 @@ class Scene:
         event = TranscriptEvent(cast(TranscriptKind, kind), text, final, language,
                                 time.time() if at is None else at, 0.9 if final else None)
         self.bot.dispatch("interpretation_transcript",
-                          AttributedTranscript(self.voice.id, member_id, event, link))
+                          AttributedTranscript(self.voice.id, member_id, event, link,
+                                               run_id=self.run_id))
 
     def said(self, member: str | None, text: str, **kw: Any) -> None:
         self._emit(member, "original", text, member=member, **kw)
@@ -79,7 +89,8 @@ class Scene:
 
     def stopped(self, reason: str = "stop") -> None:
         self.bot.dispatch("interpretation_status",
-                          RunStatus(self.voice.id, RunState.STOPPED, reason))
+                          RunStatus(self.voice.id, RunState.STOPPED, reason,
+                                    run_id=self.run_id))
 
     # -- reading back ----------------------------------------------------------------
 

@@ -82,7 +82,7 @@ async def test_text_export_lists_every_utterance_with_names_and_times(scene: Sce
 async def test_export_of_the_last_run_after_it_stopped(scene: Scene) -> None:
     await scene.open_run()
     await _conversation(scene)
-    await scene.service.finish(scene.voice.id)
+    await scene.finish()
     guild = scene.bot.get_guild(scene.fake.guild.id)
     assert guild is not None
     file = await transcript_file(scene.store, scene.service, guild, "srt")

@@ -39,7 +39,7 @@ async def test_stop_with_posts_pending_flushes_them_before_it_returns(scene: Sce
     await eventually(lambda: scene.posts())
     assert writer.pending > 0
     scene.stopped()  # the engine's STOPPED status, as the manager emits it
-    await scene.service.finish(scene.voice.id)  # what the stop command awaits
+    await scene.finish()  # what the stop command awaits
     assert _in_thread(scene) == said
     assert writer.counters.undeliverable == 0
 
@@ -78,6 +78,6 @@ async def test_a_second_finish_waits_for_the_flush_the_first_one_started(scene: 
     await eventually(lambda: scene.posts())
     scene.stopped()  # the listener starts the flush
     await asyncio.sleep(0)
-    await scene.service.finish(scene.voice.id)
+    await scene.finish()
     assert _in_thread(scene) == said
     assert writer.pending == 0

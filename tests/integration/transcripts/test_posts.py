@@ -147,7 +147,8 @@ async def test_utterance_numbers_pair_each_translation_with_its_own_original(
     def send(member: int | None, kind: TranscriptKind, text: str, number: int) -> None:
         event = TranscriptEvent(kind, text, True, "en-US", time.time(), None)
         scene.bot.dispatch("interpretation_transcript",
-                           AttributedTranscript(scene.voice.id, member, event, "mixed", number))
+                           AttributedTranscript(scene.voice.id, member, event, "mixed", number,
+                                                run_id=scene.run_id))
 
     send(alice, "original", "first", 1)
     send(bob, "original", "second", 2)

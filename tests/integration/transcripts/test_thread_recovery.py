@@ -89,7 +89,7 @@ async def test_a_run_restarted_within_ten_minutes_reuses_its_thread(scene: Scene
     await scene.wait_posts(1)
     thread = scene.thread
     await archive_thread(scene.fake, thread)
-    await scene.service.finish(scene.voice.id)
+    await scene.finish()
     await scene.open_run()
     scene.utterance("bob", "two", "dos")
     await scene.wait_posts(2)
@@ -100,7 +100,7 @@ async def test_a_restart_with_other_languages_opens_a_new_thread(scene: Scene) -
     await scene.open_run()
     scene.utterance("alice", "one", "uno")
     await scene.wait_posts(1)
-    await scene.service.finish(scene.voice.id)
+    await scene.finish()
     await scene.open_run(target_language="fr-FR")
     scene.utterance("bob", "two", "deux")
     await eventually(lambda: len(scene.fake.threads_in(scene.fake.text_channel)) == 2)
@@ -110,5 +110,5 @@ async def test_a_restart_with_other_languages_opens_a_new_thread(scene: Scene) -
 async def test_a_run_that_posted_nothing_leaves_no_empty_thread(scene: Scene) -> None:
     await scene.open_run()
     assert scene.thread_id() is not None
-    await scene.service.finish(scene.voice.id)
+    await scene.finish()
     assert scene.fake.threads_in(scene.fake.text_channel) == []
