@@ -68,6 +68,8 @@ class FakeDiscord:
         self._port = 0
         self._closed = False
         self._speech_tasks: set[asyncio.Task[SpeechReport]] = set()
+        self.bot_voice_requests: list[tuple[float, int, int | None]] = []
+        """Every op 4 the bot sent: (monotonic time, guild id, channel id or None)."""
 
     # -- lifecycle --------------------------------------------------------
 
@@ -310,6 +312,7 @@ class FakeDiscord:
             return
         bot_id = self.bot_user_id
         channel_id = None if data.get("channel_id") is None else int(data["channel_id"])
+        self.bot_voice_requests.append((time.monotonic(), guild.id, channel_id))
         previous = guild.voice_states.get(bot_id)
         if channel_id is not None:
             channel = guild.channels.get(channel_id)
