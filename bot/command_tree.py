@@ -11,14 +11,22 @@ Errors travel command → group → cog → here. Two kinds come out:
 The answer goes wherever the interaction allows: the first response, the
 deferred placeholder ("thinking..."), or an ephemeral followup; an interaction
 that expired meanwhile is only logged.
+
+The tree also knows which commands are under way (:meth:`InterpretTree.wait_idle`):
+a graceful shutdown lets them answer before it closes the HTTP session, so a
+command fired together with SIGTERM gets its sentence, not "the application did
+not respond" and a "Session is closed" traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import weakref
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -58,6 +66,24 @@ def _shown(value: Any) -> str:
 
 
 class InterpretTree(app_commands.CommandTree[Any]):
+    def __init__(self, client: discord.Client, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._under_way: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        # discord.py runs every command in a task of its own and calls this first in it.
+        task = asyncio.current_task()
+        if task is not None:
+            self._under_way.add(task)
+        return True
+
+    async def wait_idle(self) -> None:
+        """Return once every command under way has finished (and answered)."""
+        current = asyncio.current_task()
+        under_way = [t for t in self._under_way if t is not current and not t.done()]
+        if under_way:
+            await asyncio.wait(under_way)
+
     async def on_error(self, interaction: discord.Interaction[Any],
                        error: app_commands.AppCommandError, /) -> None:
         message = user_message(error)
@@ -92,6 +118,12 @@ async def send_ephemeral(interaction: discord.Interaction[Any], message: str) ->
         log.info("interaction %s expired before its error could be shown", interaction.id)
     except discord.HTTPException as exc:
         log.warning("could not show an error to the user: %s", exc)
+    except (RuntimeError, aiohttp.ClientError) as exc:
+        # A command that reached the bot while it was closing: its HTTP session is gone.
+        if not interaction.client.is_closed():
+            raise
+        log.info("interaction %s came in as the bot closed; not answered (%s)",
+                 interaction.id, exc)
 
 
 def _options(interaction: discord.Interaction[Any]) -> dict[str, Any]:

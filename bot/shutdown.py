@@ -11,7 +11,9 @@ The sequence, each step under its share of one deadline:
    registers one that drains its pending posts). It comes after the runs stop so the
    last transcripts of each run are among what it flushes, and after one pass of the
    loop so the runs' final status events have reached their listeners;
-5. **close** — the gateway, the Pinch client, the health endpoint.
+5. **answer** — commands still under way finish (a start refused above says so to
+   its caller before the HTTP session closes);
+6. **close** — the gateway, the Pinch client, the health endpoint.
 
 A step that fails is logged and the sequence goes on. If the deadline passes the
 remaining steps are cut short and the exit status is 1; after a signal, a watchdog
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Final
 
 import discord
 
+from bot.command_tree import InterpretTree
 from bot.service.runs import SHUTTING_DOWN
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ REFUSAL: Final = SHUTTING_DOWN
 NOTICE_TIMEOUT_S: Final = 3.0
 REFUSE_CAP_S: Final = 5.0
 """Longest wait for a start already under way (it is stopped with the others)."""
+COMMANDS_CAP_S: Final = 5.0
+"""Longest wait for commands under way to answer before the HTTP session closes."""
 CLOSE_RESERVE_S: Final = 2.0
 """Kept for the last step (closing the gateway and HTTP sessions)."""
 EXIT_MARGIN_S: Final = 0.5
@@ -133,6 +138,7 @@ class GracefulShutdown:
             ("posting notices", self._post_notices, NOTICE_TIMEOUT_S + 0.5),
             ("stopping runs", self._stop_runs, None),
             ("flushing", self._flush, None),
+            ("answering commands under way", self._answer, COMMANDS_CAP_S),
             ("closing", bot.close, None),
         ]
         on_time = True
@@ -185,6 +191,11 @@ class GracefulShutdown:
         manager = self._current.interpretations
         if manager is not None:
             await manager.aclose()
+
+    async def _answer(self) -> None:
+        tree = self._current.tree
+        if isinstance(tree, InterpretTree):
+            await tree.wait_idle()
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let the runs' final status events reach listeners

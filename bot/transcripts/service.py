@@ -191,6 +191,10 @@ class TranscriptService:
         entry = self._writers.get(run_id)
         return None if entry is None else entry[1]
 
+    def open_runs(self) -> frozenset[str]:
+        """Ids of the runs with a writer open or still flushing."""
+        return frozenset(self._writers) | frozenset(self._finishing)
+
     def current_run(self, guild_id: int) -> TranscriptRun | None:
         for run, _ in self._writers.values():
             if run.guild_id == guild_id:

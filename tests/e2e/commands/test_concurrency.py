@@ -1,0 +1,289 @@
+"""Commands fired at the same time end in exactly one run or a plain refusal.
+
+Each race fires its commands through the fake Discord at once (one ``gather``), as two
+people clicking together would, and runs ``ROUNDS`` times in a loop. After every round
+the bot must agree with itself and with Discord: a run is registered exactly when the
+bot is in voice, its engine is the manager's, its transcript writer is the only one
+open; with no run, nothing of a run is left (no writer, no voice client, no task).
+Every answer is a plain sentence (never a bug id), no ERROR is logged, and every run
+that ended got exactly one summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from bot.service.runs import Run, RunPhase
+from bot.shutdown import REFUSAL, GracefulShutdown
+from tests.e2e.commands.conftest import Interpret, interpret_bot, interpret_settings
+from tests.fakes.discord.model import InteractionRecord
+from tests.support.waiting import eventually
+
+ROUNDS = 20
+BUG = "Something went wrong"
+OUR_TASKS = ("run:", "runs:", "manager:", "transcripts:")
+STARTED = "Interpreting "
+CANCELLED_BY_STOP = "The start was cancelled: stopped by Admin."
+
+
+def plain(record: InteractionRecord) -> str:
+    """The one sentence a command answered with; never a bug report."""
+    [text] = record.texts
+    assert BUG not in text, text
+    return text
+
+
+def our_tasks() -> list[str]:
+    return sorted(t.get_name() for t in asyncio.all_tasks()
+                  if t.get_name().startswith(OUR_TASKS))
+
+
+async def settled(interpret: Interpret) -> Run | None:
+    """Wait until the guild's run and the bot's voice presence agree; the run, if any."""
+    bot, fake = interpret.bot, interpret.fake
+    runs, manager = bot.services.runs, bot.services.manager
+    transcripts, guild_id = bot.services.transcripts, fake.guild.id
+
+    def bot_in_voice() -> int | None:
+        state = fake.guild.voice_states.get(fake.bot_user_id)
+        return None if state is None else state.channel_id
+
+    def consistent() -> bool:
+        run = runs.active(guild_id)
+        if run is None:
+            return (bot_in_voice() is None and not bot.voice_clients and not manager.runs
+                    and not manager.starting(guild_id) and not transcripts.open_runs()
+                    and not our_tasks())
+        return (run.phase is RunPhase.RUNNING and bot_in_voice() == run.voice_channel.id
+                and manager.get(guild_id) is run.engine
+                and transcripts.open_runs() == {run.run_id})
+
+    try:
+        await eventually(consistent, 20)
+    except TimeoutError:
+        run = runs.active(guild_id)
+        raise AssertionError(
+            f"inconsistent: run={run and (run.run_id, run.phase)} "
+            f"voice={bot_in_voice()} clients={bot.voice_clients} "
+            f"engines={manager.runs} writers={transcripts.open_runs()} "
+            f"tasks={our_tasks()}") from None
+    return runs.active(guild_id)
+
+
+async def reset(interpret: Interpret) -> None:
+    if interpret.bot.services.runs.active(interpret.fake.guild.id) is not None:
+        assert plain(await interpret.invoke("stop")).startswith("Stopped interpreting")
+    assert await settled(interpret) is None
+
+
+def summaries(interpret: Interpret) -> list[str]:
+    return [m.content for m in interpret.bot_messages() if " ended: " in m.content]
+
+
+async def each_run_summarised_once(interpret: Interpret, seen: set[str]) -> None:
+    def ids() -> list[str]:
+        return [m.group(1) for text in summaries(interpret)
+                if (m := re.search(r"Run `([0-9a-f]+)`", text))]
+
+    await eventually(lambda: seen <= set(ids()), 10)
+    assert len(ids()) == len(set(ids())), "a run was summarised twice"
+
+
+Race = Callable[[Interpret, int], Awaitable[Run | None]]
+
+
+async def race_rounds(interpret: Interpret, caplog: pytest.LogCaptureFixture,
+                      race: Race) -> None:
+    """``ROUNDS`` rounds of ``race`` on one bot, each checked and reset."""
+    caplog.set_level(logging.WARNING)
+    seen: set[str] = set()
+    for round_no in range(ROUNDS):
+        run = await race(interpret, round_no)
+        if run is not None:
+            seen.add(run.run_id)
+        await reset(interpret)
+    await each_run_summarised_once(interpret, seen)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def start(interpret: Interpret, **options: Any) -> Awaitable[InteractionRecord]:
+    return interpret.invoke("start", **{"target": "es", **options})
+
+
+async def test_two_starts_at_once_end_in_one_run_and_one_refusal(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    await interpret.join("admin")
+
+    async def race(interpret: Interpret, _: int) -> Run | None:
+        first, second = await asyncio.gather(start(interpret), start(interpret))
+        answers = sorted([plain(first), plain(second)], key=lambda t: t.startswith(STARTED))
+        assert answers[0].startswith(("I am already starting in", "I am already interpreting"))
+        assert answers[1].startswith(STARTED)
+        run = await settled(interpret)
+        assert run is not None
+        return run
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_start_and_a_stop_at_once_end_in_one_run_or_none(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    await interpret.join("admin")
+
+    async def race(interpret: Interpret, _: int) -> Run | None:
+        started, stopped = await asyncio.gather(start(interpret), interpret.invoke("stop"))
+        run = await settled(interpret)
+        if plain(stopped) == "Nothing is being interpreted in this server.":
+            assert plain(started).startswith(STARTED)  # the stop came first
+            assert run is not None
+        else:
+            assert plain(stopped).startswith("Stopped interpreting")
+            assert plain(started) == CANCELLED_BY_STOP or plain(started).startswith(STARTED)
+            assert run is None
+        return run
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_stop_and_a_new_start_at_once_end_the_run_and_refuse_or_start_plainly(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    await interpret.join("admin")
+
+    async def race(interpret: Interpret, _: int) -> Run | None:
+        assert plain(await start(interpret)).startswith(STARTED)
+        before = await settled(interpret)
+        assert before is not None
+        stopped, started = await asyncio.gather(interpret.invoke("stop"), start(interpret))
+        assert plain(stopped).startswith("Stopped interpreting")
+        assert plain(started).startswith(("I am still leaving", "I am already interpreting",
+                                          STARTED))
+        after = await settled(interpret)
+        assert after is not before
+        assert (after is not None) == plain(started).startswith(STARTED)
+        return before
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_start_and_a_config_change_at_once_both_take_effect(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    await interpret.join("admin")
+    voice = interpret.fake.voice_channel
+    store = interpret.bot.services.store
+    targets = ("fr", "de")
+
+    async def race(interpret: Interpret, round_no: int) -> Run | None:
+        target = targets[round_no % 2]
+        started, configured = await asyncio.gather(
+            start(interpret), interpret.invoke("config", channel=voice, target=target))
+        assert plain(started).startswith(STARTED)
+        assert plain(configured).startswith("Saved.")
+        run = await settled(interpret)
+        assert run is not None
+        assert run.config.target_language == "es-ES"  # the command's own option wins
+        layer = await store.channel_config(interpret.fake.guild.id, voice.id)
+        assert layer.target_language == {"fr": "fr-FR", "de": "de-DE"}[target]
+        return run
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_start_and_a_members_opt_out_at_once_both_take_effect(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    await interpret.join("admin", "alice")
+    alice = interpret.fake.member("alice").id
+    preferences = interpret.bot.services.preferences
+
+    async def race(interpret: Interpret, round_no: int) -> Run | None:
+        opt_out = round_no % 2 == 0
+        started, me = await asyncio.gather(
+            start(interpret), interpret.invoke("me", user="alice", opt_out=opt_out))
+        assert plain(started).startswith(STARTED)
+        assert plain(me).startswith("Saved")
+        run = await settled(interpret)
+        assert run is not None
+        assert (await preferences.get(interpret.fake.guild.id, alice)).opted_out is opt_out
+        return run
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_start_while_its_caller_moves_channel_starts_in_one_of_them(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = interpret.fake
+    voice = fake.voice_channel
+    other = await fake.add_channel("Other voice")
+    await interpret.join("admin")
+
+    async def race(interpret: Interpret, round_no: int) -> Run | None:
+        here, there = (voice, other) if round_no % 2 == 0 else (other, voice)
+        await fake.move_member("admin", here)
+        started, _ = await asyncio.gather(start(interpret), fake.move_member("admin", there))
+        assert plain(started).startswith(STARTED)
+        run = await settled(interpret)
+        assert run is not None
+        [joined] = [c for c in (here, there) if c.id == run.voice_channel.id]
+        assert fake.bot_voice(joined) is not None
+        return run
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_stop_while_the_bot_is_kicked_from_voice_ends_the_run_once(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    await interpret.join("admin")
+
+    async def race(interpret: Interpret, _: int) -> Run | None:
+        assert plain(await start(interpret)).startswith(STARTED)
+        run = await settled(interpret)
+        assert run is not None
+        stopped, _ = await asyncio.gather(interpret.invoke("stop"),
+                                          interpret.fake.move_member("interpret-bot", None))
+        assert plain(stopped).startswith(("Stopped interpreting",
+                                          "Nothing is being interpreted"))
+        assert await settled(interpret) is None
+        return run
+
+    await race_rounds(interpret, caplog, race)
+
+
+async def test_a_start_and_a_sigterm_at_once_end_with_a_plain_answer_and_no_run(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The shutdown closes the bot, so each round has a bot of its own."""
+    caplog.set_level(logging.WARNING)
+    fake = interpret.fake
+    await interpret.join("admin")
+    await interpret.bot.close()  # the fixture's bot; each round makes its own
+    for round_no in range(ROUNDS):
+        settings = interpret_settings(fake, interpret.simulator,
+                                      interpret.tmp_path / f"round-{round_no}")
+        async with interpret_bot(fake, settings, interpret.clock) as bot:
+            shutdown = GracefulShutdown(bot, timeout_s=30)
+            # Discord's own deadline: an interaction the bot never saw fails after 3 s.
+            started = asyncio.create_task(start(interpret, within=3.0))
+            for _ in range(round_no % 4):  # vary where the two meet
+                await asyncio.sleep(0)
+            on_time = await shutdown.run()
+            assert on_time
+            try:
+                answer = plain(await started)
+            except TimeoutError:
+                answer = None  # the bot was gone before the interaction reached it
+            assert answer is None or answer == REFUSAL or answer.startswith(STARTED)
+            assert fake.bot_voice() is None
+            assert not bot.voice_clients
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
