@@ -6,6 +6,7 @@ Every test here runs twice (``[sqlite]``, ``[postgresql]``) through the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,6 +80,41 @@ async def test_channel_settings_are_kept_per_channel(store: Store) -> None:
     assert await store.configured_channels(GUILD) == [VOICE]
 
 
+async def test_concurrent_edits_of_different_server_settings_all_survive(store: Store) -> None:
+    edits = (ConfigLayer(target_language="de"), ConfigLayer(voice="male"),
+             ConfigLayer(max_speakers=3), ConfigLayer(context="Ferris"),
+             ConfigLayer(retention_days=30))
+    await asyncio.gather(*(store.update_server_config(GUILD, edit) for edit in edits))
+    assert await store.server_config(GUILD) == ConfigLayer(
+        target_language="de-DE", voice="male", max_speakers=3, context="Ferris",
+        retention_days=30)
+
+
+async def test_concurrent_edits_of_different_channel_settings_all_survive(store: Store) -> None:
+    edits = (ConfigLayer(target_language="de"), ConfigLayer(voice="male"),
+             ConfigLayer(max_speakers=3), ConfigLayer(manager_role_id=ALICE),
+             ConfigLayer(play_audio=False))
+    await asyncio.gather(*(store.update_channel_config(GUILD, VOICE, edit) for edit in edits))
+    assert await store.channel_config(GUILD, VOICE) == ConfigLayer(
+        target_language="de-DE", voice="male", max_speakers=3, manager_role_id=ALICE,
+        play_audio=False)
+
+
+async def test_clearing_a_setting_unsets_that_one_only(store: Store) -> None:
+    await store.update_server_config(GUILD, ConfigLayer(manager_role_id=ALICE, voice="male",
+                                                        context="Ferris"))
+    layer = await store.update_server_config(GUILD, ConfigLayer(), clear={"manager_role_id"})
+    assert layer == ConfigLayer(voice="male", context="Ferris")
+    assert await store.server_config(GUILD) == layer
+
+
+async def test_a_channel_with_every_setting_cleared_has_no_settings_left(store: Store) -> None:
+    await store.update_channel_config(GUILD, VOICE, ConfigLayer(context="Ferris"))
+    cleared = await store.update_channel_config(GUILD, VOICE, ConfigLayer(), clear={"context"})
+    assert cleared == ConfigLayer()
+    assert await store.configured_channels(GUILD) == []
+
+
 async def test_invalid_values_are_refused_and_nothing_is_written(store: Store) -> None:
     with pytest.raises(ConfigError, match="Unsupported language"):
         await store.update_server_config(GUILD, ConfigLayer(target_language="klingon"))
@@ -114,9 +150,9 @@ async def test_a_guild_cannot_read_or_change_another_guilds_configuration(store:
 
 
 async def test_member_preferences_are_per_guild(store: Store) -> None:
-    await store.set_member_preference(GUILD, ALICE, StoredPreference(source_language="fr-FR"))
-    await store.set_member_preference(GUILD, BOB, StoredPreference(opted_out=True))
-    await store.set_member_preference(OTHER_GUILD, ALICE, StoredPreference(voice="male"))
+    await store.update_member_preference(GUILD, ALICE, source_language="fr-FR")
+    await store.update_member_preference(GUILD, BOB, opted_out=True)
+    await store.update_member_preference(OTHER_GUILD, ALICE, voice="male")
 
     assert await store.member_preferences(GUILD) == {
         ALICE: StoredPreference(source_language="fr-FR"),
@@ -125,9 +161,11 @@ async def test_member_preferences_are_per_guild(store: Store) -> None:
     assert await store.member_preference(OTHER_GUILD, BOB) == StoredPreference()
 
 
-async def test_a_default_preference_removes_the_row(store: Store) -> None:
-    await store.set_member_preference(GUILD, ALICE, StoredPreference(opted_out=True))
-    await store.set_member_preference(GUILD, ALICE, StoredPreference())
+async def test_a_preference_back_to_the_defaults_removes_the_row(store: Store) -> None:
+    await store.update_member_preference(GUILD, ALICE, voice="male", opted_out=True)
+    await store.update_member_preference(GUILD, ALICE, opted_out=False)
+    assert await store.update_member_preference(GUILD, ALICE, clear={"voice"}) == \
+        StoredPreference()
     assert await store.member_preferences(GUILD) == {}
 
 
@@ -214,7 +252,6 @@ async def test_a_naive_datetime_is_refused() -> None:
 
 
 async def test_stores_opening_at_once_migrate_once(database_url: str) -> None:
-    import asyncio
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
         for opened in stores:
