@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
 from bot.store import ConfigError, ConfigLayer, Store, StoredPreference, StoredSegment
 from bot.store.migrate import current_revision, head_revision
@@ -38,17 +42,25 @@ async def test_opening_applies_the_migrations_up_to_head(store: Store) -> None:
     assert set(Base.metadata.tables) <= tables
 
 
-async def test_the_migrated_schema_matches_the_table_definitions(store: Store) -> None:
-    def columns(conn: object) -> dict[str, dict[str, bool]]:
-        inspector = inspect(conn)
-        return {table: {c["name"]: bool(c["nullable"]) for c in inspector.get_columns(table)}
-                for table in Base.metadata.tables}
+def schema_differences(connection: Connection) -> list[Any]:
+    """What Alembic's autogenerate would change to bring the database to the models
+    (tables, columns, types, nullability, server defaults, indexes, unique and foreign
+    keys), plus the primary keys, which autogenerate does not compare."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True})
+    differences: list[Any] = list(compare_metadata(context, Base.metadata))
+    inspector = inspect(connection)
+    for name, table in Base.metadata.tables.items():
+        migrated = inspector.get_pk_constraint(name)["constrained_columns"]
+        declared = [column.name for column in table.primary_key.columns]
+        if migrated != declared:
+            differences.append(("primary key", name, migrated, declared))
+    return differences
 
+
+async def test_the_schema_migrated_to_head_matches_the_models(store: Store) -> None:
     async with store.engine.connect() as conn:
-        migrated = await conn.run_sync(columns)
-    declared = {name: {c.name: bool(c.nullable) for c in table.columns}
-                for name, table in Base.metadata.tables.items()}
-    assert migrated == declared
+        assert await conn.run_sync(schema_differences) == []
 
 
 async def test_reopening_a_migrated_database_keeps_its_rows(database_url: str) -> None:
