@@ -130,6 +130,12 @@ async def test_retention_is_refused_at_channel_scope(interpret: Interpret) -> No
     assert record.texts == ["`retention_days` is a server setting: add `scope:server`."]
 
 
+async def test_clearing_retention_is_refused_at_channel_scope(interpret: Interpret) -> None:
+    record = await interpret.invoke("config", channel=interpret.fake.voice_channel,
+                                    clear="retention_days")
+    assert record.texts == ["`retention_days` is a server setting: add `scope:server`."]
+
+
 async def test_an_unknown_language_in_config_is_refused(interpret: Interpret) -> None:
     record = await interpret.invoke("config", scope="server", target="klingon")
     assert record.ephemeral
