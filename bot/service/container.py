@@ -28,9 +28,8 @@ from bot.service.preferences import MemberPreferences
 from bot.service.retention import RetentionPurger
 from bot.service.runs import FailureNotice, RunService, RunSummary
 from bot.settings import Settings
-from bot.store import Store, StoredSegment
+from bot.store import Store
 from bot.transcripts import TranscriptService
-from bot.transcripts.records import SegmentOutlet
 from bot.transcripts.writer import PostObserver
 
 log = logging.getLogger(__name__)
@@ -108,8 +107,7 @@ async def open_services(
         manager = SessionManager(transport, connect_voice, on_transcript=transcript,
                                  on_status=status, voice_unavailable=voice_unavailable)
         preferences = MemberPreferences(store)
-        transcripts = TranscriptService(outlet=SegmentOutlet(store, StoredSegment),
-                                        observer=transcript_observer)
+        transcripts = TranscriptService(sink=store, observer=transcript_observer)
         runs = RunService(manager, store, preferences, transcripts, on_ended=on_ended,
                           on_failure=on_failure, clock=clock, tick_s=tick_s)
         runs_holder.append(runs)

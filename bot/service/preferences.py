@@ -23,6 +23,7 @@ class MemberPreferences:
         self._store = store
         self._guilds: dict[int, dict[int, MemberPreference]] = {}
         self._loading: dict[int, asyncio.Lock] = {}
+        self._writing: dict[int, asyncio.Lock] = {}
 
     async def load(self, guild_id: int) -> None:
         """Read the guild's preferences from the store unless already held."""
@@ -57,20 +58,21 @@ class MemberPreferences:
                      clear: frozenset[str] = frozenset()) -> StoredPreference:
         """Change some of the member's choices (``clear`` names fields to unset)."""
         await self.load(guild_id)
-        current = await self._store.member_preference(guild_id, member_id)
-        new = StoredPreference(
-            source_language=None if "source_language" in clear
-            else source_language or current.source_language,
-            voice=None if "voice" in clear else voice or current.voice,
-            opted_out=current.opted_out if opted_out is None else opted_out,
-        )
-        await self._store.set_member_preference(guild_id, member_id, new)
+        # The store writes only the given fields, atomically; the lock keeps two edits of
+        # this guild from putting their rows into the view in the wrong order.
+        async with self._writing.setdefault(guild_id, asyncio.Lock()):
+            new = await self._store.update_member_preference(
+                guild_id, member_id, source_language=source_language, voice=voice,
+                opted_out=opted_out, clear=clear)
+            self._remember(guild_id, member_id, new)
+        return new
+
+    def _remember(self, guild_id: int, member_id: int, new: StoredPreference) -> None:
         view = self._guilds.setdefault(guild_id, {})
         if new == StoredPreference():
             view.pop(member_id, None)
         else:
             view[member_id] = _engine(new)
-        return new
 
 
 def _engine(stored: StoredPreference) -> MemberPreference:

@@ -70,11 +70,6 @@ class ConfigLayer:
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
 
-    def changed(self, **changes: Any) -> ConfigLayer:
-        """This layer with ``changes`` applied (``None`` values are ignored)."""
-        given = {k: v for k, v in changes.items() if v is not None}
-        return dataclasses.replace(self, **given)
-
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 

@@ -1,8 +1,9 @@
 """Stored transcript segments: one final utterance, its translation, who and when.
 
-:class:`StoredSegment` is the value the transcript writer hands to
-:meth:`bot.store.Store.add_segment` and gets back from
-:meth:`~bot.store.Store.segments`. Times are aware UTC datetimes.
+:class:`StoredSegment` is the one model of a segment: the transcript writer
+builds it for every finished utterance and hands it to
+:meth:`bot.store.Store.add_segment`; :meth:`~bot.store.Store.segments` gives it
+back to the export. Times are aware UTC datetimes.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Self
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import ColumnElement, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -134,23 +135,27 @@ class Store:
                 .order_by(ChannelConfigRow.channel_id))
             return list(result)
 
-    async def update_server_config(self, guild_id: int, changes: ConfigLayer) -> ConfigLayer:
-        """Set the non-``None`` fields of ``changes`` at server scope; returns the layer."""
-        merged = validate_layer((await self.server_config(guild_id)).changed(**changes.as_dict()))
-        await self._upsert(GuildConfigRow, {"guild_id": guild_id},
-                           {name: getattr(merged, name) for name in FIELDS})
-        return merged
+    async def update_server_config(self, guild_id: int, changes: ConfigLayer, *,
+                                   clear: Collection[str] = ()) -> ConfigLayer:
+        """Set the non-``None`` fields of ``changes`` and unset the fields named in
+        ``clear`` at server scope; returns the layer as stored."""
+        assignments = _assignments(changes, clear, FIELDS)
+        row = await self._write(GuildConfigRow, {"guild_id": guild_id}, assignments,
+                                empty=_unset(GuildConfigRow, FIELDS))
+        return _layer(row, FIELDS)
 
     async def update_channel_config(self, guild_id: int, channel_id: int,
-                                    changes: ConfigLayer) -> ConfigLayer:
-        """Set the non-``None`` fields of ``changes`` for one channel; returns the layer."""
-        if changes.retention_days is not None:
+                                    changes: ConfigLayer, *,
+                                    clear: Collection[str] = ()) -> ConfigLayer:
+        """Set the non-``None`` fields of ``changes`` and unset the fields named in
+        ``clear`` for one channel; returns the layer as stored."""
+        if changes.retention_days is not None or "retention_days" in clear:
             raise ValueError("retention_days is a server setting")
-        current = await self.channel_config(guild_id, channel_id)
-        merged = validate_layer(current.changed(**changes.as_dict()))
-        await self._upsert(ChannelConfigRow, {"guild_id": guild_id, "channel_id": channel_id},
-                           {name: getattr(merged, name) for name in _CHANNEL_FIELDS})
-        return merged
+        assignments = _assignments(changes, clear, _CHANNEL_FIELDS)
+        row = await self._write(ChannelConfigRow,
+                                {"guild_id": guild_id, "channel_id": channel_id}, assignments,
+                                empty=_unset(ChannelConfigRow, _CHANNEL_FIELDS))
+        return _layer(row, _CHANNEL_FIELDS)
 
     async def reset_server_config(self, guild_id: int) -> bool:
         """Forget every server-scope setting; ``True`` if there were any."""
@@ -185,17 +190,23 @@ class Store:
             row = await session.get(MemberPreferenceRow, (guild_id, member_id))
             return StoredPreference() if row is None else _preference(row)
 
-    async def set_member_preference(self, guild_id: int, member_id: int,
-                                    preference: StoredPreference) -> None:
-        """Replace the member's preference in this guild (a default one deletes the row)."""
-        if preference == StoredPreference():
-            async with self._sessions.begin() as session:
-                await session.execute(delete(MemberPreferenceRow).where(
-                    MemberPreferenceRow.guild_id == guild_id,
-                    MemberPreferenceRow.member_id == member_id))
-            return
-        await self._upsert(MemberPreferenceRow, {"guild_id": guild_id, "member_id": member_id},
-                           dataclasses.asdict(preference))
+    async def update_member_preference(self, guild_id: int, member_id: int, *,
+                                       source_language: str | None = None,
+                                       voice: str | None = None,
+                                       opted_out: bool | None = None,
+                                       clear: Collection[str] = ()) -> StoredPreference:
+        """Set the given choices of the member in this guild and unset those named in
+        ``clear`` (``source_language``, ``voice``); returns the preference as stored (a
+        default one leaves no row)."""
+        given = {"source_language": source_language, "voice": voice, "opted_out": opted_out}
+        assignments = _cleared({name: value for name, value in given.items()
+                                if value is not None}, clear, ("source_language", "voice"))
+        row = await self._write(
+            MemberPreferenceRow, {"guild_id": guild_id, "member_id": member_id}, assignments,
+            empty=(*_unset(MemberPreferenceRow, ("source_language", "voice")),
+                   MemberPreferenceRow.opted_out.is_(False)),
+            inserted={"opted_out": False})
+        return StoredPreference() if row is None else _preference(row)
 
     # -- command sync --------------------------------------------------------------
 
@@ -281,11 +292,33 @@ class Store:
     # -- helpers -------------------------------------------------------------------
 
     async def _upsert(self, table: Any, keys: dict[str, Any], values: dict[str, Any]) -> None:
-        dialect = sqlite if self.backend == "sqlite" else postgresql
-        statement = dialect.insert(table).values(**keys, **values)
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=values)
         async with self._sessions.begin() as session:
-            await session.execute(statement)
+            await session.execute(self._upsert_statement(table, keys, values))
+
+    def _upsert_statement(self, table: Any, keys: dict[str, Any], values: dict[str, Any],
+                          inserted: dict[str, Any] | None = None) -> Any:
+        """``INSERT .. ON CONFLICT (keys) DO UPDATE SET`` exactly ``values``: one statement,
+        so the row's other columns keep whatever a concurrent write put there.
+        ``inserted`` adds values for a new row only (e.g. a NOT NULL column's default)."""
+        dialect = sqlite if self.backend == "sqlite" else postgresql
+        statement = dialect.insert(table).values(**{**(inserted or {}), **keys, **values})
+        return statement.on_conflict_do_update(index_elements=list(keys), set_=values)
+
+    async def _write(self, table: Any, keys: dict[str, Any], values: dict[str, Any], *,
+                     empty: Sequence[ColumnElement[bool]],
+                     inserted: dict[str, Any] | None = None) -> Any:
+        """Write ``values`` into the row at ``keys`` (created if missing) and return the
+        row as stored (``None``: no row). A row left with nothing set (``empty`` holds)
+        is deleted in the same transaction, by a statement that re-checks it, so a
+        concurrent write that set something keeps its row."""
+        where = [getattr(table, name) == value for name, value in keys.items()]
+        async with self._sessions.begin() as session:
+            if not values:
+                return await session.get(table, tuple(keys.values()))
+            statement = self._upsert_statement(table, keys, values, inserted)
+            row = (await session.execute(statement.returning(*table.__table__.c))).one()
+            pruned = await session.execute(delete(table).where(*where, *empty))
+            return None if getattr(pruned, "rowcount", 0) else row
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -313,13 +346,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _layer(row: GuildConfigRow | ChannelConfigRow | None, fields: tuple[str, ...]) -> ConfigLayer:
+def _assignments(changes: ConfigLayer, clear: Collection[str],
+                 fields: tuple[str, ...]) -> dict[str, Any]:
+    """The columns a settings edit writes: the set fields of ``changes`` (validated and
+    normalised; :class:`ConfigError` when one is not) and ``None`` for those in ``clear``."""
+    valid = validate_layer(changes)
+    return _cleared({name: getattr(valid, name) for name in fields
+                     if getattr(valid, name) is not None}, clear, fields)
+
+
+def _cleared(assignments: dict[str, Any], clear: Collection[str],
+             clearable: Collection[str]) -> dict[str, Any]:
+    for name in clear:
+        if name not in clearable or name in assignments:
+            raise ValueError(f"{name} cannot be cleared here")  # the caller's bug
+        assignments[name] = None
+    return assignments
+
+
+def _unset(table: Any, names: Iterable[str]) -> tuple[ColumnElement[bool], ...]:
+    return tuple(getattr(table, name).is_(None) for name in names)
+
+
+def _layer(row: Any, fields: tuple[str, ...]) -> ConfigLayer:
     if row is None:
         return ConfigLayer()
     return ConfigLayer(**{name: getattr(row, name) for name in fields})
 
 
-def _preference(row: MemberPreferenceRow) -> StoredPreference:
+def _preference(row: Any) -> StoredPreference:
     return StoredPreference(row.source_language, row.voice, bool(row.opted_out))
 
 

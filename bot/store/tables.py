@@ -6,8 +6,9 @@ it belongs to. Discord ids are 64-bit (``BigInteger``). Times are stored as
 UTC and always read back as aware UTC datetimes (:class:`UtcDateTime`), on
 SQLite (which keeps no time zone) as on PostgreSQL.
 
-The migrations in :mod:`bot.store.migrations` create exactly these tables; a
-test compares the two.
+The migrations in :mod:`bot.store.migrations` create exactly these tables (a test
+runs Alembic's autogenerate comparison against a database migrated to head); they
+never import from here: a change of these tables is a new migration.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Final, Literal, get_args
 
 import pysubs2
 
-from bot.transcripts.records import SegmentRecord
+from bot.store.segments import StoredSegment
 
 ExportFormat = Literal["txt", "srt", "vtt"]
 FORMATS: Final[tuple[str, ...]] = get_args(ExportFormat)
@@ -28,7 +28,7 @@ class UnknownFormat(ValueError):
         super().__init__(f"unknown transcript format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
-def export_transcript(segments: Sequence[SegmentRecord], fmt: str, *,
+def export_transcript(segments: Sequence[StoredSegment], fmt: str, *,
                       name_of: Callable[[int | None], str],
                       run_started_at: datetime | None = None) -> bytes:
     if fmt not in FORMATS:
@@ -55,7 +55,7 @@ def relative_ms(at: datetime, origin: datetime | None) -> int:
     return max(0, round((at - origin).total_seconds() * 1000))
 
 
-def _span_ms(seg: SegmentRecord, origin: datetime | None) -> tuple[int, int]:
+def _span_ms(seg: StoredSegment, origin: datetime | None) -> tuple[int, int]:
     start = relative_ms(seg.started_at, origin)
     return start, max(start, relative_ms(seg.ended_at, origin))
 
@@ -64,7 +64,7 @@ def _flat(text: str) -> str:
     return " ".join(text.split()).replace("-->", "→")
 
 
-def _cue_lines(seg: SegmentRecord, name_of: Callable[[int | None], str], *,
+def _cue_lines(seg: StoredSegment, name_of: Callable[[int | None], str], *,
                vtt: bool) -> list[str]:
     def clean(text: str) -> str:
         text = _flat(text)
@@ -86,7 +86,7 @@ def _clock(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _text(segments: Sequence[SegmentRecord], name_of: Callable[[int | None], str],
+def _text(segments: Sequence[StoredSegment], name_of: Callable[[int | None], str],
           origin: datetime | None) -> str:
     out: list[str] = []
     if origin is not None:

@@ -26,14 +26,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import discord
 
 from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
 from bot.observability.logs import new_run_id
 from bot.transcripts.poster import Poster
-from bot.transcripts.records import SegmentOutlet
+from bot.transcripts.records import SegmentSink
 from bot.transcripts.speakers import SpeakerDirectory
 from bot.transcripts.threads import ThreadKeeper, ThreadKey, ThreadRegistry, thread_name
 from bot.transcripts.writer import PostObserver, RunContext, TranscriptWriter, WriterConfig
@@ -76,7 +75,7 @@ class TranscriptService:
     def __init__(
         self,
         *,
-        outlet: SegmentOutlet[Any] | None = None,
+        sink: SegmentSink | None = None,
         observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         use_webhooks: bool = True,
@@ -84,9 +83,9 @@ class TranscriptService:
     ) -> None:
         self.config = config or WriterConfig()
         self.use_webhooks = use_webhooks
-        self.outlet = outlet
-        self._observer = observer
+        self.sink = sink
         """Where finished utterances are stored (``None``: not stored)."""
+        self._observer = observer
         self._clock = clock
         self._threads = ThreadRegistry()
         self._writers: dict[str, tuple[TranscriptRun, TranscriptWriter]] = {}
@@ -123,7 +122,7 @@ class TranscriptService:
             keeper,
             Poster(run.transcript_channel, use_webhooks=self.use_webhooks),
             SpeakerDirectory(run.voice_channel.guild),
-            outlet=self.outlet,
+            sink=self.sink,
             observer=self._observer,
             config=_with_captions(self.config, run.live_captions),
             clock=self._clock,

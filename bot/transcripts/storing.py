@@ -2,7 +2,7 @@
 
 A slow or failing database must never hold up the thread, so segments wait in a
 bounded queue (``capacity`` segments) for one task that hands them to the
-:class:`~bot.transcripts.records.SegmentOutlet`, each call bounded by
+:class:`~bot.transcripts.records.SegmentSink` (the store), each call bounded by
 ``timeout_s``. Drop policy: when the queue is full (the store is that far behind)
 new segments are dropped and counted; a failed write is logged once and counted.
 ``aclose`` lets the worker catch up (bounded), then stops it.
@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
-from bot.transcripts.records import SegmentOutlet, TranscriptSegment
+from bot.store.segments import StoredSegment
+from bot.transcripts.records import SegmentSink
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,12 @@ class StoreCounters:
 
 
 class SegmentStorer:
-    def __init__(self, outlet: SegmentOutlet[Any], *, name: str, capacity: int = 1000,
+    def __init__(self, sink: SegmentSink, *, name: str, capacity: int = 1000,
                  timeout_s: float = 10.0) -> None:
-        self._outlet = outlet
+        self._sink = sink
         self._name = name
         self._timeout_s = timeout_s
-        self._queue: asyncio.Queue[TranscriptSegment | None] = asyncio.Queue(capacity)
+        self._queue: asyncio.Queue[StoredSegment | None] = asyncio.Queue(capacity)
         self._task: asyncio.Task[None] | None = None
         self.counters = StoreCounters()
         self._warned: set[str] = set()
@@ -43,7 +43,7 @@ class SegmentStorer:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"{self._name}:store")
 
-    def put(self, segment: TranscriptSegment) -> None:
+    def put(self, segment: StoredSegment) -> None:
         try:
             self._queue.put_nowait(segment)
         except asyncio.QueueFull:
@@ -73,7 +73,7 @@ class SegmentStorer:
                 return
             try:
                 async with asyncio.timeout(self._timeout_s):
-                    await self._outlet.add(segment)
+                    await self._sink.add_segment(segment)
                 self.counters.stored += 1
             except Exception:
                 self.counters.failed += 1

@@ -36,17 +36,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 import discord
 
 from bot.interpretation.run import AttributedTranscript
+from bot.store.segments import StoredSegment
 from bot.transcripts.captions import Caption, CaptionBoard
 from bot.transcripts.pairing import Pairer, Utterance
 from bot.transcripts.post_queue import AmendOp, Op, PostOp, PostQueue
 from bot.transcripts.poster import PostAgain, Poster, Sent
-from bot.transcripts.records import SegmentOutlet, TranscriptSegment
+from bot.transcripts.records import SegmentSink
 from bot.transcripts.render import Speaker, has_text, render_post
 from bot.transcripts.speakers import SpeakerDirectory
 from bot.transcripts.storing import SegmentStorer
@@ -138,7 +139,7 @@ class TranscriptWriter:
         poster: Poster,
         speakers: SpeakerDirectory,
         *,
-        outlet: SegmentOutlet[Any] | None = None,
+        sink: SegmentSink | None = None,
         observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -162,8 +163,8 @@ class TranscriptWriter:
         self._in_flight = 0
         self._first_interim: dict[str, float] = {}
         self._last_end: dict[str, float] = {}
-        self.storer = None if outlet is None else SegmentStorer(
-            outlet, name=f"transcripts:{run.voice_channel_id}",
+        self.storer = None if sink is None else SegmentStorer(
+            sink, name=f"transcripts:{run.voice_channel_id}",
             capacity=self.config.store_queue, timeout_s=self.config.store_timeout_s)
         self._wake = asyncio.Event()
         self._closing = False
@@ -501,7 +502,7 @@ class TranscriptWriter:
         direction = utterance.direction
         configured = (direction.source if direction is not None
                       else run.source_of(utterance.member_id))
-        segment = TranscriptSegment(
+        segment = StoredSegment(
             guild_id=run.guild_id, voice_channel_id=run.voice_channel_id, run_id=run.run_id,
             member_id=utterance.member_id,
             source_language=utterance.original_language or configured,

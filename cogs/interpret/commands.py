@@ -25,6 +25,7 @@ from bot.store import ConfigLayer
 from bot.transcripts import commands as transcript_commands
 from cogs.interpret import formatting
 from cogs.interpret.options import (
+    CLEAR_CHOICES,
     FORMAT_CHOICES,
     MODE_CHOICES,
     SCOPE_CHOICES,
@@ -48,6 +49,30 @@ def _voice_of(member: discord.Member) -> discord.VoiceChannel | None:
 
 def _choice(choice: app_commands.Choice[str] | None) -> str | None:
     return None if choice is None else choice.value
+
+
+_FIELD_OF_LABEL = {label: name for name, label in formatting.SETTING_LABELS.items()}
+
+
+def _cleared_field(clear: app_commands.Choice[str] | None,
+                   changes: ConfigLayer) -> frozenset[str]:
+    """The setting ``clear:`` names (as a field of the layer); refused when the same
+    command also gives it a value."""
+    if clear is None:
+        return frozenset()
+    name = _FIELD_OF_LABEL[clear.value]  # discord.py lets only the offered choices in
+    if getattr(changes, name) is not None:
+        raise UserError(f"Give `{clear.value}` a value or clear it, not both.")
+    return frozenset({name})
+
+
+def _reset_preferences(reset: bool, **given: object) -> frozenset[str]:
+    """What ``/interpret me reset:True`` unsets: the language and voice, but not one
+    the same command sets."""
+    if not reset:
+        return frozenset()
+    names = {"language": "source_language", "voice": "voice"}
+    return frozenset(field for option, field in names.items() if given[option] is None)
 
 
 @app_commands.guild_only()
@@ -191,9 +216,11 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         retention_days="Server only: days stored transcripts are kept (0-365)",
         context="Names and terms the interpreter should know (WebSocket transport; ≤ 500 "
                 "characters)",
+        clear="Unset one setting of this scope (it falls back to the server or the default)",
         reset="Forget every setting of this scope",
     )
-    @app_commands.choices(scope=SCOPE_CHOICES, voice=VOICE_CHOICES, mode=MODE_CHOICES)
+    @app_commands.choices(scope=SCOPE_CHOICES, voice=VOICE_CHOICES, mode=MODE_CHOICES,
+                          clear=CLEAR_CHOICES)
     async def config(
         self, interaction: discord.Interaction[Any],
         scope: app_commands.Choice[str] | None = None,
@@ -212,6 +239,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         manager_role: discord.Role | None = None,
         retention_days: app_commands.Range[int, 0, 365] | None = None,
         context: app_commands.Range[str, 1, MAX_CONTEXT_CHARS] | None = None,
+        clear: app_commands.Choice[str] | None = None,
         reset: bool = False,
     ) -> None:
         member = _member(interaction)
@@ -229,13 +257,13 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             retention_days=retention_days,
             context=context,
         )
+        cleared = _cleared_field(clear, changes)
         if _choice(scope) == "server":
             server = await store.server_config(guild_id)
             permissions.require_manager(member, None, server.manager_role_id)
             if reset:
                 await store.reset_server_config(guild_id)
-            if not changes.is_empty():
-                await store.update_server_config(guild_id, changes)
+            await store.update_server_config(guild_id, changes, clear=cleared)
             effective = await runs.effective(guild_id, None)
             where, server_only = "the whole server", True
         else:
@@ -243,21 +271,22 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             if voice_channel is None:
                 raise UserError("Name the voice channel with `channel:` (or join it), or use "
                                 "`scope:server`.")
-            if changes.retention_days is not None:
+            if changes.retention_days is not None or "retention_days" in cleared:
                 raise UserError("`retention_days` is a server setting: add `scope:server`.")
             current = await runs.effective(guild_id, voice_channel.id)
             permissions.require_manager(member, voice_channel, current["manager_role_id"])
             if reset:
                 await store.reset_channel_config(guild_id, voice_channel.id)
-            if not changes.is_empty():
-                await store.update_channel_config(guild_id, voice_channel.id, changes)
+            await store.update_channel_config(guild_id, voice_channel.id, changes, clear=cleared)
             effective = await runs.effective(guild_id, voice_channel.id)
             where, server_only = voice_channel.mention, False
-        changed = reset or not changes.is_empty()
+        saved = reset or not changes.is_empty()
         text = formatting.config_view(effective, where=where, server_only=server_only)
-        if changed:
-            text = "Saved. " + ("It applies from the next `/interpret start`.\n"
-                                if runs.active(guild_id) is not None else "\n") + text
+        if saved or cleared:
+            done = " ".join(([f"Cleared `{clear.value}` for {where}."] if clear else [])
+                            + (["Saved."] if saved else []))
+            text = done + (" It applies from the next `/interpret start`.\n"
+                           if runs.active(guild_id) is not None else "\n") + text
         await interaction.response.send_message(text, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
 
@@ -288,7 +317,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             pref = await preferences.update(
                 guild_id, member.id, source_language=language, voice=_choice(voice),
                 opted_out=opt_out,
-                clear=frozenset({"source_language", "voice"}) if reset else frozenset())
+                clear=_reset_preferences(reset, language=language, voice=voice))
             runs.refresh_member(guild_id, member.id)  # their live session takes it
         else:
             pref = await preferences.get(guild_id, member.id)

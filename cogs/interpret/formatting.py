@@ -83,8 +83,8 @@ def config_view(effective: Effective, *, where: str, server_only: bool) -> str:
         source = effective.source(name)
         origin = "built-in default" if source is Source.DEFAULT else source.value
         lines.append(f"• `{label}`: {value(name, effective[name])} — {origin}")
-    lines.append("Change with `/interpret config <option>:<value>`; "
-                 "`reset:True` forgets this scope's settings.")
+    lines.append("Change with `/interpret config <option>:<value>`; `clear:<option>` unsets "
+                 "one, `reset:True` forgets every setting of this scope.")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.languages import normalize_language, suggest
+from cogs.interpret.formatting import SETTING_LABELS
 
 MAX_CHOICES = 25
 
@@ -50,6 +51,9 @@ SCOPE_CHOICES = [
     app_commands.Choice(name="this voice channel", value="channel"),
     app_commands.Choice(name="the whole server", value="server"),
 ]
+#: ``/interpret config clear:``: every setting of a scope, by its option name.
+CLEAR_CHOICES = [app_commands.Choice(name=label, value=label)
+                 for label in SETTING_LABELS.values()]
 FORMAT_CHOICES = [
     app_commands.Choice(name="text (txt)", value="txt"),
     app_commands.Choice(name="SubRip subtitles (srt)", value="srt"),

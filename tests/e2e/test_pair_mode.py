@@ -33,7 +33,6 @@ from bot.interpretation.run import (
 from bot.pinch import PinchClient
 from bot.secrets import Secret
 from bot.transcripts import TranscriptRun, TranscriptService, WriterConfig
-from bot.transcripts.records import SegmentOutlet, TranscriptSegment
 from bot.voice.client import ReceivingVoiceClient
 from tests.e2e.conftest import ADMIN_HZ, ALICE_HZ, BOB_HZ, write_wav
 from tests.fakes.discord import FakeDiscord, Message
@@ -117,7 +116,7 @@ async def pair(fake_discord: FakeDiscord, discord_bot: InterpretBot, simulator: 
         return await channel.connect(cls=ReceivingVoiceClient, timeout=10)
 
     store = MemorySegments()
-    service = TranscriptService(outlet=SegmentOutlet(store, TranscriptSegment),
+    service = TranscriptService(sink=store,
                                 config=WriterConfig(retry_base_s=0.05, retry_max_s=0.5))
     holder: list[PairRun] = []
 

@@ -23,7 +23,6 @@ from bot.interpretation.run import AttributedTranscript, RunConfig
 from bot.shutdown import GracefulShutdown
 from bot.transcripts import TranscriptRun, TranscriptService
 from bot.transcripts.commands import transcript_file
-from bot.transcripts.records import SegmentOutlet, TranscriptSegment
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ, write_wav
 from tests.e2e.test_bot_engine_wiring import collector, settings_for
 from tests.fakes.discord import FakeDiscord, Message
@@ -84,7 +83,7 @@ async def live(fake_discord: FakeDiscord, simulator: PinchSimulator) -> AsyncIte
                            extensions=("cogs.transcripts",)) as bot:
         assert bot.transcripts is not None
         store = MemorySegments()
-        bot.transcripts.outlet = SegmentOutlet(store, TranscriptSegment)
+        bot.transcripts.sink = store
         yield Live(fake_discord, bot, bot.transcripts, store)
 
 

@@ -1,22 +1,22 @@
 """An in-memory segment store with the store's segment API (add, read a run, forget).
 
-The real store (``bot/store/``, SQLite/PostgreSQL) is built elsewhere; until it is
-merged, transcript tests store into this, which keeps segments exactly as given.
+Transcript tests that are about the thread store into this, which keeps segments
+exactly as given; the real store (``bot/store/``) has its own tests.
 """
 
 from __future__ import annotations
 
-from bot.transcripts.records import TranscriptSegment
+from bot.store import StoredSegment
 
 
 class MemorySegments:
     def __init__(self) -> None:
-        self.rows: list[TranscriptSegment] = []
+        self.rows: list[StoredSegment] = []
 
-    async def add_segment(self, seg: TranscriptSegment) -> None:
+    async def add_segment(self, seg: StoredSegment) -> None:
         self.rows.append(seg)
 
-    async def segments(self, guild_id: int, run_id: str) -> list[TranscriptSegment]:
+    async def segments(self, guild_id: int, run_id: str) -> list[StoredSegment]:
         return sorted((s for s in self.rows if s.guild_id == guild_id and s.run_id == run_id),
                       key=lambda s: s.started_at)
 

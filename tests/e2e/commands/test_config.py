@@ -71,6 +71,53 @@ async def test_reset_forgets_the_channel_settings_only(interpret: Interpret) -> 
     assert "• `target`: German (Germany) (`de-DE`) — server" in text
 
 
+async def test_clearing_the_manager_role_leaves_none_and_keeps_the_other_settings(
+    interpret: Interpret,
+) -> None:
+    voice = interpret.fake.voice_channel
+    role = await interpret.fake.add_role("Interpreters")
+    interpret.fake.give_role("alice", role)
+    await interpret.invoke("config", channel=voice, target="de", manager_role=role)
+    allowed = await interpret.invoke("config", user="alice", channel=voice, voice="male")
+
+    cleared = await interpret.invoke("config", channel=voice, clear="manager_role")
+    refused = await interpret.invoke("config", user="alice", channel=voice, voice="female")
+
+    assert allowed.texts[0].startswith("Saved.")
+    [text] = cleared.texts
+    assert text.startswith(f"Cleared `manager_role` for <#{voice.id}>.\n")
+    assert "• `manager_role`: none (Manage Channels only) — built-in default" in text
+    assert "• `target`: German (Germany) (`de-DE`) — channel" in text
+    assert "• `voice`: male — channel" in text
+    assert refused.texts == ["You need the Manage Channels permission in this channel to do "
+                             "that."]
+
+
+async def test_clearing_the_server_context_leaves_none_and_keeps_the_other_settings(
+    interpret: Interpret,
+) -> None:
+    await interpret.invoke("config", scope="server", target="de", context="Ferris and Corro")
+
+    cleared = await interpret.invoke("config", scope="server", clear="context")
+    shown = await interpret.invoke("config", channel=interpret.fake.voice_channel)
+
+    [text] = cleared.texts
+    assert text.startswith("Cleared `context` for the whole server.\n")
+    assert "Ferris" not in text + shown.texts[0]
+    assert "• `context`: not set — built-in default" in shown.texts[0]
+    assert "• `target`: German (Germany) (`de-DE`) — server" in shown.texts[0]
+
+
+async def test_a_setting_given_a_value_and_cleared_at_once_is_refused(
+    interpret: Interpret,
+) -> None:
+    await interpret.invoke("config", scope="server", context="Ferris")
+    record = await interpret.invoke("config", scope="server", context="Corro", clear="context")
+    shown = await interpret.invoke("config", scope="server")
+    assert record.texts == ["Give `context` a value or clear it, not both."]
+    assert "“Ferris” (6 characters" in shown.texts[0]
+
+
 async def test_server_settings_show_retention(interpret: Interpret) -> None:
     record = await interpret.invoke("config", scope="server", retention_days=30)
     [text] = record.texts
@@ -80,6 +127,12 @@ async def test_server_settings_show_retention(interpret: Interpret) -> None:
 async def test_retention_is_refused_at_channel_scope(interpret: Interpret) -> None:
     record = await interpret.invoke("config", channel=interpret.fake.voice_channel,
                                     retention_days=3)
+    assert record.texts == ["`retention_days` is a server setting: add `scope:server`."]
+
+
+async def test_clearing_retention_is_refused_at_channel_scope(interpret: Interpret) -> None:
+    record = await interpret.invoke("config", channel=interpret.fake.voice_channel,
+                                    clear="retention_days")
     assert record.texts == ["`retention_days` is a server setting: add `scope:server`."]
 
 

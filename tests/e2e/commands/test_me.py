@@ -30,6 +30,17 @@ async def test_an_opted_out_members_audio_never_reaches_pinch(interpret: Interpr
                .link_rooms()) == {interpret.fake.member("bob").id}  # type: ignore[union-attr]
 
 
+async def test_reset_with_a_new_language_keeps_it_and_forgets_the_voice(
+    interpret: Interpret,
+) -> None:
+    await interpret.invoke("me", user="alice", language="de", voice="male", opt_out=True)
+    record = await interpret.invoke("me", user="alice", reset=True, language="fr")
+    [text] = record.texts
+    assert "• spoken language: French (France) (`fr-FR`)" in text
+    assert "• voice: not set (the channel's)" in text
+    assert "opted out" in text
+
+
 @pytest.mark.parametrize("pinch_transport_setting", TRANSPORTS)
 async def test_opting_out_mid_run_stops_the_members_audio_within_a_second(
     interpret: Interpret, pinch_transport_setting: str,

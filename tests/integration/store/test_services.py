@@ -22,7 +22,7 @@ ALICE, BOB = 101, 102
 async def test_the_lookup_serves_stored_preferences_without_touching_the_store(
     store: Store,
 ) -> None:
-    await store.set_member_preference(GUILD, ALICE, StoredPreference(source_language="fr-FR"))
+    await store.update_member_preference(GUILD, ALICE, source_language="fr-FR")
     view = MemberPreferences(store)
     await view.load(GUILD)
     lookup = view.lookup(GUILD)
@@ -50,6 +50,18 @@ async def test_views_are_per_guild(store: Store) -> None:
     await view.load(OTHER)
     assert view.lookup(OTHER)(ALICE) == MemberPreference()
     assert view.lookup(GUILD)(ALICE).voice_type == "male"
+
+
+async def test_concurrent_changes_of_different_choices_all_survive(store: Store) -> None:
+    view = MemberPreferences(store)
+    await asyncio.gather(view.update(GUILD, ALICE, source_language="fr-FR"),
+                         view.update(GUILD, ALICE, voice="male"),
+                         view.update(GUILD, ALICE, opted_out=True))
+    both = StoredPreference(source_language="fr-FR", voice="male", opted_out=True)
+    assert await store.member_preference(GUILD, ALICE) == both
+    assert view.lookup(GUILD)(ALICE) == MemberPreference(opted_out=True,
+                                                         source_language="fr-FR",
+                                                         voice_type="male")
 
 
 async def test_reset_clears_language_and_voice_but_keeps_the_opt_out(store: Store) -> None:

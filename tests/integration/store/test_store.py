@@ -6,10 +6,15 @@ Every test here runs twice (``[sqlite]``, ``[postgresql]``) through the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
 from bot.store import ConfigError, ConfigLayer, Store, StoredPreference, StoredSegment
 from bot.store.migrate import current_revision, head_revision
@@ -37,17 +42,25 @@ async def test_opening_applies_the_migrations_up_to_head(store: Store) -> None:
     assert set(Base.metadata.tables) <= tables
 
 
-async def test_the_migrated_schema_matches_the_table_definitions(store: Store) -> None:
-    def columns(conn: object) -> dict[str, dict[str, bool]]:
-        inspector = inspect(conn)
-        return {table: {c["name"]: bool(c["nullable"]) for c in inspector.get_columns(table)}
-                for table in Base.metadata.tables}
+def schema_differences(connection: Connection) -> list[Any]:
+    """What Alembic's autogenerate would change to bring the database to the models
+    (tables, columns, types, nullability, server defaults, indexes, unique and foreign
+    keys), plus the primary keys, which autogenerate does not compare."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True})
+    differences: list[Any] = list(compare_metadata(context, Base.metadata))
+    inspector = inspect(connection)
+    for name, table in Base.metadata.tables.items():
+        migrated = inspector.get_pk_constraint(name)["constrained_columns"]
+        declared = [column.name for column in table.primary_key.columns]
+        if migrated != declared:
+            differences.append(("primary key", name, migrated, declared))
+    return differences
 
+
+async def test_the_schema_migrated_to_head_matches_the_models(store: Store) -> None:
     async with store.engine.connect() as conn:
-        migrated = await conn.run_sync(columns)
-    declared = {name: {c.name: bool(c.nullable) for c in table.columns}
-                for name, table in Base.metadata.tables.items()}
-    assert migrated == declared
+        assert await conn.run_sync(schema_differences) == []
 
 
 async def test_reopening_a_migrated_database_keeps_its_rows(database_url: str) -> None:
@@ -77,6 +90,41 @@ async def test_channel_settings_are_kept_per_channel(store: Store) -> None:
                                                                    play_audio=False)
     assert await store.channel_config(GUILD, OTHER_VOICE) == ConfigLayer()
     assert await store.configured_channels(GUILD) == [VOICE]
+
+
+async def test_concurrent_edits_of_different_server_settings_all_survive(store: Store) -> None:
+    edits = (ConfigLayer(target_language="de"), ConfigLayer(voice="male"),
+             ConfigLayer(max_speakers=3), ConfigLayer(context="Ferris"),
+             ConfigLayer(retention_days=30))
+    await asyncio.gather(*(store.update_server_config(GUILD, edit) for edit in edits))
+    assert await store.server_config(GUILD) == ConfigLayer(
+        target_language="de-DE", voice="male", max_speakers=3, context="Ferris",
+        retention_days=30)
+
+
+async def test_concurrent_edits_of_different_channel_settings_all_survive(store: Store) -> None:
+    edits = (ConfigLayer(target_language="de"), ConfigLayer(voice="male"),
+             ConfigLayer(max_speakers=3), ConfigLayer(manager_role_id=ALICE),
+             ConfigLayer(play_audio=False))
+    await asyncio.gather(*(store.update_channel_config(GUILD, VOICE, edit) for edit in edits))
+    assert await store.channel_config(GUILD, VOICE) == ConfigLayer(
+        target_language="de-DE", voice="male", max_speakers=3, manager_role_id=ALICE,
+        play_audio=False)
+
+
+async def test_clearing_a_setting_unsets_that_one_only(store: Store) -> None:
+    await store.update_server_config(GUILD, ConfigLayer(manager_role_id=ALICE, voice="male",
+                                                        context="Ferris"))
+    layer = await store.update_server_config(GUILD, ConfigLayer(), clear={"manager_role_id"})
+    assert layer == ConfigLayer(voice="male", context="Ferris")
+    assert await store.server_config(GUILD) == layer
+
+
+async def test_a_channel_with_every_setting_cleared_has_no_settings_left(store: Store) -> None:
+    await store.update_channel_config(GUILD, VOICE, ConfigLayer(context="Ferris"))
+    cleared = await store.update_channel_config(GUILD, VOICE, ConfigLayer(), clear={"context"})
+    assert cleared == ConfigLayer()
+    assert await store.configured_channels(GUILD) == []
 
 
 async def test_invalid_values_are_refused_and_nothing_is_written(store: Store) -> None:
@@ -114,9 +162,9 @@ async def test_a_guild_cannot_read_or_change_another_guilds_configuration(store:
 
 
 async def test_member_preferences_are_per_guild(store: Store) -> None:
-    await store.set_member_preference(GUILD, ALICE, StoredPreference(source_language="fr-FR"))
-    await store.set_member_preference(GUILD, BOB, StoredPreference(opted_out=True))
-    await store.set_member_preference(OTHER_GUILD, ALICE, StoredPreference(voice="male"))
+    await store.update_member_preference(GUILD, ALICE, source_language="fr-FR")
+    await store.update_member_preference(GUILD, BOB, opted_out=True)
+    await store.update_member_preference(OTHER_GUILD, ALICE, voice="male")
 
     assert await store.member_preferences(GUILD) == {
         ALICE: StoredPreference(source_language="fr-FR"),
@@ -125,9 +173,11 @@ async def test_member_preferences_are_per_guild(store: Store) -> None:
     assert await store.member_preference(OTHER_GUILD, BOB) == StoredPreference()
 
 
-async def test_a_default_preference_removes_the_row(store: Store) -> None:
-    await store.set_member_preference(GUILD, ALICE, StoredPreference(opted_out=True))
-    await store.set_member_preference(GUILD, ALICE, StoredPreference())
+async def test_a_preference_back_to_the_defaults_removes_the_row(store: Store) -> None:
+    await store.update_member_preference(GUILD, ALICE, voice="male", opted_out=True)
+    await store.update_member_preference(GUILD, ALICE, opted_out=False)
+    assert await store.update_member_preference(GUILD, ALICE, clear={"voice"}) == \
+        StoredPreference()
     assert await store.member_preferences(GUILD) == {}
 
 
@@ -214,7 +264,6 @@ async def test_a_naive_datetime_is_refused() -> None:
 
 
 async def test_stores_opening_at_once_migrate_once(database_url: str) -> None:
-    import asyncio
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
         for opened in stores:

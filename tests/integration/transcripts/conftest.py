@@ -21,7 +21,6 @@ from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
 from bot.pinch import TranscriptEvent
 from bot.pinch.transcripts import TranscriptKind
 from bot.transcripts import TranscriptRun, TranscriptService, TranscriptWriter, WriterConfig
-from bot.transcripts.records import SegmentOutlet, TranscriptSegment
 from tests.fakes.discord import FakeDiscord, Message
 from tests.fakes.discord.model import Channel
 from tests.support.segments import MemorySegments
@@ -131,7 +130,7 @@ async def scene(fake_discord: FakeDiscord, discord_bot: InterpretBot) -> Scene:
     assert service is not None
     store = MemorySegments()
     service.config = TEST_CONFIG
-    service.outlet = SegmentOutlet(store, TranscriptSegment)
+    service.sink = store
     voice = discord_bot.get_channel(fake_discord.voice_channel.id)
     text = discord_bot.get_channel(fake_discord.text_channel.id)
     assert isinstance(voice, discord.VoiceChannel)

@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pysubs2
 import pytest
 
+from bot.store import StoredSegment
 from bot.transcripts.export import UnknownFormat, export_transcript
-from bot.transcripts.records import TranscriptSegment
 
 START = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 NAMES = {1: "Alice", 2: "Bob"}
 
 
 def seg(member: int | None, start_s: float, end_s: float, original: str,
-        translation: str | None) -> TranscriptSegment:
-    return TranscriptSegment(1, 2, "run", member, "en-US", "es-ES",
+        translation: str | None) -> StoredSegment:
+    return StoredSegment(1, 2, "run", member, "en-US", "es-ES",
                              START + timedelta(seconds=start_s), START + timedelta(seconds=end_s),
                              original, translation)
 

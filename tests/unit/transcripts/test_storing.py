@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot.transcripts.records import SegmentOutlet, TranscriptSegment
+from bot.store import StoredSegment
 from bot.transcripts.storing import SegmentStorer
 from tests.support.segments import MemorySegments
 
 AT = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def segment(n: int) -> TranscriptSegment:
-    return TranscriptSegment(1, 2, "run", 3, "en-US", "es-ES", AT, AT, f"s{n}", None)
+def segment(n: int) -> StoredSegment:
+    return StoredSegment(1, 2, "run", 3, "en-US", "es-ES", AT, AT, f"s{n}", None)
 
 
 class StuckStore(MemorySegments):
@@ -21,19 +21,19 @@ class StuckStore(MemorySegments):
         super().__init__()
         self.release = asyncio.Event()
 
-    async def add_segment(self, seg: TranscriptSegment) -> None:
+    async def add_segment(self, seg: StoredSegment) -> None:
         await self.release.wait()
         await super().add_segment(seg)
 
 
 class BrokenStore(MemorySegments):
-    async def add_segment(self, seg: TranscriptSegment) -> None:
+    async def add_segment(self, seg: StoredSegment) -> None:
         raise ConnectionError("database down")
 
 
 async def test_segments_are_stored_in_order_and_the_close_waits_for_them() -> None:
     store = MemorySegments()
-    storer = SegmentStorer(SegmentOutlet(store, TranscriptSegment), name="t")
+    storer = SegmentStorer(store, name="t")
     storer.start()
     for n in range(5):
         storer.put(segment(n))
@@ -44,7 +44,7 @@ async def test_segments_are_stored_in_order_and_the_close_waits_for_them() -> No
 
 async def test_a_store_that_far_behind_drops_new_segments_and_counts_them() -> None:
     store = StuckStore()
-    storer = SegmentStorer(SegmentOutlet(store, TranscriptSegment), name="t", capacity=2)
+    storer = SegmentStorer(store, name="t", capacity=2)
     storer.start()
     storer.put(segment(0))
     await asyncio.sleep(0)  # the worker takes it and waits on the store
@@ -57,7 +57,7 @@ async def test_a_store_that_far_behind_drops_new_segments_and_counts_them() -> N
 
 
 async def test_failed_writes_are_counted_and_do_not_stop_the_worker() -> None:
-    storer = SegmentStorer(SegmentOutlet(BrokenStore(), TranscriptSegment), name="t")
+    storer = SegmentStorer(BrokenStore(), name="t")
     storer.start()
     storer.put(segment(0))
     storer.put(segment(1))
@@ -66,7 +66,7 @@ async def test_failed_writes_are_counted_and_do_not_stop_the_worker() -> None:
 
 
 async def test_close_is_bounded_when_the_store_hangs() -> None:
-    storer = SegmentStorer(SegmentOutlet(StuckStore(), TranscriptSegment), name="t",
+    storer = SegmentStorer(StuckStore(), name="t",
                            timeout_s=60.0)
     storer.start()
     storer.put(segment(0))

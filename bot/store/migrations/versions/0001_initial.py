@@ -8,15 +8,24 @@ Create Date: 2025-01-01
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
-
-from bot.store.tables import UtcDateTime
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """The models' ``UtcDateTime`` as this revision created it. A migration carries its own
+    copy of a custom type (history must not change when the models do); only the column
+    type it renders matters here, so the conversions are left out."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
 
 
 def _settings_columns() -> list[sa.Column[object]]:
