@@ -50,6 +50,7 @@ import discord
 import httpx
 from discord.ext import commands
 
+from bot import log_privacy
 from bot.command_tree import InterpretTree
 from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
 from bot.interpretation.manager import SessionManager
@@ -168,6 +169,7 @@ class InterpretBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         install_reconnect_attempt_filter()
+        log_privacy.install()  # before the store's first statement and the gateway
         if self.settings.metrics_port is not None:
             self.observability = ObservabilityServer(
                 self.health, self.metrics, self.settings.metrics_host, self.settings.metrics_port)

@@ -6,7 +6,9 @@ Errors travel command → group → cog → here. Two kinds come out:
   that do not convert — an unknown language, a text channel where a voice
   channel is needed): one sentence, ephemeral, nothing logged above debug;
 - anything else is a bug: logged with the command, user, guild, options and
-  traceback under a short error id, and the user sees that id.
+  traceback under a short error id, and the user sees that id. A private
+  option (the session ``context``) is logged as its length only
+  (:func:`bot.log_privacy.shown_options`).
 
 The answer goes wherever the interaction allows: the first response, the
 deferred placeholder ("thinking..."), or an ephemeral followup; an interaction
@@ -30,6 +32,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
+from bot.log_privacy import shown_options
 from bot.service.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -138,4 +141,4 @@ def _options(interaction: discord.Interaction[Any]) -> dict[str, Any]:
                 out[option["name"]] = option["value"]
         return out
 
-    return leaves(list(data.get("options", [])))
+    return shown_options(leaves(list(data.get("options", []))))

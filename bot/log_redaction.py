@@ -2,8 +2,9 @@
 
 Two nets: exact values of registered secrets (the tokens in :mod:`bot.settings`,
 session tokens handed out by Pinch) and shapes that are credentials whatever
-their value (``Bearer ...`` headers, JWTs, Discord bot tokens). The filter is
-installed on handlers by :func:`install`, so records from every library pass it.
+their value (``Bearer ...`` headers, JWTs, Discord bot tokens, the token in a
+Discord webhook or interaction URL). The filter is installed on handlers by
+:func:`install`, so records from every library pass it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ _PATTERNS: Final = (
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
     # Discord bot tokens: base64 user id . timestamp . hmac.
     re.compile(r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}\b"),
+    # Webhook and interaction tokens in Discord URLs (discord.py's DEBUG request lines):
+    # the transcript webhook's token is a lasting credential.
+    re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.-]{8,}"),
 )
 
 _MIN_SECRET_LEN: Final = 6
@@ -72,6 +76,8 @@ def _mask_match(match: re.Match[str]) -> str:
     # Keep the scheme word of an Authorization header so logs stay readable.
     if match.re is _PATTERNS[0]:
         return f"{match.group(1)} {REDACTED}"
+    if match.re is _PATTERNS[3]:  # keep the URL's path up to the token
+        return f"{match.group(1)}{REDACTED}"
     return REDACTED if whole else whole
 
 

@@ -129,8 +129,8 @@ RunsView = Callable[[], Mapping[int, ChannelInterpretation]]
 """guild id → running interpretation (``SessionManager.runs``)."""
 VoiceView = Callable[[int], object | None]
 """guild id → the guild's voice client (``guild.voice_client``)."""
-SessionSeconds = Callable[[], Mapping[int, float]]
-"""guild id → seconds of live Pinch session so far (see :mod:`.sessions`)."""
+SessionSeconds = Callable[[], float]
+"""Seconds of live Pinch session so far, every guild's (see :mod:`.sessions`)."""
 
 
 def links_of(run: ChannelInterpretation) -> list[InterpreterLink]:
@@ -191,13 +191,10 @@ class EngineCollector:
             by_state.add_metric([state.value], counts.get(state.value, 0))
         yield by_state
 
-        seconds = CounterMetricFamily(
+        yield CounterMetricFamily(
             "interpret_pinch_session_seconds",
-            "Seconds of live Pinch session by guild (what Pinch bills; /60 for minutes).",
-            labels=["guild_id"])
-        for guild_id, value in sorted(self._session_seconds().items()):
-            seconds.add_metric([str(guild_id)], value)
-        yield seconds
+            "Seconds of live Pinch session (what Pinch bills; /60 for minutes).",
+            value=self._session_seconds())
 
         totals = self.ledger.totals()
         frames = CounterMetricFamily(

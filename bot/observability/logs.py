@@ -11,7 +11,8 @@ Formats (``LOG_FORMAT``): ``text`` is the familiar one-line format with
 per line (tracebacks included as a field, so an event is always one line).
 
 Redaction stays :mod:`bot.log_redaction`'s job: :func:`configure_logging` installs
-its handler (and filter) first, then this module's formatter and filter. The JSON
+its handler (and filter) first, then this module's formatter and filter, and
+:mod:`bot.log_privacy`'s filters on the libraries' loggers. The JSON
 formatter reads ``exc_text``, which the redacting filter has already masked, and
 never formats ``exc_info`` itself.
 """
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final
 
-from bot import log_redaction
+from bot import log_privacy, log_redaction
 
 CONTEXT_FIELDS: Final = ("guild_id", "channel_id", "run_id")
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -111,4 +112,5 @@ def configure_logging(level: str | int = "INFO", fmt: str = "text") -> logging.H
     handler = log_redaction.configure_logging(level)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    log_privacy.install()
     return handler

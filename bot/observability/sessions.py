@@ -3,29 +3,34 @@
 The bot re-dispatches every :class:`~bot.interpretation.run.RunStatus` as the
 ``on_interpretation_status`` event; :class:`StatusMetrics` turns them into
 
-- ``interpret_pinch_session_seconds_total{guild_id}`` through :class:`SessionClock`:
-  a link's session counts from its ``ACTIVE`` status until it reconnects, closes,
-  or its run stops (links closing with their run report nothing themselves, so the
-  run's ``STOPPED`` status ends all of the channel's intervals at that moment);
+- ``interpret_pinch_session_seconds_total`` through :class:`SessionClock`: a link's
+  session counts from its ``ACTIVE`` status until it reconnects, closes, or its run
+  stops (links closing with their run report nothing themselves, so the run's
+  ``STOPPED`` status ends all of the channel's intervals at that moment). One series
+  for the process, not one per guild: a label per guild ever served would grow
+  without end. A run's own session time is logged when it stops, with its guild;
 - ``interpret_link_state_changes_total{state}``;
 - ``interpret_reconnects_total{cause}``, the cause read from the link's reason
   (:func:`reconnect_cause`). Discord gateway reconnects are counted here too, with
   cause ``discord_gateway``, from discord.py's shard events.
 
 Times are the statuses' own monotonic ``at``, so late delivery does not skew them.
+Memory follows what is live: open sessions and the runs they belong to.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter
 
 from bot.interpretation.link import LinkState
 from bot.interpretation.run import RunState, RunStatus
+
+log = logging.getLogger(__name__)
 
 #: The link's "a new attempt starts" reason: not a cause of its own.
 _ATTEMPT_REASON: Final = "opening session"
@@ -55,47 +60,50 @@ def reconnect_cause(reason: str) -> str | None:
     return "other"
 
 
-@dataclass(slots=True)
-class _Interval:
-    guild_id: int
-    since: float
-
-
 class SessionClock:
-    """Seconds of live Pinch session per guild: closed intervals plus open ones."""
+    """Seconds of live Pinch session: every closed interval's total plus the open ones.
+
+    It holds the open intervals (one per live session) and, per channel with a run,
+    that run's closed seconds until the run stops: nothing of a run outlives it.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._closed: dict[int, float] = {}
-        self._open: dict[tuple[int, str], _Interval] = {}
+        self._closed = 0.0
+        self._open: dict[tuple[int, str], float] = {}
+        self._runs: dict[int, float] = {}
 
-    def link_active(self, guild_id: int, channel_id: int, link: str, at: float) -> None:
-        self._open.setdefault((channel_id, link), _Interval(guild_id, at))
+    def link_active(self, channel_id: int, link: str, at: float) -> None:
+        self._open.setdefault((channel_id, link), at)
 
     def link_inactive(self, channel_id: int, link: str, at: float) -> None:
-        interval = self._open.pop((channel_id, link), None)
-        if interval is not None:
-            self._add(interval, at)
+        since = self._open.pop((channel_id, link), None)
+        if since is not None:
+            self._add(channel_id, since, at)
 
-    def run_stopped(self, channel_id: int, at: float) -> None:
+    def run_stopped(self, channel_id: int, at: float) -> float:
+        """Close the channel's intervals; returns the seconds its run used, forgotten."""
         for key in [k for k in self._open if k[0] == channel_id]:
-            self._add(self._open.pop(key), at)
+            self._add(channel_id, self._open.pop(key), at)
+        return self._runs.pop(channel_id, 0.0)
 
-    def seconds(self) -> dict[int, float]:
+    def seconds(self) -> float:
         now = self._clock()
-        totals = dict(self._closed)
-        for interval in self._open.values():
-            totals[interval.guild_id] = (totals.get(interval.guild_id, 0.0)
-                                         + max(0.0, now - interval.since))
-        return totals
+        return self._closed + sum(max(0.0, now - since) for since in self._open.values())
 
     @property
     def live(self) -> int:
         return len(self._open)
 
-    def _add(self, interval: _Interval, until: float) -> None:
-        self._closed[interval.guild_id] = (self._closed.get(interval.guild_id, 0.0)
-                                           + max(0.0, until - interval.since))
+    @property
+    def held(self) -> int:
+        """Entries held: open sessions and runs with closed seconds (bounded by what is live)."""
+        return len(self._open) + len(self._runs)
+
+    def _add(self, channel_id: int, since: float, until: float) -> None:
+        seconds = max(0.0, until - since)
+        self._closed += seconds
+        self._runs[channel_id] = self._runs.get(channel_id, 0.0) + seconds
 
 
 GuildOf = Callable[[int], int | None]
@@ -122,7 +130,11 @@ class StatusMetrics:
 
     def on_status(self, status: RunStatus) -> None:
         if status.state is RunState.STOPPED:
-            self.sessions.run_stopped(status.channel_id, status.at)
+            used = self.sessions.run_stopped(status.channel_id, status.at)
+            # Per-guild usage (what Pinch bills each server) lives in the log, not in a
+            # metric label: one line per run.
+            log.info("run in channel %d (guild %s) used %.1f s of Pinch session",
+                     status.channel_id, self._guild_of(status.channel_id), used)
             for key in [k for k in self._link_states if k[0] == status.channel_id]:
                 del self._link_states[key]
             return
@@ -137,9 +149,7 @@ class StatusMetrics:
         else:
             self._link_states[key] = link.state
         if link.state is LinkState.ACTIVE:
-            guild_id = self._guild_of(status.channel_id)
-            if guild_id is not None:
-                self.sessions.link_active(guild_id, status.channel_id, link.link, link.at)
+            self.sessions.link_active(status.channel_id, link.link, link.at)
             return
         self.sessions.link_inactive(status.channel_id, link.link, link.at)
         if link.state is LinkState.RECONNECTING:

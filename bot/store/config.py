@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from bot.languages import normalize_language
+from bot.log_privacy import shown_options
 from bot.pinch.options import MAX_CONTEXT_CHARS, ContextTooLong, clean_context
 
 VOICES: Final = ("clone", "female", "male")
@@ -144,6 +145,9 @@ class Effective:
 
     def source(self, name: str) -> Source:
         return self.sources[name]
+
+    def __repr__(self) -> str:  # the context is never shown (a repr may reach a log line)
+        return f"Effective(values={shown_options(self.values)!r}, sources={self.sources!r})"
 
 
 def resolve(server: ConfigLayer, channel: ConfigLayer,

@@ -74,8 +74,10 @@ class Store:
             connect_args: dict[str, Any] = {"timeout": IO_TIMEOUT_S}
         else:
             connect_args = {"timeout": IO_TIMEOUT_S, "command_timeout": IO_TIMEOUT_S}
+        # hide_parameters: a failed statement's exception text (logged with its
+        # traceback) would otherwise carry the values written, a session context too.
         engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True,
-                                     pool_timeout=IO_TIMEOUT_S)
+                                     pool_timeout=IO_TIMEOUT_S, hide_parameters=True)
         if path is not None:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine)

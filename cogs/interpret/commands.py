@@ -23,6 +23,7 @@ from bot.service.errors import UserError
 from bot.service.runs import Run
 from bot.store import ConfigLayer
 from bot.transcripts import commands as transcript_commands
+from bot.transcripts.text import escape
 from cogs.interpret import formatting
 from cogs.interpret.options import (
     CLEAR_CHOICES,
@@ -168,7 +169,8 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         effective = await runs.effective(member.guild.id, active.voice_channel.id)
         permissions.require_manager(member, active.voice_channel, effective["manager_role_id"])
         await interaction.response.defer(thinking=True)
-        await runs.stop(member.guild.id, f"stopped by {member.display_name}")
+        # The reason is posted in the run's summary: a nickname must neither format nor ping.
+        await runs.stop(member.guild.id, f"stopped by {escape(member.display_name)}")
         await interaction.edit_original_response(
             content=f"Stopped interpreting {active.voice_channel.mention}.",
             allowed_mentions=NO_MENTIONS)

@@ -92,3 +92,12 @@ def test_a_token_held_twice_stays_masked_until_both_holders_release_it() -> None
     release_secret("shared-token-xyz-987")
     assert "shared-token-xyz-987" not in redact("t=shared-token-xyz-987")
     release_secret("shared-token-xyz-987")
+
+
+def test_webhook_and_interaction_tokens_in_discord_urls_are_masked() -> None:
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ_webhook-token.x"
+    line = (f"Webhook ID 42 with POST https://discord.com/api/v10/webhooks/42/{token} and "
+            f"https://discord.com/api/v10/interactions/7/{token}/callback has returned 204")
+    assert redact(line) == (
+        f"Webhook ID 42 with POST https://discord.com/api/v10/webhooks/42/{REDACTED} and "
+        f"https://discord.com/api/v10/interactions/7/{REDACTED}/callback has returned 204")

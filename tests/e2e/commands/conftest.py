@@ -9,6 +9,10 @@ move forward (``clock.advance(seconds)``) to reach a run's minute cap without
 waiting for it. Everything else runs in real time. The bot reaches Pinch over the
 transport the ``pinch_transport_setting`` fixture names (``PINCH_TRANSPORT``:
 ``livekit`` unless a test parametrises it).
+
+Every test here also checks that nothing was logged that must never be: no record,
+of any logger at any level, may carry the Discord token, the Pinch token or a
+session context sent with a command (``never_logged``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import time
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from tests.fakes.discord.model import Channel, InteractionRecord, Message
 from tests.fakes.pinch import PinchSimulator, SimulatedSession
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
+from tests.support.log_scan import scanning_logs
 from tests.support.signals import tone
 
 TICK_S = 0.1
@@ -134,6 +139,22 @@ async def interpret_bot(fake: FakeDiscord, settings: Settings,
                            run_clock=clock, run_tick_s=TICK_S,
                            pinch_options={"retry": FAST_RETRY}) as bot:
         yield bot
+
+
+@pytest.fixture(autouse=True)
+def never_logged(request: pytest.FixtureRequest, pinch_token: str) -> Iterator[None]:
+    """Fails the test if a log record carried a token or a context a command sent."""
+    fake: FakeDiscord | None = (request.getfixturevalue("fake_discord")
+                                if "fake_discord" in request.fixturenames else None)
+    with scanning_logs() as scanner:
+        yield
+    watched = {"the Pinch token": pinch_token}
+    if fake is not None:
+        watched["the Discord token"] = fake.bot_token
+        watched.update((f"the context of /{rec.name}", rec.options["context"])
+                       for rec in fake.world.interactions.values() if "context" in rec.options)
+    leaks = scanner.leaks(watched)
+    assert leaks == [], "logged what never may be:\n" + "\n".join(map(str, leaks))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.transcripts.text import unescape
 from tests.e2e.commands.conftest import Interpret
 from tests.e2e.conftest import ALICE_HZ
 from tests.support.transports import TRANSPORTS
@@ -123,3 +124,20 @@ async def test_stop_posts_the_summary_with_who_stopped_it(interpret: Interpret) 
     [summary] = summaries(interpret)
     assert "ended: stopped by Admin." in summary
     assert "0 speaker(s), 0 segment(s), languages en-US, fr-FR." in summary
+
+
+async def test_a_nickname_in_the_summary_is_shown_as_typed_and_pings_nobody(
+    interpret: Interpret,
+) -> None:
+    nickname = "**x** @everyone <@1>"
+    interpret.fake.admin.nick = nickname
+    await interpret.join("admin")
+    await interpret.start(target="fr")
+    await interpret.invoke("stop")
+
+    await eventually(lambda: summaries(interpret), within=5)
+    [summary] = [m for m in interpret.bot_messages() if m.content.startswith("Interpretation of")]
+    assert summary.allowed_mentions == {"parse": []}
+    shown = summary.content.split("ended: stopped by ", 1)[1].split(". Duration", 1)[0]
+    assert shown == "\\*\\*x\\*\\* \\@everyone \\<\\@1\\>"
+    assert unescape(shown) == nickname  # read as typed

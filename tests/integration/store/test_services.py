@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from discord import app_commands
 
 from bot.interpretation.run import MemberPreference
@@ -62,6 +63,57 @@ async def test_concurrent_changes_of_different_choices_all_survive(store: Store)
     assert view.lookup(GUILD)(ALICE) == MemberPreference(opted_out=True,
                                                          source_language="fr-FR",
                                                          voice_type="male")
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def cycle_guilds(view: MemberPreferences, clock: ManualClock, count: int) -> list[int]:
+    """``count`` other guilds, one a second: each loaded for a run that reads and ends;
+    every hundredth has a member change their voice (``/interpret me``). Their ids."""
+    guilds = [1_000_000 + n for n in range(count)]
+    for n, guild in enumerate(guilds):
+        clock.now += 1.0
+        await view.load(guild)
+        view.lookup(guild)(ALICE)
+        if n % 100 == 0:
+            await view.update(guild, ALICE, voice="male")
+    return guilds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_ten_thousand_guilds_leave_only_the_recently_used_ones_loaded(
+    store: Store,
+) -> None:
+    clock = ManualClock()
+    view = MemberPreferences(store, idle_s=60.0, clock=clock)
+
+    guilds = await cycle_guilds(view, clock, 10_000)
+
+    assert view.held <= 61
+    await view.load(guilds[0])  # forgotten long ago: read from the store again
+    assert view.lookup(guilds[0])(ALICE).voice_type == "male"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_run_keeps_its_guild_loaded_and_sees_changes_however_long_it_lasts(
+    store: Store,
+) -> None:
+    clock = ManualClock()
+    view = MemberPreferences(store, idle_s=10.0, clock=clock)
+    await view.load(GUILD)
+    run_lookup = view.lookup(GUILD)
+
+    await cycle_guilds(view, clock, 100)  # ten times the idle time, 100 guilds
+    await view.update(GUILD, ALICE, opted_out=True)
+
+    assert run_lookup(ALICE).opted_out
+    assert view.held <= 12
 
 
 async def test_reset_clears_language_and_voice_but_keeps_the_opt_out(store: Store) -> None:

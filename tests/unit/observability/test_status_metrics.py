@@ -1,4 +1,4 @@
-"""Session time by guild, link state changes and reconnect causes from status events."""
+"""Session time, link state changes and reconnect causes from status events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 
 from bot.interpretation.link import LinkState, LinkStatus
 from bot.interpretation.run import RunState, RunStatus
+from bot.observability.metrics import BotMetrics
 from bot.observability.sessions import SessionClock, StatusMetrics, reconnect_cause
 
 GUILD, CHANNEL = 100, 200
@@ -42,22 +43,48 @@ def test_session_time_runs_from_active_until_reconnecting_and_again_until_the_ru
     m, _ = metrics(clock)
     m.on_status(link_status(LinkState.ACTIVE, "room a", at=1000.0))
     clock.now = 1030.0
-    assert m.sessions.seconds() == {GUILD: 30.0}  # still open: counted up to now
+    assert m.sessions.seconds() == 30.0  # still open: counted up to now
     m.on_status(link_status(LinkState.RECONNECTING, "interpreter left", at=1040.0))
     m.on_status(link_status(LinkState.ACTIVE, "room b", at=1042.0))
     clock.now = 1100.0
     m.on_status(RunStatus(CHANNEL, RunState.STOPPED, "stopped", at=1050.0))
-    assert m.sessions.seconds() == {GUILD: 48.0}
+    assert m.sessions.seconds() == 48.0
     assert m.sessions.live == 0
 
 
-def test_two_links_of_one_guild_add_up() -> None:
+def test_two_links_of_one_run_add_up_and_the_run_reports_its_own_time() -> None:
     clock = SessionClock(Clock())
-    clock.link_active(GUILD, CHANNEL, "member-1", 0.0)
-    clock.link_active(GUILD, CHANNEL, "member-2", 5.0)
+    clock.link_active(CHANNEL, "member-1", 0.0)
+    clock.link_active(CHANNEL, "member-2", 5.0)
     clock.link_inactive(CHANNEL, "member-1", 10.0)
-    clock.run_stopped(CHANNEL, 20.0)
-    assert clock.seconds() == {GUILD: 25.0}
+    assert clock.run_stopped(CHANNEL, 20.0) == 25.0
+    clock.link_active(CHANNEL + 1, "member-1", 30.0)
+    assert clock.run_stopped(CHANNEL + 1, 32.0) == 2.0
+    assert clock.seconds() == 27.0
+
+
+def series(registry: CollectorRegistry) -> int:
+    return sum(len(family.samples) for family in registry.collect())
+
+
+def test_ten_thousand_guilds_served_leave_the_session_clock_and_the_series_bounded() -> None:
+    bot_metrics = BotMetrics(runs=dict, voice_of=lambda guild: None,
+                             guild_of=lambda channel: channel + 1, shards=list)
+
+    def one_run(guild: int) -> None:  # a session of two seconds, then the run stops
+        channel, at = guild - 1, float(guild)
+        bot_metrics.on_status(RunStatus(channel, RunState.RUNNING, "room", at=at, link=LinkStatus(
+            "member-1", LinkState.ACTIVE, "room", at)))
+        bot_metrics.on_status(RunStatus(channel, RunState.STOPPED, "stopped", at=at + 2.0))
+
+    one_run(1)
+    after_one = series(bot_metrics.registry)
+    for guild in range(2, 10_001):
+        one_run(guild)
+
+    assert series(bot_metrics.registry) == after_one
+    assert bot_metrics.status.sessions.held == 0
+    assert bot_metrics.sample("interpret_pinch_session_seconds_total") == 20_000.0
 
 
 def test_reconnect_causes_come_from_the_links_reasons() -> None:

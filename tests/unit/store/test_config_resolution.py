@@ -80,3 +80,10 @@ def test_the_context_is_trimmed_and_never_shown_by_a_repr() -> None:
     layer = validate_layer(ConfigLayer(context="  Ferris, crates.io  "))
     assert layer.context == "Ferris, crates.io"
     assert "Ferris" not in repr(layer)
+
+
+def test_the_effective_settings_never_show_the_context_when_printed() -> None:
+    effective = resolve(ConfigLayer(), ConfigLayer(context="Ferris and Corro"))
+    assert effective["context"] == "Ferris and Corro"
+    assert "Ferris" not in repr(effective)
+    assert "'context': '<16 characters>'" in repr(effective)
