@@ -300,6 +300,8 @@ class RunService:
                         announce: Announce | None) -> ChannelInterpretation:
         channel, config = run.voice_channel, run.config
         await self._preferences.load(run.guild_id)
+        # Held from here on: the guild's view stays loaded for as long as the run lives.
+        preferences = self._preferences.lookup(run.guild_id)
         if run.post_transcripts:
             assert transcript_channel is not None
             try:
@@ -319,8 +321,7 @@ class RunService:
             await announce(run)  # nobody's audio leaves the bot before this is posted
         self._raise_if_cancelled(run)
         return await self._manager.start(channel, config, own_user_id,
-                                         preferences=self._preferences.lookup(run.guild_id),
-                                         run_id=run.run_id)
+                                         preferences=preferences, run_id=run.run_id)
 
     def _raise_if_cancelled(self, run: Run) -> None:
         if run.stop_reason is not None:
