@@ -63,29 +63,30 @@ def reconnect_cause(reason: str) -> str | None:
 class SessionClock:
     """Seconds of live Pinch session: every closed interval's total plus the open ones.
 
-    It holds the open intervals (one per live session) and, per channel with a run,
-    that run's closed seconds until the run stops: nothing of a run outlives it.
+    It holds the open intervals (one per live session) and, per live run (by its id),
+    that run's closed seconds until the run stops: nothing of a run outlives it, and
+    a stopped run's late status can never close the next run's sessions.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._closed = 0.0
-        self._open: dict[tuple[int, str], float] = {}
-        self._runs: dict[int, float] = {}
+        self._open: dict[tuple[str, str], float] = {}
+        self._runs: dict[str, float] = {}
 
-    def link_active(self, channel_id: int, link: str, at: float) -> None:
-        self._open.setdefault((channel_id, link), at)
+    def link_active(self, run_id: str, link: str, at: float) -> None:
+        self._open.setdefault((run_id, link), at)
 
-    def link_inactive(self, channel_id: int, link: str, at: float) -> None:
-        since = self._open.pop((channel_id, link), None)
+    def link_inactive(self, run_id: str, link: str, at: float) -> None:
+        since = self._open.pop((run_id, link), None)
         if since is not None:
-            self._add(channel_id, since, at)
+            self._add(run_id, since, at)
 
-    def run_stopped(self, channel_id: int, at: float) -> float:
-        """Close the channel's intervals; returns the seconds its run used, forgotten."""
-        for key in [k for k in self._open if k[0] == channel_id]:
-            self._add(channel_id, self._open.pop(key), at)
-        return self._runs.pop(channel_id, 0.0)
+    def run_stopped(self, run_id: str, at: float) -> float:
+        """Close the run's intervals; returns the seconds it used, forgotten."""
+        for key in [k for k in self._open if k[0] == run_id]:
+            self._add(run_id, self._open.pop(key), at)
+        return self._runs.pop(run_id, 0.0)
 
     def seconds(self) -> float:
         now = self._clock()
@@ -100,10 +101,10 @@ class SessionClock:
         """Entries held: open sessions and runs with closed seconds (bounded by what is live)."""
         return len(self._open) + len(self._runs)
 
-    def _add(self, channel_id: int, since: float, until: float) -> None:
+    def _add(self, run_id: str, since: float, until: float) -> None:
         seconds = max(0.0, until - since)
         self._closed += seconds
-        self._runs[channel_id] = self._runs.get(channel_id, 0.0) + seconds
+        self._runs[run_id] = self._runs.get(run_id, 0.0) + seconds
 
 
 GuildOf = Callable[[int], int | None]
@@ -114,7 +115,7 @@ class StatusMetrics:
     def __init__(self, registry: CollectorRegistry, guild_of: GuildOf,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._guild_of = guild_of
-        self._link_states: dict[tuple[int, str], LinkState] = {}
+        self._link_states: dict[tuple[str, str], LinkState] = {}
         self.sessions = SessionClock(clock)
         self.link_state_changes = Counter(
             "interpret_link_state_changes", "Interpreter link state changes, by new state.",
@@ -130,18 +131,18 @@ class StatusMetrics:
 
     def on_status(self, status: RunStatus) -> None:
         if status.state is RunState.STOPPED:
-            used = self.sessions.run_stopped(status.channel_id, status.at)
+            used = self.sessions.run_stopped(status.run_id, status.at)
             # Per-guild usage (what Pinch bills each server) lives in the log, not in a
             # metric label: one line per run.
-            log.info("run in channel %d (guild %s) used %.1f s of Pinch session",
-                     status.channel_id, self._guild_of(status.channel_id), used)
-            for key in [k for k in self._link_states if k[0] == status.channel_id]:
+            log.info("run %s in channel %d (guild %s) used %.1f s of Pinch session",
+                     status.run_id, status.channel_id, self._guild_of(status.channel_id), used)
+            for key in [k for k in self._link_states if k[0] == status.run_id]:
                 del self._link_states[key]
             return
         link = status.link
         if link is None:
             return
-        key = (status.channel_id, link.link)
+        key = (status.run_id, link.link)
         if self._link_states.get(key) is not link.state:  # a new reason alone is no change
             self.link_state_changes.labels(link.state.value).inc()
         if link.state is LinkState.CLOSED:
@@ -149,9 +150,9 @@ class StatusMetrics:
         else:
             self._link_states[key] = link.state
         if link.state is LinkState.ACTIVE:
-            self.sessions.link_active(status.channel_id, link.link, link.at)
+            self.sessions.link_active(status.run_id, link.link, link.at)
             return
-        self.sessions.link_inactive(status.channel_id, link.link, link.at)
+        self.sessions.link_inactive(status.run_id, link.link, link.at)
         if link.state is LinkState.RECONNECTING:
             cause = reconnect_cause(link.reason)
             if cause is not None:

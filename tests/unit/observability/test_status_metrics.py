@@ -11,6 +11,7 @@ from bot.observability.metrics import BotMetrics
 from bot.observability.sessions import SessionClock, StatusMetrics, reconnect_cause
 
 GUILD, CHANNEL = 100, 200
+RUN, NEXT_RUN = "run-1", "run-2"
 
 
 class Clock:
@@ -21,9 +22,10 @@ class Clock:
         return self.now
 
 
-def link_status(state: LinkState, reason: str, at: float, link: str = "member-1") -> RunStatus:
+def link_status(state: LinkState, reason: str, at: float, link: str = "member-1",
+                run_id: str = RUN) -> RunStatus:
     return RunStatus(CHANNEL, RunState.RUNNING, reason, link=LinkStatus(link, state, reason, at),
-                     at=at)
+                     at=at, run_id=run_id)
 
 
 def metrics(clock: Clock) -> tuple[StatusMetrics, CollectorRegistry]:
@@ -47,19 +49,29 @@ def test_session_time_runs_from_active_until_reconnecting_and_again_until_the_ru
     m.on_status(link_status(LinkState.RECONNECTING, "interpreter left", at=1040.0))
     m.on_status(link_status(LinkState.ACTIVE, "room b", at=1042.0))
     clock.now = 1100.0
-    m.on_status(RunStatus(CHANNEL, RunState.STOPPED, "stopped", at=1050.0))
+    m.on_status(RunStatus(CHANNEL, RunState.STOPPED, "stopped", at=1050.0, run_id=RUN))
     assert m.sessions.seconds() == 48.0
     assert m.sessions.live == 0
 
 
+def test_a_stopped_runs_late_status_never_closes_the_next_runs_session_in_its_channel() -> None:
+    clock = Clock()
+    m, _ = metrics(clock)
+    m.on_status(link_status(LinkState.ACTIVE, "room", at=1000.0, run_id=NEXT_RUN))
+
+    m.on_status(RunStatus(CHANNEL, RunState.STOPPED, "stopped", at=1001.0, run_id=RUN))
+
+    assert m.sessions.live == 1
+
+
 def test_two_links_of_one_run_add_up_and_the_run_reports_its_own_time() -> None:
     clock = SessionClock(Clock())
-    clock.link_active(CHANNEL, "member-1", 0.0)
-    clock.link_active(CHANNEL, "member-2", 5.0)
-    clock.link_inactive(CHANNEL, "member-1", 10.0)
-    assert clock.run_stopped(CHANNEL, 20.0) == 25.0
-    clock.link_active(CHANNEL + 1, "member-1", 30.0)
-    assert clock.run_stopped(CHANNEL + 1, 32.0) == 2.0
+    clock.link_active(RUN, "member-1", 0.0)
+    clock.link_active(RUN, "member-2", 5.0)
+    clock.link_inactive(RUN, "member-1", 10.0)
+    assert clock.run_stopped(RUN, 20.0) == 25.0
+    clock.link_active(NEXT_RUN, "member-1", 30.0)
+    assert clock.run_stopped(NEXT_RUN, 32.0) == 2.0
     assert clock.seconds() == 27.0
 
 
@@ -73,9 +85,11 @@ def test_ten_thousand_guilds_served_leave_the_session_clock_and_the_series_bound
 
     def one_run(guild: int) -> None:  # a session of two seconds, then the run stops
         channel, at = guild - 1, float(guild)
+        run_id = f"run-{guild}"
         bot_metrics.on_status(RunStatus(channel, RunState.RUNNING, "room", at=at, link=LinkStatus(
-            "member-1", LinkState.ACTIVE, "room", at)))
-        bot_metrics.on_status(RunStatus(channel, RunState.STOPPED, "stopped", at=at + 2.0))
+            "member-1", LinkState.ACTIVE, "room", at), run_id=run_id))
+        bot_metrics.on_status(RunStatus(channel, RunState.STOPPED, "stopped", at=at + 2.0,
+                                        run_id=run_id))
 
     one_run(1)
     after_one = series(bot_metrics.registry)
