@@ -62,7 +62,6 @@ from bot.observability.server import ObservabilityServer
 from bot.pinch import PinchClient
 from bot.service.command_sync import sync_commands
 from bot.service.container import Services, open_services
-from bot.service.runs import RunService
 from bot.settings import Settings
 from bot.shutdown import FlushHook, GracefulShutdown
 from bot.startup.checks import run_preflight
@@ -160,10 +159,6 @@ class InterpretBot(commands.Bot):
         return self._services.manager if self._services is not None else None
 
     @property
-    def run_service(self) -> RunService | None:
-        return self._services.runs if self._services is not None else None
-
-    @property
     def transcripts(self) -> TranscriptService | None:
         return self._services.transcripts if self._services is not None else None
 
@@ -196,6 +191,28 @@ class InterpretBot(commands.Bot):
         if self._command_sync != "never":
             self.commands_synced = await sync_commands(
                 self.tree, services.store, force=self._command_sync == "force")
+
+    # -- what the graceful shutdown drives (bot.shutdown.ShutdownTarget) -----------
+
+    async def refuse_new_runs(self, reason: str) -> None:
+        self.health.shutting_down = True
+        if self._services is not None:
+            await self._services.runs.refuse_new_runs(reason)
+
+    def interpreted_channels(self) -> list[discord.abc.Messageable]:
+        if self._services is None:
+            return []
+        channels = (self.get_channel(run.channel_id)
+                    for run in self._services.manager.runs.values())
+        return [c for c in channels if isinstance(c, discord.abc.Messageable)]
+
+    async def stop_runs(self) -> None:
+        if self._services is not None:
+            await self._services.manager.aclose()
+
+    async def finish_commands(self) -> None:
+        if isinstance(self.tree, InterpretTree):
+            await self.tree.wait_idle()
 
     def add_flush_hook(self, hook: FlushHook) -> None:
         """Await ``hook`` during a graceful shutdown, once every run has stopped."""

@@ -29,16 +29,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final, Protocol
 
 import discord
 
-from bot.command_tree import InterpretTree
 from bot.service.runs import SHUTTING_DOWN
-
-if TYPE_CHECKING:
-    from bot.app import InterpretBot
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +54,30 @@ EXIT_MARGIN_S: Final = 0.5
 FlushHook = Callable[[], Awaitable[None]]
 
 
+class ShutdownTarget(Protocol):
+    """What the shutdown drives (the bot is one); it knows nothing else of the bot."""
+
+    @property
+    def flush_hooks(self) -> Sequence[FlushHook]: ...
+
+    async def refuse_new_runs(self, reason: str) -> None:
+        """Refuse every start from now on (and say so on ``/readyz``); wait for starts
+        under way."""
+
+    def interpreted_channels(self) -> list[discord.abc.Messageable]:
+        """The voice channels with a run, to post the notice in."""
+
+    async def stop_runs(self) -> None:
+        """Stop every run (bounded, never raises)."""
+
+    async def finish_commands(self) -> None:
+        """Return once the commands under way have answered."""
+
+    async def close(self) -> None: ...
+
+
 class GracefulShutdown:
-    def __init__(self, bot: InterpretBot | None, timeout_s: float) -> None:
+    def __init__(self, bot: ShutdownTarget | None, timeout_s: float) -> None:
         self.bot = bot
         """The bot to shut down; set later when the bot is made after the signals are set."""
         self._timeout = timeout_s
@@ -69,7 +87,7 @@ class GracefulShutdown:
         self._watchdog: threading.Timer | None = None
 
     @property
-    def _current(self) -> InterpretBot:
+    def _current(self) -> ShutdownTarget:
         if self.bot is None:
             raise RuntimeError("no bot to shut down yet")
         return self.bot
@@ -138,7 +156,7 @@ class GracefulShutdown:
             ("posting notices", self._post_notices, NOTICE_TIMEOUT_S + 0.5),
             ("stopping runs", self._stop_runs, None),
             ("flushing", self._flush, None),
-            ("answering commands under way", self._answer, COMMANDS_CAP_S),
+            ("answering commands under way", bot.finish_commands, COMMANDS_CAP_S),
             ("closing", bot.close, None),
         ]
         on_time = True
@@ -164,38 +182,23 @@ class GracefulShutdown:
         return on_time
 
     async def _refuse(self) -> None:
-        self._current.health.shutting_down = True
-        runs = self._current.run_service
-        if runs is not None:
-            await runs.refuse_new_runs(REFUSAL)
+        await self._current.refuse_new_runs(REFUSAL)
 
     async def _post_notices(self) -> None:
-        manager = self._current.interpretations
-        if manager is None:
-            return
-        channels = [run.channel_id for run in manager.runs.values()]
-        await asyncio.gather(*(self._notice(channel_id) for channel_id in channels))
+        channels = self._current.interpreted_channels()
+        await asyncio.gather(*(self._notice(channel) for channel in channels))
 
-    async def _notice(self, channel_id: int) -> None:
-        channel = self._current.get_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            return
+    @staticmethod
+    async def _notice(channel: discord.abc.Messageable) -> None:
         try:
             async with asyncio.timeout(NOTICE_TIMEOUT_S):
                 await channel.send(NOTICE)
         except (TimeoutError, discord.HTTPException) as exc:
             # A channel without Send Messages is normal; the run still stops cleanly.
-            log.warning("shutdown: no notice in channel %d (%s)", channel_id, exc)
+            log.warning("shutdown: no notice in %s (%s)", channel, exc)
 
     async def _stop_runs(self) -> None:
-        manager = self._current.interpretations
-        if manager is not None:
-            await manager.aclose()
-
-    async def _answer(self) -> None:
-        tree = self._current.tree
-        if isinstance(tree, InterpretTree):
-            await tree.wait_idle()
+        await self._current.stop_runs()
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let the runs' final status events reach listeners

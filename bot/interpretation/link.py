@@ -42,19 +42,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.interpretation.latency import LatencyWindow
-from bot.interpretation.livekit_transport import (
-    AGENT_IDENTITY,
-    PLAYBACK_CHANNELS,
-    PLAYBACK_RATE,
-    TRANSLATED_TRACK_NAME,
-)
+from bot.interpretation.link_config import LinkConfig
 from bot.interpretation.transport import (
     Connection,
     Credentials,
@@ -72,10 +66,6 @@ from bot.pinch.options import SessionOptions
 from bot.tasks import cancel_and_wait
 
 __all__ = [
-    "AGENT_IDENTITY",
-    "PLAYBACK_CHANNELS",
-    "PLAYBACK_RATE",
-    "TRANSLATED_TRACK_NAME",
     "InterpreterLink",
     "LinkConfig",
     "LinkStartTimeout",
@@ -117,57 +107,6 @@ class LinkStartTimeout(TimeoutError):
         self.reason = reason
         self.user_message = f"the interpreter could not be reached ({reason})"
 
-
-@dataclass(frozen=True, slots=True)
-class LinkConfig:
-    publish_rate: int = 16_000
-    """Sample rate sent to Pinch: 16 kHz (Pinch's recommendation; the only one on the
-    WebSocket) or 48 kHz (LiveKit only)."""
-    capture_ms: int = 20
-    """Audio per uplink frame. On LiveKit each ``capture_frame`` is an FFI round trip of
-    ~170 µs whatever its length, so 40 ms halves the cost at 20 ms of extra latency."""
-    uplink_queue_ms: int = 5_000
-    """Microphone audio kept while no room is up (pauses included); oldest dropped beyond it."""
-    playback_queue_ms: int = 400
-    """Capacity of LiveKit's translated-audio stream (it drops its oldest beyond it)."""
-    agent_track_grace_s: float = 2.0
-    """How long to wait for the ``translated-audio`` track before taking any audio track."""
-    interpreter_join_timeout_s: float = 10.0
-    """A session not interpreted this long after joining (no interpreter in the room, no
-    ``ready`` on the socket) is given up and retried."""
-    first_session_timeout_s: float = 30.0
-    """``start`` gives up after this long (session request, join and interpreter)."""
-    refresh_before_expiry_s: float = 120.0
-    """Open a new session this long before the current token expires."""
-    reconnect_base_delay_s: float = 0.5
-    reconnect_max_delay_s: float = 8.0
-    healthy_session_s: float = 10.0
-    """A session active at least this long resets the backoff: the next one opens at once."""
-    connect_timeout_s: float = 15.0
-    rest_after_s: float = 10.0
-    """LiveKit: after this long with no speech sent and no translation heard, the link
-    rests (stops receiving the translated track and unpublishes its microphone, which
-    WebRTC would otherwise encode and send as silence); the next speech wakes it.
-    0 never rests."""
-
-    def __post_init__(self) -> None:
-        if self.publish_rate not in (16_000, 48_000):
-            raise ValueError("publish_rate must be 16000 or 48000")
-        if self.capture_ms not in (10, 20, 40, 60):
-            raise ValueError("capture_ms must be 10, 20, 40 or 60")
-        if self.reconnect_base_delay_s <= 0 or self.reconnect_max_delay_s < \
-                self.reconnect_base_delay_s:
-            raise ValueError("reconnect delays must be positive and max >= base")
-        if self.rest_after_s < 0:
-            raise ValueError("rest_after_s must not be negative")
-
-    def backoff(self, failures: int, rand: Callable[[], float] = random.random) -> float:
-        """Delay before the next session after ``failures`` consecutive bad ones (0 → none)."""
-        if failures <= 0:
-            return 0.0
-        delay = min(self.reconnect_max_delay_s,
-                    self.reconnect_base_delay_s * 2.0 ** (failures - 1))
-        return delay * (0.5 + 0.5 * rand())  # jitter: links that failed together part ways
 
 
 @dataclass(slots=True)

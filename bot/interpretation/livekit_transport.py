@@ -56,7 +56,7 @@ from bot.pinch.transcripts import LIVEKIT_FIELDS
 from bot.secrets import Secret
 
 if TYPE_CHECKING:
-    from bot.interpretation.link import LinkConfig
+    from bot.interpretation.link_config import LinkConfig
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from bot.secrets import Secret
 from bot.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from bot.interpretation.link import LinkConfig
+    from bot.interpretation.link_config import LinkConfig
 
 log = logging.getLogger(__name__)
 

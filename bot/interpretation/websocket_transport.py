@@ -57,7 +57,7 @@ from bot.pinch.transcripts import TranscriptEvent
 from bot.secrets import Secret
 
 if TYPE_CHECKING:
-    from bot.interpretation.link import LinkConfig
+    from bot.interpretation.link_config import LinkConfig
 
 log = logging.getLogger(__name__)
 
