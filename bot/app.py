@@ -53,8 +53,9 @@ from discord.ext import commands
 from bot import log_privacy
 from bot.command_tree import InterpretTree
 from bot.gateway_log import GatewayWatch, install_reconnect_attempt_filter
+from bot.interpretation.events import AttributedTranscript, RunStatus
 from bot.interpretation.manager import SessionManager
-from bot.interpretation.run import AttributedTranscript, ChannelInterpretation, RunStatus
+from bot.interpretation.run import ChannelInterpretation
 from bot.observability.health import Health, ShardState
 from bot.observability.metrics import BotMetrics
 from bot.observability.pinch_calls import MeteredTransport

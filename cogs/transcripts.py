@@ -10,7 +10,7 @@ import discord
 from discord.ext import commands
 
 from bot.app import InterpretBot
-from bot.interpretation.run import AttributedTranscript, RunStatus
+from bot.interpretation.events import AttributedTranscript, RunStatus
 from bot.transcripts import TranscriptService
 
 

@@ -32,14 +32,13 @@ from bot.interpretation.errors import (
     StartCancelled,
     VoiceUnavailable,
 )
-from bot.interpretation.run import (
+from bot.interpretation.events import (
     AttributedTranscript,
-    ChannelInterpretation,
     PreferenceLookup,
-    RunConfig,
     RunStatus,
     no_preferences,
 )
+from bot.interpretation.run import ChannelInterpretation, RunConfig
 from bot.interpretation.transport import Transport
 from bot.observability import logs
 from bot.pinch import PinchClient

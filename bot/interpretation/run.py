@@ -48,13 +48,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import enum
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from bot.interpretation.events import (
+    AttributedTranscript,
+    MemberPreference,
+    PreferenceLookup,
+    RunState,
+    RunStatus,
+    no_preferences,
+)
 from bot.interpretation.link import (
     InterpreterLink,
     LinkConfig,
@@ -106,23 +113,6 @@ _UTTERANCE_STRIDE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class MemberPreference:
-    """What one member chose; ``None`` fields fall back to the channel's settings."""
-
-    opted_out: bool = False
-    source_language: str | None = None
-    voice_type: str | None = None
-
-
-class PreferenceLookup(Protocol):
-    def __call__(self, member_id: int) -> MemberPreference: ...
-
-
-def no_preferences(member_id: int) -> MemberPreference:
-    return MemberPreference()
-
-
-@dataclass(frozen=True, slots=True)
 class RunConfig:
     """A run's settings, validated and normalised on construction: language codes
     become the canonical ``ll-RR`` of :mod:`bot.languages` (``UnknownLanguage``, a
@@ -168,46 +158,6 @@ class RunConfig:
                        mixed=self.router.mode is RoutingMode.MIXED)
             if self.pair.replay_ms > self.link.uplink_queue_ms:
                 raise ValueError("pair.replay_ms must fit the link's uplink queue")
-
-
-@dataclass(frozen=True, slots=True)
-class AttributedTranscript:
-    """A transcript event with the member it belongs to (``None`` if unknown)."""
-
-    channel_id: int
-    member_id: int | None
-    event: TranscriptEvent
-    link: str
-    utterance: int = 0
-    """Order of the utterance within its link; an original and its translation share it."""
-    direction: Direction | None = None
-    """Pair mode: what this utterance was interpreted from and into (it varies by
-    member); ``None`` otherwise (the run's own source and target)."""
-    run_id: str = ""
-    """The run it belongs to (the id minted when ``start`` was accepted)."""
-
-
-class RunState(enum.Enum):
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class RunStatus:
-    channel_id: int
-    state: RunState
-    reason: str = ""
-    link: LinkStatus | None = None
-    at: float = field(default_factory=time.monotonic)
-    member_id: int | None = None
-    """The member concerned, when the status is about one member's link."""
-    notice: str | None = None
-    """One sentence for the channel (what happened and what to do), or ``None``."""
-    pair: PairDecision | None = None
-    """Pair mode: the member's direction was just decided from what they speak."""
-    run_id: str = ""
-    """The run it belongs to (the id minted when ``start`` was accepted)."""
 
 
 def _discard_audio(pcm: bytes) -> None:

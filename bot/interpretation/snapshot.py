@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from bot.interpretation.events import RunState
 from bot.interpretation.link import LinkState
 from bot.interpretation.router import MIXED_LINK, RoutingMode
-from bot.interpretation.run import ChannelInterpretation, RunState
+from bot.interpretation.run import ChannelInterpretation
 
 
 @dataclass(frozen=True, slots=True)

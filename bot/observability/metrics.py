@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from bot.interpretation.run import AttributedTranscript, RunStatus
+from bot.interpretation.events import AttributedTranscript, RunStatus
 from bot.observability.engine import EngineCollector, RunsView, VoiceView
 from bot.observability.health import ShardState
 from bot.observability.pinch_calls import OUTCOMES

@@ -27,8 +27,8 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter
 
+from bot.interpretation.events import RunState, RunStatus
 from bot.interpretation.link import LinkState
-from bot.interpretation.run import RunState, RunStatus
 
 log = logging.getLogger(__name__)
 

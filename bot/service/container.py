@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from bot.interpretation.events import AttributedTranscript, RunStatus
 from bot.interpretation.manager import SessionManager, VoiceConnector
-from bot.interpretation.run import AttributedTranscript, RunStatus
 from bot.interpretation.transport import Transport
 from bot.interpretation.transports import build_transport
 from bot.pinch import PinchClient

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from bot.interpretation.run import MemberPreference, PreferenceLookup
+from bot.interpretation.events import MemberPreference, PreferenceLookup
 from bot.store import Store, StoredPreference
 
 _DEFAULT = MemberPreference()

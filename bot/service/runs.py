@@ -60,17 +60,12 @@ from bot.interpretation.errors import (
     StartCancelled,
     VoiceUnavailable,
 )
+from bot.interpretation.events import AttributedTranscript, RunState, RunStatus
 from bot.interpretation.link import LinkState
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.pair_mode import PairConfig, PairModeError
 from bot.interpretation.router import RouterConfig, RoutingMode
-from bot.interpretation.run import (
-    AttributedTranscript,
-    ChannelInterpretation,
-    RunConfig,
-    RunState,
-    RunStatus,
-)
+from bot.interpretation.run import ChannelInterpretation, RunConfig
 from bot.interpretation.snapshot import RunSnapshot, snapshot
 from bot.observability import logs
 from bot.service.errors import UserError

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
+from bot.interpretation.events import AttributedTranscript, RunState, RunStatus
 from bot.observability.logs import new_run_id
 from bot.transcripts.poster import Poster
 from bot.transcripts.records import SegmentSink

@@ -41,7 +41,7 @@ from typing import Protocol
 import aiohttp
 import discord
 
-from bot.interpretation.run import AttributedTranscript
+from bot.interpretation.events import AttributedTranscript
 from bot.store.segments import StoredSegment
 from bot.transcripts.captions import Caption, CaptionBoard
 from bot.transcripts.pairing import Pairer, Utterance

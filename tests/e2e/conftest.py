@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from bot.app import InterpretBot
+from bot.interpretation.events import AttributedTranscript, MemberPreference, RunStatus
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.router import RouterConfig, RoutingMode
-from bot.interpretation.run import AttributedTranscript, MemberPreference, RunConfig, RunStatus
+from bot.interpretation.run import RunConfig
 from bot.voice.client import ReceivingVoiceClient
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pinch import PinchSimulator

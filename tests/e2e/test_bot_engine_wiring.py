@@ -9,7 +9,8 @@ from typing import Any
 
 import discord
 
-from bot.interpretation.run import AttributedTranscript, RunConfig, RunState, RunStatus
+from bot.interpretation.events import AttributedTranscript, RunState, RunStatus
+from bot.interpretation.run import RunConfig
 from bot.secrets import Secret
 from bot.settings import Settings
 from tests.e2e.conftest import ALICE_HZ, write_wav

@@ -20,15 +20,10 @@ import pytest
 from discord.gateway import DiscordVoiceWebSocket
 
 from bot.app import check_voice_internals
+from bot.interpretation.events import AttributedTranscript, MemberPreference, RunState, RunStatus
 from bot.interpretation.manager import SessionManager, StartCancelled, VoiceUnavailable
 from bot.interpretation.router import RouterConfig
-from bot.interpretation.run import (
-    AttributedTranscript,
-    MemberPreference,
-    RunConfig,
-    RunState,
-    RunStatus,
-)
+from bot.interpretation.run import RunConfig
 from bot.pinch import ClientClosedError, PinchClient
 from bot.secrets import Secret
 from bot.voice.client import ReceivingVoiceClient

@@ -20,16 +20,11 @@ import discord
 import pytest
 
 from bot.app import InterpretBot
+from bot.interpretation.events import AttributedTranscript, MemberPreference, RunStatus
 from bot.interpretation.link import LinkState
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.pair_mode import Direction, Outcome, PairConfig, PairDecision
-from bot.interpretation.run import (
-    AttributedTranscript,
-    ChannelInterpretation,
-    MemberPreference,
-    RunConfig,
-    RunStatus,
-)
+from bot.interpretation.run import ChannelInterpretation, RunConfig
 from bot.pinch import PinchClient
 from bot.secrets import Secret
 from bot.transcripts import TranscriptRun, TranscriptService, WriterConfig

@@ -18,8 +18,9 @@ import pysubs2
 import pytest
 
 from bot.app import InterpretBot
+from bot.interpretation.events import AttributedTranscript
 from bot.interpretation.router import RouterConfig, RoutingMode
-from bot.interpretation.run import AttributedTranscript, RunConfig
+from bot.interpretation.run import RunConfig
 from bot.shutdown import GracefulShutdown
 from bot.transcripts import TranscriptRun, TranscriptService
 from bot.transcripts.commands import transcript_file

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from discord import app_commands
 
-from bot.interpretation.run import MemberPreference
+from bot.interpretation.events import MemberPreference
 from bot.service.command_sync import definitions_hash
 from bot.service.preferences import MemberPreferences
 from bot.service.retention import RetentionPurger

@@ -17,7 +17,7 @@ import discord
 import pytest
 
 from bot.app import InterpretBot
-from bot.interpretation.run import AttributedTranscript, RunState, RunStatus
+from bot.interpretation.events import AttributedTranscript, RunState, RunStatus
 from bot.pinch import TranscriptEvent
 from bot.pinch.transcripts import TranscriptKind
 from bot.transcripts import TranscriptRun, TranscriptService, TranscriptWriter, WriterConfig

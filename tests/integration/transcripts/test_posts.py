@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from bot.interpretation.run import AttributedTranscript
+from bot.interpretation.events import AttributedTranscript
 from bot.pinch import TranscriptEvent
 from bot.pinch.transcripts import TranscriptKind
 from tests.fakes.discord import Permission

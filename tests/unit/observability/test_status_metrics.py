@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
+from bot.interpretation.events import RunState, RunStatus
 from bot.interpretation.link import LinkState, LinkStatus
-from bot.interpretation.run import RunState, RunStatus
 from bot.observability.metrics import BotMetrics
 from bot.observability.sessions import SessionClock, StatusMetrics, reconnect_cause
 
