@@ -42,6 +42,7 @@ from tests.fakes.discord.model import (
     compute_permissions,
 )
 from tests.fakes.discord.rest import RestApi
+from tests.fakes.discord.rest_base import LOADING
 from tests.fakes.discord.speech import (
     SpeechReport,
     build_datagrams,
@@ -294,6 +295,16 @@ class FakeDiscord:
         await self.wait_for(lambda: rec.responses or rec.refused_late, within,
                             f"a response to /{name}")
         return rec
+
+    async def answered(self, record: InteractionRecord,
+                       within: float = DEFAULT_WAIT) -> InteractionRecord:
+        """``record`` once its answer is in: a deferred "thinking..." placeholder replaced
+        (at once when the bot answered without deferring)."""
+        if record.response_type == 5:
+            await self.wait_for(
+                lambda: record.original is not None and not record.original.flags & LOADING,
+                within, f"the answer to /{record.name}")
+        return record
 
     async def autocomplete(self, name: str, focused: str, /, *,
                            user: Member | str | None = None, channel: Channel | None = None,
