@@ -59,13 +59,14 @@ async def _defer(interaction: discord.Interaction[Any]) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
 
 
-async def _tell_channel(interaction: discord.Interaction[Any], done: str, text: str) -> None:
-    """After :func:`_defer`: ``done`` for the member, then ``text`` for the channel.
+async def _tell_channel(interaction: discord.Interaction[Any], text: str) -> None:
+    """After :func:`_defer`: a private "done" for the member, then ``text`` for the channel.
 
     The private placeholder is replaced first: a followup sent while it still
     loads would take its place, and stay private.
     """
-    await interaction.edit_original_response(content=done, allowed_mentions=NO_MENTIONS)
+    await interaction.edit_original_response(content=formatting.DONE_PUBLICLY,
+                                             allowed_mentions=NO_MENTIONS)
     await interaction.followup.send(text, allowed_mentions=NO_MENTIONS)
 
 
@@ -130,8 +131,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             raise UserError(f"I could not post the consent notice in {voice_channel.mention}, "
                             "so I stopped. Let me send messages there, then start again.") from None
         humans = sum(not m.bot for m in voice_channel.members)
-        await _tell_channel(interaction, formatting.DONE_PUBLICLY,
-                            formatting.started(active, humans=humans))
+        await _tell_channel(interaction, formatting.started(active, humans=humans))
 
     @staticmethod
     def _transcript_channel(guild: discord.Guild, effective: Any,
@@ -158,12 +158,11 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         active = runs.active(member.guild.id)
         if active is None:
             raise UserError("Nothing is being interpreted in this server.")
-        effective = await runs.effective(member.guild.id, active.voice_channel.id)
         permissions.require_voice_access(member, active.voice_channel)
+        effective = await runs.effective(member.guild.id, active.voice_channel.id)
         permissions.require_manager(member, active.voice_channel, effective["manager_role_id"])
         await runs.stop(member.guild.id, f"stopped by {member.display_name}")
-        await _tell_channel(interaction, formatting.DONE_PUBLICLY,
-                            f"Stopped interpreting {active.voice_channel.mention}.")
+        await _tell_channel(interaction, f"Stopped interpreting {active.voice_channel.mention}.")
 
     @app_commands.command(name="status", description="What is being interpreted, and how")
     async def status(self, interaction: discord.Interaction[Any]) -> None:
