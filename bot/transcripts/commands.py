@@ -6,6 +6,11 @@ one sentence a user sees when there is nothing to give.
 
 - :func:`transcript_file`: the current run of the guild (or ``run_id``, or the
   last stored run) as a ``txt``/``srt``/``vtt`` file, timings from the run start.
+  Whoever asks must be allowed to read the run's voice channel: ``check_reader``
+  (the caller's rule) is asked before anything of the run is read or named.
+  Speakers missing from the member cache are looked up concurrently (at most
+  :data:`NAME_LOOKUPS_AT_ONCE`, each bounded by :data:`NAME_LOOKUP_TIMEOUT_S`); one
+  Discord cannot name in time is an "Unknown speaker", as in the thread.
 - :func:`forget_member`: deletes the caller's stored segments in this guild
   (nothing of any other member or guild).
 """
@@ -13,6 +18,7 @@ one sentence a user sees when there is nothing to give.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import discord
 
@@ -21,6 +27,11 @@ from bot.transcripts.records import MemberSegmentEraser, SegmentSource
 from bot.transcripts.service import TranscriptService
 from bot.transcripts.speakers import SpeakerDirectory
 
+#: Member lookups of one export in flight at once (Discord's REST, no members intent).
+NAME_LOOKUPS_AT_ONCE = 8
+#: One lookup's bound: the export waits for names, the person for the export.
+NAME_LOOKUP_TIMEOUT_S = 5.0
+
 
 class TranscriptCommandError(Exception):
     """A user-facing refusal: ``str(exc)`` is one sentence for an ephemeral reply."""
@@ -28,23 +39,32 @@ class TranscriptCommandError(Exception):
 
 async def transcript_file(store: SegmentSource, service: TranscriptService,
                           guild: discord.Guild, fmt: str = "txt",
-                          run_id: str | None = None) -> discord.File:
+                          run_id: str | None = None, *,
+                          check_reader: Callable[[int], None]) -> discord.File:
+    """The run as a file; ``check_reader(voice_channel_id)`` raises when the person
+    asking may not read what was said in that voice channel."""
     if fmt not in FORMATS:
         raise TranscriptCommandError(f"Choose a format among {', '.join(FORMATS)}.")
     current = service.current_run(guild.id)
-    if run_id is None:
-        run_id = current.run_id if current is not None else await store.last_run_id(guild.id)
+    if run_id is None and current is not None:
+        run_id = current.run_id
+    elif run_id is None:
+        run_id = await store.last_run_id(guild.id)
     if run_id is None:
         raise TranscriptCommandError("There is no transcript in this server yet.")
+    if current is not None and current.run_id == run_id:
+        check_reader(current.voice_channel.id)  # before even saying whether it has text
     segments = await store.segments(guild.id, run_id)
     if not segments:
         raise TranscriptCommandError(
             "Nothing was transcribed in that run (or it was deleted after the retention "
             "period).")
+    for voice_channel_id in {seg.voice_channel_id for seg in segments}:
+        check_reader(voice_channel_id)
 
-    names = SpeakerDirectory(guild)
-    for member_id in {seg.member_id for seg in segments}:
-        await names.resolve(member_id)
+    names = SpeakerDirectory(guild, timeout_s=NAME_LOOKUP_TIMEOUT_S)
+    await names.resolve_all({seg.member_id for seg in segments},
+                            at_once=NAME_LOOKUPS_AT_ONCE)
 
     def name_of(member_id: int | None) -> str:
         return names.cached(member_id).display_name

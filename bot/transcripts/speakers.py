@@ -2,14 +2,16 @@
 
 The bot has no members intent, so a member may be missing from the cache; then it
 asks Discord once (bounded by a timeout) and remembers the answer, a failure
-included, for the rest of the run. ``None`` (mixed mode could not tell who spoke)
-is an "Unknown speaker".
+included, for the rest of the run. :meth:`SpeakerDirectory.resolve_all` asks for
+many at once (an export of a run with many speakers), a bounded number in flight.
+``None`` (mixed mode could not tell who spoke) is an "Unknown speaker".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 import discord
 
@@ -52,6 +54,17 @@ class SpeakerDirectory:
                 self._known[member_id] = Speaker(member_id, UNKNOWN_SPEAKER)
                 return self._known[member_id]
         return self._remember(member)
+
+    async def resolve_all(self, member_ids: Iterable[int | None], *, at_once: int) -> None:
+        """Resolve every id, at most ``at_once`` lookups in flight; read them with
+        :meth:`cached`. Each lookup keeps its own timeout and fallback."""
+        gate = asyncio.Semaphore(at_once)
+
+        async def one(member_id: int | None) -> None:
+            async with gate:
+                await self.resolve(member_id)
+
+        await asyncio.gather(*(one(member_id) for member_id in set(member_ids)))
 
     def _remember(self, member: discord.Member) -> Speaker:
         speaker = Speaker(member.id, member.display_name, member.display_avatar.url)

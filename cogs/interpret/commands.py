@@ -5,6 +5,11 @@ run lifecycle are :class:`~bot.service.runs.RunService`'s, permissions are
 :mod:`bot.service.permissions`, preferences :class:`~bot.service.preferences.MemberPreferences`,
 texts :mod:`cogs.interpret.formatting`. Errors are raised, never answered here:
 the tree's funnel (:mod:`bot.command_tree`) turns them into one sentence.
+
+Discord fails an interaction not answered within 3 s, so every command that
+reads the store or calls Discord defers first, before any of it, and ephemerally:
+refusals (including those only the store can decide) stay private. ``start`` and
+``stop`` then tell the channel with a public followup (:func:`_tell_channel`).
 """
 
 from __future__ import annotations
@@ -76,6 +81,22 @@ def _reset_preferences(reset: bool, **given: object) -> frozenset[str]:
     return frozenset(field for option, field in names.items() if given[option] is None)
 
 
+async def _defer(interaction: discord.Interaction[Any]) -> None:
+    """Answer within Discord's 3 s: a private "thinking..." the answer replaces."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+
+
+async def _tell_channel(interaction: discord.Interaction[Any], text: str) -> None:
+    """After :func:`_defer`: a private "done" for the member, then ``text`` for the channel.
+
+    The private placeholder is replaced first: a followup sent while it still
+    loads would take its place, and stay private.
+    """
+    await interaction.edit_original_response(content=formatting.DONE_PUBLICLY,
+                                             allowed_mentions=NO_MENTIONS)
+    await interaction.followup.send(text, allowed_mentions=NO_MENTIONS)
+
+
 @app_commands.guild_only()
 class InterpretCommands(commands.GroupCog, group_name="interpret",
                         group_description="Live interpretation of a voice channel"):
@@ -100,10 +121,14 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                     mode: app_commands.Choice[str] | None = None,
                     channel: discord.VoiceChannel | None = None) -> None:
         member = _member(interaction)
+        await _defer(interaction)
         runs = self.services.runs
         voice_channel = channel or _voice_of(member)
         if voice_channel is None:
             raise UserError("Join a voice channel first, or name one with `channel:`.")
+        # Access first: Discord itself takes Manage Channels away in a voice channel
+        # one cannot connect to, and "you cannot connect" is the reason to show.
+        permissions.require_voice_access(member, voice_channel)
         options = ConfigLayer(target_language=target, source_language=source,
                               voice=_choice(voice), mode=_choice(mode))
         effective = await runs.effective(voice_channel.guild.id, voice_channel.id, options)
@@ -120,7 +145,6 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         if transcripts is not None:
             permissions.check_bot_can(transcripts, permissions.text_needs(post_transcripts=True))
 
-        await interaction.response.defer(thinking=True)
         me = self.bot.user
 
         async def announce(run: Run) -> None:
@@ -139,8 +163,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                                   own_user_id=me.id if me is not None else None,
                                   announce=announce)
         humans = sum(not m.bot for m in voice_channel.members)
-        await interaction.edit_original_response(content=formatting.started(active, humans=humans),
-                                                 allowed_mentions=NO_MENTIONS)
+        await _tell_channel(interaction, formatting.started(active, humans=humans))
 
     @staticmethod
     def _transcript_channel(guild: discord.Guild, effective: Any,
@@ -162,25 +185,25 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
     @app_commands.command(name="stop", description="Stop interpreting and leave the channel")
     async def stop(self, interaction: discord.Interaction[Any]) -> None:
         member = _member(interaction)
+        await _defer(interaction)
         runs = self.services.runs
         active = runs.active(member.guild.id)
         if active is None:
             raise UserError("Nothing is being interpreted in this server.")
+        permissions.require_voice_access(member, active.voice_channel)
         effective = await runs.effective(member.guild.id, active.voice_channel.id)
         permissions.require_manager(member, active.voice_channel, effective["manager_role_id"])
-        await interaction.response.defer(thinking=True)
         # The reason is posted in the run's summary: a nickname must neither format nor ping.
         await runs.stop(member.guild.id, f"stopped by {escape(member.display_name)}")
-        await interaction.edit_original_response(
-            content=f"Stopped interpreting {active.voice_channel.mention}.",
-            allowed_mentions=NO_MENTIONS)
+        await _tell_channel(interaction, f"Stopped interpreting {active.voice_channel.mention}.")
 
     @app_commands.command(name="status", description="What is being interpreted, and how")
     async def status(self, interaction: discord.Interaction[Any]) -> None:
         member = _member(interaction)
-        snap = self.services.runs.snapshot(member.guild.id)
+        snap = self.services.runs.snapshot(member.guild.id)  # in memory: no defer needed
         if snap is None:
             raise UserError("Nothing is being interpreted in this server.")
+        permissions.require_reader(member, snap.channel_id, what="see how it is interpreted")
         text = formatting.status(snap, self.services.runs.active(member.guild.id))
         await interaction.response.send_message(text, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
@@ -245,6 +268,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         reset: bool = False,
     ) -> None:
         member = _member(interaction)
+        await _defer(interaction)
         guild_id = member.guild.id
         store, runs = self.services.store, self.services.runs
         changes = ConfigLayer(
@@ -263,6 +287,8 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         if _choice(scope) == "server":
             server = await store.server_config(guild_id)
             permissions.require_manager(member, None, server.manager_role_id)
+            if transcript_channel is not None:
+                permissions.require_can_post(member, transcript_channel)
             if reset:
                 await store.reset_server_config(guild_id)
             await store.update_server_config(guild_id, changes, clear=cleared)
@@ -275,8 +301,11 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                                 "`scope:server`.")
             if changes.retention_days is not None or "retention_days" in cleared:
                 raise UserError("`retention_days` is a server setting: add `scope:server`.")
+            permissions.require_voice_access(member, voice_channel)
             current = await runs.effective(guild_id, voice_channel.id)
             permissions.require_manager(member, voice_channel, current["manager_role_id"])
+            if transcript_channel is not None:
+                permissions.require_can_post(member, transcript_channel)
             if reset:
                 await store.reset_channel_config(guild_id, voice_channel.id)
             await store.update_channel_config(guild_id, voice_channel.id, changes, clear=cleared)
@@ -289,8 +318,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                             + (["Saved."] if saved else []))
             text = done + (" It applies from the next `/interpret start`.\n"
                            if runs.active(guild_id) is not None else "\n") + text
-        await interaction.response.send_message(text, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
 
     # -- me ------------------------------------------------------------------------
 
@@ -307,11 +335,12 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                  voice: app_commands.Choice[str] | None = None, opt_out: bool | None = None,
                  reset: bool = False, forget: bool = False) -> None:
         member = _member(interaction)
+        await _defer(interaction)
         guild_id = member.guild.id
         if forget:
             text = await transcript_commands.forget_member(self.services.store, guild_id,
                                                            member.id)
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.edit_original_response(content=text)
             return
         preferences, runs = self.services.preferences, self.services.runs
         changing = reset or language is not None or voice is not None or opt_out is not None
@@ -331,8 +360,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         if changing:
             text = "Saved" + (", and applied to the running interpretation"
                               if active is not None else "") + ".\n" + text
-        await interaction.response.send_message(text, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
 
     # -- transcript ----------------------------------------------------------------
 
@@ -345,10 +373,16 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
                          format: app_commands.Choice[str] | None = None,
                          run: str | None = None) -> None:
         member = _member(interaction)
+        await _defer(interaction)
+
+        def check_reader(voice_channel_id: int) -> None:
+            permissions.require_reader(member, voice_channel_id, what="read its transcript")
+
         try:
             file = await transcript_commands.transcript_file(
                 self.services.store, self.services.transcripts, member.guild,
-                _choice(format) or "txt", run.strip() if run else None)
+                _choice(format) or "txt", run.strip() if run else None,
+                check_reader=check_reader)
         except transcript_commands.TranscriptCommandError as exc:
             raise UserError(str(exc)) from None
-        await interaction.response.send_message(file=file, ephemeral=True)
+        await interaction.edit_original_response(attachments=[file])

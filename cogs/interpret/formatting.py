@@ -17,6 +17,9 @@ from bot.languages import SUPPORTED
 from bot.service.runs import Run, RunSummary
 from bot.store import Effective, Source, StoredPreference
 
+#: What the member reads privately when the answer itself is for the whole channel.
+DONE_PUBLICLY = "Done; my answer is below, for the whole channel to see."
+
 #: Settings as /interpret config names them, in display order.
 SETTING_LABELS: dict[str, str] = {
     "target_language": "target",

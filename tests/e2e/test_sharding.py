@@ -96,8 +96,8 @@ async def _shards_serve_their_guilds(fake: FakeDiscord, tmp_path: Path,
     # A command in each guild is answered by the process of that guild's shard, which
     # joins that guild's voice channel.
     for shard, guild in guilds.items():
-        record = await fake.invoke("ops start", channel=channel_of(guild, ChannelType.TEXT),
-                                   within=20)
+        record = await fake.answered(await fake.invoke(
+            "ops start", channel=channel_of(guild, ChannelType.TEXT), within=20), within=20)
         assert record.texts == [f"shard {shard}: started"], bots[shard].log()[-3000:]
         state = guild.voice_states.get(fake.bot_user_id)
         assert state is not None
@@ -108,9 +108,9 @@ async def _shards_serve_their_guilds(fake: FakeDiscord, tmp_path: Path,
     # Each guild's configuration, set in that guild, lands in the one shared database.
     targets = {0: "de", 1: "fr"}
     for shard, guild in guilds.items():
-        record = await fake.invoke("interpret config", channel=channel_of(guild, ChannelType.TEXT),
-                                   within=20, options={"scope": "server",
-                                                       "target": targets[shard]})
+        record = await fake.answered(await fake.invoke(
+            "interpret config", channel=channel_of(guild, ChannelType.TEXT), within=20,
+            options={"scope": "server", "target": targets[shard]}), within=20)
         assert record.texts[0].startswith("Saved."), bots[shard].log()[-3000:]
     async with await Store.open(database_url) as store:
         stored = {shard: (await store.server_config(guild.id)).target_language

@@ -120,7 +120,8 @@ async def test_a_stuck_flush_cannot_hold_the_process_past_the_bound(
     processes.append(bot)
     bot.start()
     await bot.wait_ready()
-    record = await fake_discord.invoke("ops start", within=20)
+    record = await fake_discord.answered(await fake_discord.invoke("ops start", within=20),
+                                         within=20)
     assert record.texts == ["shard 0: started"]
 
     sent = time.monotonic()

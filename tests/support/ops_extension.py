@@ -44,13 +44,14 @@ class OpsTestCog(commands.Cog):
         assert self.bot.interpretations is not None
         assert self.bot.user is not None
         channel = guild.voice_channels[0]
+        await interaction.response.defer(thinking=True)  # joining takes longer than 3 s
         try:
             await self.bot.interpretations.start(channel, RunConfig(target_language="es-ES"),
                                                  own_user_id=self.bot.user.id)
         except NotAccepting as exc:
-            await interaction.response.send_message(str(exc))
+            await interaction.edit_original_response(content=str(exc))
             return
-        await interaction.response.send_message(f"shard {guild.shard_id}: started")
+        await interaction.edit_original_response(content=f"shard {guild.shard_id}: started")
 
     async def flush(self) -> None:
         log.info("flush hook hanging on purpose")

@@ -4,11 +4,12 @@ Pinch simulator.
 
 ``interpret`` is an :class:`Interpret` with the fake, the simulator, the bot and
 shortcuts: ``await interpret.invoke("start", user="admin", target="es")`` runs
-``/interpret start``; ``interpret.clock`` is the bot's run clock, which a test may
-move forward (``clock.advance(seconds)``) to reach a run's minute cap without
-waiting for it. Everything else runs in real time. The bot reaches Pinch over the
-transport the ``pinch_transport_setting`` fixture names (``PINCH_TRANSPORT``:
-``livekit`` unless a test parametrises it).
+``/interpret start`` (every command answers privately; ``start`` and ``stop`` then tell
+the channel: ``await interpret.public_answer(record)``); ``interpret.clock`` is the
+bot's run clock, which a test may move forward (``clock.advance(seconds)``) to reach
+a run's minute cap without waiting for it. Everything else runs in real time. The
+bot reaches Pinch over the transport the ``pinch_transport_setting`` fixture names
+(``PINCH_TRANSPORT``: ``livekit`` unless a test parametrises it).
 
 Every test here also checks that nothing was logged that must never be: no record,
 of any logger at any level, may carry the Discord token, the Pinch token or a
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +34,12 @@ import pytest
 from bot.app import EXTENSIONS, InterpretBot
 from bot.secrets import Secret
 from bot.settings import Settings
+from bot.store import StoredSegment
+from cogs.interpret.formatting import DONE_PUBLICLY
 from tests.e2e.conftest import write_wav
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord.model import Channel, InteractionRecord, Message
+from tests.fakes.discord.model import Channel, InteractionRecord, Member, Message
+from tests.fakes.discord.rest_base import EPHEMERAL
 from tests.fakes.pinch import PinchSimulator, SimulatedSession
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
@@ -68,16 +74,26 @@ class Interpret:
     async def invoke(self, sub: str, *, user: str | None = "admin", within: float = 15.0,
                      where: Channel | None = None, **options: Any) -> InteractionRecord:
         """``/interpret <sub>`` run in ``where`` (default: the default guild's text
-        channel; the channel decides the guild); waits for the final text when the bot
+        channel; the channel decides the guild); waits for the final answer when the bot
         deferred. ``options`` are the command's (``channel=`` included)."""
         record = await self.fake.invoke(f"interpret {sub}", user=user, within=within,
                                         channel=where, options=options)
-        if record.response_type == 5:  # deferred: the answer replaces "thinking..."
-            await self.fake.wait_for(
-                lambda: record.original is not None and (record.original.content
-                                                         or record.followups),
-                within, f"/interpret {sub}")
-        return record
+        return await self.fake.answered(record, within)
+
+    async def public_answer(self, record: InteractionRecord, within: float = 15.0) -> str:
+        """What ``start`` or ``stop`` told the whole channel (after the private "done")."""
+        public = await self.fake.wait_for(
+            lambda: [m for m in record.followups if not m.flags & EPHEMERAL], within,
+            f"the public answer to /{record.name}")
+        return public[0].content
+
+    async def answer(self, record: InteractionRecord, within: float = 15.0) -> str:
+        """The sentence a command ended with: ``start``'s or ``stop``'s public answer when
+        they succeeded, else the one private text (a refusal, a view)."""
+        if record.texts and record.texts[0] == DONE_PUBLICLY:
+            return await self.public_answer(record, within)
+        [text] = record.texts
+        return text
 
     async def join(self, *names: str) -> None:
         for name in names:
@@ -86,6 +102,7 @@ class Interpret:
     async def start(self, *, user: str = "admin", **options: Any) -> InteractionRecord:
         record = await self.invoke("start", user=user, **options)
         assert self.bot.interpretations.get(self.fake.guild.id) is not None, record.texts
+        await self.public_answer(record)
         await self.fake.wait_bot_voice_ready()
         await self.fake.wait_dave_ready()
         return record
@@ -120,6 +137,27 @@ class Interpret:
 
     def sessions(self) -> list[SimulatedSession]:
         return list(self.simulator.sessions)
+
+    async def stored_run(self, channel: Channel, speakers: Iterable[Member]) -> str:
+        """A past run of ``channel`` in the store, one utterance per speaker (in order):
+        its run id. Quicker than speaking when only what is stored matters."""
+        run_id = uuid.uuid4().hex
+        start = datetime.now(UTC) - timedelta(hours=1)
+        for n, member in enumerate(speakers):
+            await self.bot.services.store.add_segment(StoredSegment(
+                guild_id=channel.guild_id, voice_channel_id=channel.id, run_id=run_id,
+                member_id=member.id, source_language="en-US", target_language="es-ES",
+                started_at=start + timedelta(seconds=2 * n),
+                ended_at=start + timedelta(seconds=2 * n + 1),
+                original=f"sentence {n}", translation=f"frase {n}"))
+        return run_id
+
+    @staticmethod
+    def transcript_of(record: InteractionRecord) -> str:
+        """The text of the file ``/interpret transcript`` answered with."""
+        assert record.original is not None, record.texts
+        [data] = record.original.files.values()
+        return data.decode()
 
 
 def interpret_settings(fake: FakeDiscord, simulator: PinchSimulator, data_dir: Path,

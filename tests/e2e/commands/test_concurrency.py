@@ -32,9 +32,9 @@ STARTED = "Interpreting "
 CANCELLED_BY_STOP = "The start was cancelled: stopped by Admin."
 
 
-def plain(record: InteractionRecord) -> str:
-    """The one sentence a command answered with; never a bug report."""
-    [text] = record.texts
+async def plain(interpret: Interpret, record: InteractionRecord) -> str:
+    """The sentence a command ended with; never a bug report."""
+    text = await interpret.answer(record)
     assert BUG not in text, text
     return text
 
@@ -78,7 +78,8 @@ async def settled(interpret: Interpret) -> Run | None:
 
 async def reset(interpret: Interpret) -> None:
     if interpret.bot.services.runs.active(interpret.fake.guild.id) is not None:
-        assert plain(await interpret.invoke("stop")).startswith("Stopped interpreting")
+        stopped = await plain(interpret, await interpret.invoke("stop"))
+        assert stopped.startswith("Stopped interpreting")
     assert await settled(interpret) is None
 
 
@@ -123,7 +124,8 @@ async def test_two_starts_at_once_end_in_one_run_and_one_refusal(
 
     async def race(interpret: Interpret, _: int) -> Run | None:
         first, second = await asyncio.gather(start(interpret), start(interpret))
-        answers = sorted([plain(first), plain(second)], key=lambda t: t.startswith(STARTED))
+        answers = sorted([await plain(interpret, first), await plain(interpret, second)],
+                         key=lambda t: t.startswith(STARTED))
         assert answers[0].startswith(("I am already starting in", "I am already interpreting"))
         assert answers[1].startswith(STARTED)
         run = await settled(interpret)
@@ -139,14 +141,15 @@ async def test_a_start_and_a_stop_at_once_end_in_one_run_or_none(
     await interpret.join("admin")
 
     async def race(interpret: Interpret, _: int) -> Run | None:
-        started, stopped = await asyncio.gather(start(interpret), interpret.invoke("stop"))
+        records = await asyncio.gather(start(interpret), interpret.invoke("stop"))
+        started, stopped = [await plain(interpret, record) for record in records]
         run = await settled(interpret)
-        if plain(stopped) == "Nothing is being interpreted in this server.":
-            assert plain(started).startswith(STARTED)  # the stop came first
+        if stopped == "Nothing is being interpreted in this server.":
+            assert started.startswith(STARTED)  # the stop came first
             assert run is not None
         else:
-            assert plain(stopped).startswith("Stopped interpreting")
-            assert plain(started) == CANCELLED_BY_STOP or plain(started).startswith(STARTED)
+            assert stopped.startswith("Stopped interpreting")
+            assert started == CANCELLED_BY_STOP or started.startswith(STARTED)
             assert run is None
         return run
 
@@ -159,16 +162,16 @@ async def test_a_stop_and_a_new_start_at_once_end_the_run_and_refuse_or_start_pl
     await interpret.join("admin")
 
     async def race(interpret: Interpret, _: int) -> Run | None:
-        assert plain(await start(interpret)).startswith(STARTED)
+        assert (await plain(interpret, await start(interpret))).startswith(STARTED)
         before = await settled(interpret)
         assert before is not None
-        stopped, started = await asyncio.gather(interpret.invoke("stop"), start(interpret))
-        assert plain(stopped).startswith("Stopped interpreting")
-        assert plain(started).startswith(("I am still leaving", "I am already interpreting",
-                                          STARTED))
+        records = await asyncio.gather(interpret.invoke("stop"), start(interpret))
+        stopped, started = [await plain(interpret, record) for record in records]
+        assert stopped.startswith("Stopped interpreting")
+        assert started.startswith(("I am still leaving", "I am already interpreting", STARTED))
         after = await settled(interpret)
         assert after is not before
-        assert (after is not None) == plain(started).startswith(STARTED)
+        assert (after is not None) == started.startswith(STARTED)
         return before
 
     await race_rounds(interpret, caplog, race)
@@ -186,8 +189,8 @@ async def test_a_start_and_a_config_change_at_once_both_take_effect(
         target = targets[round_no % 2]
         started, configured = await asyncio.gather(
             start(interpret), interpret.invoke("config", channel=voice, target=target))
-        assert plain(started).startswith(STARTED)
-        assert plain(configured).startswith("Saved.")
+        assert (await plain(interpret, started)).startswith(STARTED)
+        assert (await plain(interpret, configured)).startswith("Saved.")
         run = await settled(interpret)
         assert run is not None
         assert run.config.target_language == "es-ES"  # the command's own option wins
@@ -209,8 +212,8 @@ async def test_a_start_and_a_members_opt_out_at_once_both_take_effect(
         opt_out = round_no % 2 == 0
         started, me = await asyncio.gather(
             start(interpret), interpret.invoke("me", user="alice", opt_out=opt_out))
-        assert plain(started).startswith(STARTED)
-        assert plain(me).startswith("Saved")
+        assert (await plain(interpret, started)).startswith(STARTED)
+        assert (await plain(interpret, me)).startswith("Saved")
         run = await settled(interpret)
         assert run is not None
         assert (await preferences.get(interpret.fake.guild.id, alice)).opted_out is opt_out
@@ -231,7 +234,7 @@ async def test_a_start_while_its_caller_moves_channel_starts_in_one_of_them(
         here, there = (voice, other) if round_no % 2 == 0 else (other, voice)
         await fake.move_member("admin", here)
         started, _ = await asyncio.gather(start(interpret), fake.move_member("admin", there))
-        assert plain(started).startswith(STARTED)
+        assert (await plain(interpret, started)).startswith(STARTED)
         run = await settled(interpret)
         assert run is not None
         [joined] = [c for c in (here, there) if c.id == run.voice_channel.id]
@@ -247,13 +250,13 @@ async def test_a_stop_while_the_bot_is_kicked_from_voice_ends_the_run_once(
     await interpret.join("admin")
 
     async def race(interpret: Interpret, _: int) -> Run | None:
-        assert plain(await start(interpret)).startswith(STARTED)
+        assert (await plain(interpret, await start(interpret))).startswith(STARTED)
         run = await settled(interpret)
         assert run is not None
-        stopped, _ = await asyncio.gather(interpret.invoke("stop"),
-                                          interpret.fake.move_member("interpret-bot", None))
-        assert plain(stopped).startswith(("Stopped interpreting",
-                                          "Nothing is being interpreted"))
+        record, _ = await asyncio.gather(interpret.invoke("stop"),
+                                         interpret.fake.move_member("interpret-bot", None))
+        stopped = await plain(interpret, record)
+        assert stopped.startswith(("Stopped interpreting", "Nothing is being interpreted"))
         assert await settled(interpret) is None
         return run
 
@@ -280,7 +283,7 @@ async def test_a_start_and_a_sigterm_at_once_end_with_a_plain_answer_and_no_run(
             on_time = await shutdown.run()
             assert on_time
             try:
-                answer = plain(await started)
+                answer = await plain(interpret, await started)
             except TimeoutError:
                 answer = None  # the bot was gone before the interaction reached it
             assert answer is None or answer == REFUSAL or answer.startswith(STARTED)

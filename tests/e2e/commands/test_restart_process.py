@@ -24,9 +24,11 @@ async def test_a_new_process_on_the_same_data_dir_keeps_the_configuration(
         processes.append(first)
         first.start()
         await first.wait_ready()
-        saved = await fake.invoke("interpret config", within=20,
-                                  options={"scope": "server", "target": "de", "voice": "male"})
-        await fake.invoke("interpret me", user="alice", within=20, options={"language": "fr"})
+        saved = await fake.answered(await fake.invoke(
+            "interpret config", within=20,
+            options={"scope": "server", "target": "de", "voice": "male"}), within=20)
+        await fake.answered(await fake.invoke("interpret me", user="alice", within=20,
+                                              options={"language": "fr"}), within=20)
         first.send(signal.SIGTERM)
         assert await first.wait_exit(within=25) == 0, first.log()[-3000:]
 
@@ -34,8 +36,10 @@ async def test_a_new_process_on_the_same_data_dir_keeps_the_configuration(
         processes.append(second)
         second.start()
         await second.wait_ready()
-        shown = await fake.invoke("interpret config", within=20, options={"scope": "server"})
-        me = await fake.invoke("interpret me", user="alice", within=20)
+        shown = await fake.answered(await fake.invoke(
+            "interpret config", within=20, options={"scope": "server"}), within=20)
+        me = await fake.answered(await fake.invoke("interpret me", user="alice", within=20),
+                                 within=20)
         second.send(signal.SIGTERM)
         await second.wait_exit(within=25)
 

@@ -43,7 +43,8 @@ async def test_two_starts_fired_together_make_one_run_whose_transcript_is_posted
     records = await asyncio.gather(interpret.invoke("start", target="es"),
                                    interpret.invoke("start", target="es"))
 
-    answers = sorted((r.texts[0] for r in records), key=lambda t: t.startswith("Interpreting"))
+    answers = sorted([await interpret.answer(r) for r in records],
+                     key=lambda t: t.startswith("Interpreting"))
     assert answers[0].startswith(f"I am already starting in <#{interpret.fake.voice_channel.id}>")
     assert answers[1].startswith("Interpreting")
     await interpret.fake.wait_bot_voice_ready()
@@ -130,8 +131,9 @@ async def test_a_consent_notice_that_cannot_be_posted_means_nothing_was_ever_sen
 
     record = await interpret.invoke("start", target="es")
 
-    assert record.texts == [f"I could not post the consent notice in <#{voice.id}>, so I did "
-                            "not start. Let me send messages there, then start again."]
+    assert await interpret.answer(record) == (
+        f"I could not post the consent notice in <#{voice.id}>, so I did not start. Let me "
+        "send messages there, then start again.")
     assert interpret.fake.bot_voice_requests == []
     assert interpret.sessions() == []
     assert interpret.bot.services.runs.active(interpret.fake.guild.id) is None
@@ -156,8 +158,8 @@ async def test_a_start_during_shutdown_is_refused_in_one_sentence(
     second = await interpret.invoke("start", user=None, where=there, target="es",
                                     channel=other_voice)
 
-    assert second.texts == [REFUSAL]
-    assert (await first).texts == [REFUSAL]
+    assert await interpret.answer(second) == REFUSAL
+    assert await interpret.answer(await first) == REFUSAL
     assert await shutdown
     assert fake.bot_voice_requests == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

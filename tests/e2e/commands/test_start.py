@@ -22,12 +22,11 @@ async def test_start_without_options_in_a_configured_channel_interprets_it(
 
     record = await interpret.start()
 
-    [reply] = record.texts
+    reply = await interpret.public_answer(record)
     assert "into Spanish (Spain) (`es-ES`)" in reply
     assert "from English (United States) (`en-US`)" in reply
     assert "Mode: per-speaker · voice: clone" in reply
     assert f"Transcripts: <#{interpret.fake.text_channel.id}>" in reply
-    assert not record.ephemeral
     await interpret.speak("alice", ALICE_HZ, 0.8)
     await interpret.simulator.wait_for_segments(1, timeout=15)
     [session] = interpret.sessions()
@@ -53,7 +52,7 @@ async def test_start_with_every_option(interpret: Interpret) -> None:
     record = await interpret.start(target="pt-br", source="fr", voice="male", mode="mixed",
                                    channel=interpret.fake.voice_channel)
 
-    [reply] = record.texts
+    reply = await interpret.public_answer(record)
     assert "into Portuguese (Brazil) (`pt-BR`), from French (France) (`fr-FR`)" in reply
     assert "Mode: mixed · voice: male" in reply
     await interpret.speak("alice", ALICE_HZ, 0.8)
@@ -130,7 +129,8 @@ async def test_stop_leaves_and_says_so(interpret: Interpret) -> None:
 
     record = await interpret.invoke("stop")
 
-    assert record.texts == [f"Stopped interpreting <#{interpret.fake.voice_channel.id}>."]
+    assert await interpret.public_answer(record) == (
+        f"Stopped interpreting <#{interpret.fake.voice_channel.id}>.")
     await eventually(lambda: not interpret.bot.voice_clients, 5)
     assert interpret.bot.interpretations.get(interpret.fake.guild.id) is None
 
@@ -156,7 +156,7 @@ async def test_pair_mode_starts_with_the_two_languages(interpret: Interpret) -> 
     await interpret.join("admin", "alice")
     record = await interpret.start(target="es", source="en", mode="pair")
 
-    assert "Mode: pair (en-US ↔ es-ES)" in record.texts[0]
+    assert "Mode: pair (en-US ↔ es-ES)" in await interpret.public_answer(record)
     await interpret.speak("alice", ALICE_HZ, 0.8)
     await interpret.simulator.wait_for_segments(1, timeout=15)
     request = interpret.sessions()[0].request

@@ -55,7 +55,8 @@ async def test_the_transcript_command_returns_the_last_run_as_a_file(
     record = await interpret.invoke("transcript", user="bob", format="srt")
 
     assert record.ephemeral
-    [attachment] = record.responses[0]["data"]["attachments"]
+    assert record.original is not None
+    [attachment] = record.original.attachments
     assert attachment["filename"] == f"transcript-{run_id[:12]}.srt"
 
 
@@ -82,5 +83,5 @@ async def test_with_transcripts_off_no_thread_is_opened(interpret: Interpret) ->
     await interpret.speak("alice", ALICE_HZ, 0.8)
     await interpret.simulator.wait_for_segments(1, timeout=15, played=True)
 
-    assert "Transcripts: off." in record.texts[0]
+    assert "Transcripts: off." in await interpret.public_answer(record)
     assert interpret.fake.threads_in(interpret.fake.text_channel) == []

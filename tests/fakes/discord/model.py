@@ -162,6 +162,10 @@ class Message:
     username: str | None = None
     avatar_url: str | None = None
     interaction_id: int | None = None
+    #: Attachment metadata as sent (``{"id": ..., "filename": ...}``), on create or edit.
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    #: The uploaded files, by filename.
+    files: dict[str, bytes] = field(default_factory=dict)
     edits: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
     created_at: float = field(default_factory=time.monotonic)
@@ -204,6 +208,12 @@ class RestCall:
     at: float
 
 
+#: Discord's deadline for the first answer to an interaction (a response or a defer):
+#: a later callback gets 404 Unknown interaction (10062) and the user "The application
+#: did not respond".
+INTERACTION_DEADLINE_S = 3.0
+
+
 @dataclass
 class InteractionRecord:
     """An interaction the fake sent and everything the bot answered to it."""
@@ -220,6 +230,11 @@ class InteractionRecord:
     #: The original response message, once there is one (type 4/5 callbacks).
     original: Message | None = None
     followups: list[Message] = field(default_factory=list)
+    #: When the fake sent it, and when its first response was accepted (monotonic s).
+    created_at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None
+    #: Initial responses refused because they came after :data:`INTERACTION_DEADLINE_S`.
+    refused_late: int = 0
 
     @property
     def response_type(self) -> int | None:

@@ -107,14 +107,13 @@ class RestApi:
             path=path,
             query=dict(request.query),
             body=None,
-            attachments=0,
             headers=dict(request.headers),
         )
         status: int
         body: Any
         headers: dict[str, str] = {}
         try:
-            req.body, req.attachments = await _read_body(request)
+            req.body, req.files = await _read_body(request)
             verdict = self.buckets.admit(req.method, path)
             if verdict is not None:
                 headers = verdict.headers()
@@ -191,14 +190,14 @@ class _RateLimited(Exception):
         return out
 
 
-async def _read_body(request: web.Request) -> tuple[Any, int]:
-    """JSON body, or multipart's ``payload_json`` plus the number of files."""
+async def _read_body(request: web.Request) -> tuple[Any, dict[str, bytes]]:
+    """JSON body, or multipart's ``payload_json`` plus the files by part name."""
     if not request.can_read_body:
-        return None, 0
+        return None, {}
     ctype = request.content_type
     if ctype == "multipart/form-data":
         body: Any = None
-        files = 0
+        files: dict[str, bytes] = {}
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
@@ -206,13 +205,12 @@ async def _read_body(request: web.Request) -> tuple[Any, int]:
             if part.name == "payload_json":
                 body = json.loads(await part.text())
             else:
-                await part.read()
-                files += 1
+                files[part.name or f"files[{len(files)}]"] = bytes(await part.read())
         return body, files
     raw = await request.read()
     if not raw:
-        return None, 0
+        return None, {}
     try:
-        return json.loads(raw), 0
+        return json.loads(raw), {}
     except ValueError:
         raise ApiError(400, 50109, "The request body contains invalid JSON.") from None

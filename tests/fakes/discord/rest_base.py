@@ -6,7 +6,7 @@ announcing messages).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.discord import payloads
@@ -42,13 +42,18 @@ class Request:
     path: str
     query: dict[str, str]
     body: Any
-    attachments: int
     headers: dict[str, str]
+    #: Uploaded files by multipart part name (``files[0]``, ...).
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def json(self) -> dict[str, Any]:
         """The body when it is a JSON object, else empty."""
         return self.body if isinstance(self.body, dict) else {}
+
+    @property
+    def attachments(self) -> int:
+        return len(self.files)
 
 
 class RestResource:
@@ -100,10 +105,19 @@ class RestResource:
             allowed_mentions=body.get("allowed_mentions"),
             flags=int(body.get("flags") or 0),
             tts=bool(body.get("tts")),
+            attachments=list(body.get("attachments") or []),
             **extra,
         )
         self.world.messages[msg.id] = msg
         return msg
+
+    @staticmethod
+    def _keep_files(msg: Message, req: Request) -> None:
+        """The uploaded files ``msg``'s attachments name, by filename (tests read them)."""
+        for meta in msg.attachments:
+            data = req.files.get(f"files[{meta.get('id')}]")
+            if data is not None:
+                msg.files[str(meta.get("filename"))] = data
 
     def _message_json(self, msg: Message) -> dict[str, Any]:
         try:
@@ -132,6 +146,8 @@ class RestResource:
             msg.embeds = list(body["embeds"] or [])
         if "components" in body:
             msg.components = list(body["components"] or [])
+        if "attachments" in body:
+            msg.attachments = list(body["attachments"] or [])
         if "allowed_mentions" in body:
             msg.allowed_mentions = body["allowed_mentions"]
         if "flags" in body and body["flags"] is not None:

@@ -111,6 +111,7 @@ class GuildRoutes(RestResource):
             channel.archived = False
         msg = self._new_message(channel.id, body)
         msg.flags &= ~EPHEMERAL
+        self._keep_files(msg, req)
         await self._announce(msg)
         return 200, self._message_json(msg)
 

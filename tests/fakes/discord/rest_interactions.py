@@ -1,11 +1,20 @@
 """REST resources of interactions: callbacks, followups, the original response, and
-webhook execution (interaction webhooks and channel webhooks share the routes)."""
+webhook execution (interaction webhooks and channel webhooks share the routes).
+
+Two of Discord's rules for the answer are enforced: the first response (or defer)
+must come within :data:`~tests.fakes.discord.model.INTERACTION_DEADLINE_S` of the
+interaction, else 404 Unknown interaction (10062); and a followup sent while the
+deferred placeholder is still loading takes the placeholder's place, keeping its
+visibility (a public followup after an ephemeral defer stays ephemeral).
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.fakes.discord.model import (
+    INTERACTION_DEADLINE_S,
     InteractionRecord,
     Message,
     Webhook,
@@ -58,12 +67,16 @@ class InteractionRoutes(RestResource):
         rtype = int(body.get("type", 0))
         if rec.responses:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
+        if time.monotonic() - rec.created_at > INTERACTION_DEADLINE_S:
+            rec.refused_late += 1
+            raise unknown("interaction")
         data = body.get("data") or {}
         message: Message | None = None
         if rtype == 4:
             validate_message(data, attachments=req.attachments)
             validate_allowed_mentions(data)
             message = self._new_message(rec.channel_id, data, interaction_id=rec.id)
+            self._keep_files(message, req)
         elif rtype == 5:
             flags = (int(data.get("flags") or 0) & EPHEMERAL) | LOADING
             message = self._new_message(rec.channel_id, {"flags": flags},
@@ -76,6 +89,7 @@ class InteractionRoutes(RestResource):
             raise form_error("type", "BASE_TYPE_CHOICES",
                              "Value must be one of (1, 4, 5, 6, 7, 8, 9).")
         rec.responses.append(body)
+        rec.answered_at = time.monotonic()
         if message is not None:
             rec.original = message
             if rtype == 4:
@@ -130,7 +144,14 @@ class InteractionRoutes(RestResource):
         if isinstance(target, InteractionRecord):
             if not target.responses:
                 raise unknown("webhook")
+            loading = target.original
+            if loading is not None and not loading.deleted and loading.flags & LOADING:
+                # The deferred placeholder becomes this message, with its visibility.
+                self._apply_edit(loading, {k: v for k, v in body.items() if k != "flags"})
+                self._keep_files(loading, req)
+                return (200, self._message_json(loading)) if wait else (204, None)
             msg = self._new_message(target.channel_id, body, interaction_id=target.id)
+            self._keep_files(msg, req)
             target.followups.append(msg)
             await self._announce(msg)
             return (200, self._message_json(msg)) if wait else (204, None)
@@ -167,6 +188,7 @@ class InteractionRoutes(RestResource):
             check_thread_open(thread)
         msg = self._webhook_message(target, message_id)
         self._apply_edit(msg, req.json)
+        self._keep_files(msg, req)
         return 200, self._message_json(msg)
 
     async def delete_webhook_message(self, req: Request, webhook_id: str, token: str,

@@ -35,12 +35,14 @@ from tests.fakes.discord.model import (
     InteractionRecord,
     Member,
     Message,
+    Overwrite,
     Permission,
     Role,
     VoiceState,
     compute_permissions,
 )
 from tests.fakes.discord.rest import RestApi
+from tests.fakes.discord.rest_base import LOADING
 from tests.fakes.discord.speech import (
     SpeechReport,
     build_datagrams,
@@ -194,10 +196,18 @@ class FakeDiscord:
 
     def set_bot_permission(self, channel: Channel, *, allow: int = 0, deny: int = 0) -> None:
         """Add a member overwrite for the bot on ``channel`` (e.g. deny SEND_MESSAGES)."""
-        from tests.fakes.discord.model import Overwrite
+        self.set_permission(channel, self.guild.members[self.bot_user_id], allow=allow,
+                            deny=deny)
+
+    def set_permission(self, channel: Channel, who: Member | Role | str, *, allow: int = 0,
+                       deny: int = 0) -> None:
+        """Set the overwrite of a member (or a member's name) or a role on ``channel``
+        (e.g. deny Bob VIEW_CHANNEL); ``announce_channel`` lets the bot's cache see it."""
+        target = self.member(who) if isinstance(who, str) else who
+        kind = 0 if isinstance(target, Role) else 1
         channel.overwrites = [o for o in channel.overwrites
-                              if not (o.type == 1 and o.id == self.bot_user_id)]
-        channel.overwrites.append(Overwrite(self.bot_user_id, 1, allow, deny))
+                              if not (o.type == kind and o.id == target.id)]
+        channel.overwrites.append(Overwrite(target.id, kind, allow, deny))
 
     async def announce_channel(self, channel: Channel) -> None:
         """CHANNEL_UPDATE for ``channel`` (after changing its overwrites, say), as Discord
@@ -279,12 +289,24 @@ class FakeDiscord:
 
         Command options come as keywords (or in ``options`` when one is called
         ``user``, ``channel`` or ``timeout``). Returns once the bot answered the
-        interaction (any callback type).
+        interaction (any callback type), or once its answer was refused for coming
+        after Discord's deadline (``rec.refused_late``).
         """
         rec = await self._send_interaction(name, user, channel,
                                            {**(options or {}), **more_options}, None)
-        await self.wait_for(lambda: rec.responses, within, f"a response to /{name}")
+        await self.wait_for(lambda: rec.responses or rec.refused_late, within,
+                            f"a response to /{name}")
         return rec
+
+    async def answered(self, record: InteractionRecord,
+                       within: float = DEFAULT_WAIT) -> InteractionRecord:
+        """``record`` once its answer is in: a deferred "thinking..." placeholder replaced
+        (at once when the bot answered without deferring)."""
+        if record.response_type == 5:
+            await self.wait_for(
+                lambda: record.original is not None and not record.original.flags & LOADING,
+                within, f"the answer to /{record.name}")
+        return record
 
     async def autocomplete(self, name: str, focused: str, /, *,
                            user: Member | str | None = None, channel: Channel | None = None,

@@ -15,6 +15,10 @@ from tests.integration.transcripts.conftest import Scene
 from tests.support.waiting import eventually
 
 
+def anyone(voice_channel_id: int) -> None:
+    """Everyone may read every channel here (who may is the command's, tested end to end)."""
+
+
 async def _conversation(scene: Scene) -> None:
     """Three utterances with known times: interims mark the starts, finals the ends."""
     t0 = time.time()
@@ -52,7 +56,7 @@ async def test_subtitle_export_parses_back_with_timings_within_50_ms(
     guild = scene.bot.get_guild(scene.fake.guild.id)
     assert guild is not None
     assert scene.run is not None
-    file = await transcript_file(scene.store, scene.service, guild, fmt)
+    file = await transcript_file(scene.store, scene.service, guild, fmt, check_reader=anyone)
     assert isinstance(file, discord.File)
     assert file.filename.endswith(f".{fmt}")
     subs = pysubs2.SSAFile.from_string(file.fp.read().decode(), format_=fmt)
@@ -70,7 +74,8 @@ async def test_text_export_lists_every_utterance_with_names_and_times(scene: Sce
     await _conversation(scene)
     guild = scene.bot.get_guild(scene.fake.guild.id)
     assert guild is not None
-    text = (await transcript_file(scene.store, scene.service, guild, "txt")).fp.read().decode()
+    text = (await transcript_file(scene.store, scene.service, guild, "txt",
+                                  check_reader=anyone)).fp.read().decode()
     lines = text.splitlines()
     assert lines[0].startswith("Transcript of the run started ")
     assert [line.split("] ")[1] for line in lines if line.startswith("[")] == [
@@ -85,7 +90,7 @@ async def test_export_of_the_last_run_after_it_stopped(scene: Scene) -> None:
     await scene.finish()
     guild = scene.bot.get_guild(scene.fake.guild.id)
     assert guild is not None
-    file = await transcript_file(scene.store, scene.service, guild, "srt")
+    file = await transcript_file(scene.store, scene.service, guild, "srt", check_reader=anyone)
     assert len(pysubs2.SSAFile.from_string(file.fp.read().decode(), format_="srt")) == 3
 
 
@@ -93,9 +98,9 @@ async def test_export_refuses_unknown_formats_and_empty_servers(scene: Scene) ->
     guild = scene.bot.get_guild(scene.fake.guild.id)
     assert guild is not None
     with pytest.raises(TranscriptCommandError, match="no transcript"):
-        await transcript_file(scene.store, scene.service, guild, "srt")
+        await transcript_file(scene.store, scene.service, guild, "srt", check_reader=anyone)
     with pytest.raises(TranscriptCommandError, match="txt, srt, vtt"):
-        await transcript_file(scene.store, scene.service, guild, "docx")
+        await transcript_file(scene.store, scene.service, guild, "docx", check_reader=anyone)
 
 
 async def test_forget_answers_how_many_segments_went(scene: Scene) -> None:
