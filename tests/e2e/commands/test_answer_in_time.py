@@ -96,7 +96,7 @@ async def test_a_speaker_discord_does_not_name_in_time_is_an_unknown_speaker(
 
 
 @pytest.mark.parametrize(("command", "options", "says"), [
-    ("config", {"target": "fr", "in_voice": True}, "Saved. "),
+    ("config", {"target": "fr", "in_voice": True}, "Saved."),
     ("config", {"scope": "server"}, "**Interpretation settings for the whole server**"),
     ("me", {}, "**Your interpretation preferences in this server**"),
 ], ids=["config-channel", "config-server", "me"])

@@ -94,7 +94,8 @@ async def test_the_summary_the_export_the_store_and_every_log_line_of_a_run_shar
     match = re.search(r"Run `([0-9a-f]+)`", summary)
     assert match is not None, summary
     run_id = match.group(1)
-    [attachment] = export.responses[0]["data"]["attachments"]
+    assert export.original is not None
+    [attachment] = export.original.attachments
     file_id = attachment["filename"].removeprefix("transcript-").removesuffix(".txt")
     assert run_id.startswith(file_id)
     assert await interpret.bot.services.store.segments(interpret.fake.guild.id, run_id)
