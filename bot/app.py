@@ -25,8 +25,10 @@ its flush there, so pending posts reach their threads before the bot leaves
 Discord; ``close`` flushes it too, after the runs, for a close without a signal.
 
 ``SHARD_COUNT``/``SHARD_IDS`` choose the shards this process serves
-(:mod:`bot.sharding`): one shard runs on discord.py's plain client, several on its
-auto-sharded one (:func:`make_bot`). :func:`serve` runs it and turns
+(:mod:`bot.sharding`): one named shard (``SHARD_IDS=3``, a StatefulSet pod's
+``ordinal``) runs on discord.py's plain client; anything else on its auto-sharded one
+(:func:`make_bot`): every shard Discord recommends, every shard of ``SHARD_COUNT``,
+or the ``SHARD_IDS`` subset. :func:`serve` runs it and turns
 SIGTERM/SIGINT into :class:`~bot.shutdown.GracefulShutdown`. Tests construct the
 bot with their own aiohttp connector to point it at the fake Discord.
 
@@ -48,6 +50,7 @@ from urllib.parse import urlsplit
 
 import discord
 import httpx
+import yarl
 from discord.ext import commands
 
 from bot.command_tree import InterpretTree
@@ -63,6 +66,7 @@ from bot.service.command_sync import sync_commands
 from bot.service.container import Services, open_services
 from bot.settings import Settings
 from bot.shutdown import FlushHook, GracefulShutdown
+from bot.startup import shard_launch
 from bot.startup.checks import run_preflight
 from bot.startup.discord_run import ConnectPolicy, run_discord
 from bot.tasks import cancel_and_wait
@@ -91,11 +95,11 @@ class ServicesNotReady(RuntimeError):
 
 
 class InterpretBot(commands.Bot):
-    """The bot of a process that serves one shard (or the whole bot, unsharded).
+    """The bot of a process that serves one named shard (or, built directly as tests
+    and ``python -m bot sync`` do, the whole bot on one unsharded connection).
 
-    discord.py's plain client runs one gateway connection and reports its failures to
-    whoever awaits it, which start-up needs to name them; :class:`ShardedInterpretBot`
-    is the same bot for a process that serves several shards.
+    discord.py's plain client runs one gateway connection; :class:`ShardedInterpretBot`
+    is the same bot for a process that serves every shard, or several.
     """
 
     def __init__(
@@ -292,26 +296,55 @@ class InterpretBot(commands.Bot):
 
 
 class ShardedInterpretBot(InterpretBot, commands.AutoShardedBot):
-    """The bot of a process that serves several shards (``SHARD_IDS=0,2``)."""
+    """The bot of a process that serves every shard (as many as Discord recommends, or
+    ``SHARD_COUNT``) or several (``SHARD_IDS=0,2``), each on its own gateway connection.
+    """
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *,
+                           initial: bool = False) -> None:
+        # A shard that cannot connect at start-up ends connect() with the cause (see
+        # bot.startup.shard_launch) instead of discord.py retrying it for ever.
+        if shard_launch.missing_internals():
+            await super().launch_shard(gateway, shard_id, initial=initial)
+        else:
+            await shard_launch.launch_shard(self, gateway, shard_id, initial=initial)
 
     def shard_states(self) -> list[ShardState]:
-        """Each shard of this process: connected, heartbeat latency, guilds served."""
+        """Each shard of this process: connected, heartbeat latency, guilds served.
+
+        Once the count is known (``SHARD_COUNT``, or Discord's recommendation fetched
+        at connect), a shard not connected yet is listed too, as disconnected.
+        """
         if self.is_closed():
             return []
         guilds = collections.Counter(guild.shard_id for guild in self.guilds)
+        launched = self.shards
         states = []
-        for shard_id, info in sorted(self.shards.items()):
+        for shard_id in self._shards_served(launched):
+            info = launched.get(shard_id)
+            if info is None:
+                states.append(ShardState(shard_id, False, None, 0))
+                continue
             latency = info.latency
             states.append(ShardState(shard_id, not info.is_closed(),
                                      latency if math.isfinite(latency) else None,
                                      guilds.get(shard_id, 0)))
         return states
 
+    def _shards_served(self, launched: dict[int, discord.ShardInfo]) -> list[int]:
+        if self.shard_ids is not None:
+            return sorted(self.shard_ids)
+        if self.shard_count is not None:
+            return list(range(self.shard_count))
+        return sorted(launched)
+
 
 def make_bot(settings: Settings, **options: Any) -> InterpretBot:
-    """The bot for this process's shard plan: sharded only when it serves several."""
+    """The bot for this process's shard plan: discord.py's plain client when it serves
+    exactly one named shard, else the auto-sharded one, which asks Discord for the
+    shard count when ``SHARD_COUNT`` is unset and runs every shard (or ``SHARD_IDS``)."""
     ids = settings.shards.ids
-    cls = ShardedInterpretBot if ids is not None and len(ids) > 1 else InterpretBot
+    cls = InterpretBot if ids is not None and len(ids) == 1 else ShardedInterpretBot
     return cls(settings, **options)
 
 
