@@ -139,12 +139,11 @@ class InterpretBot(commands.Bot):
                                   guild_of=self._guild_of_channel, shards=self.shard_states)
         self.observability: ObservabilityServer | None = None
         self._disconnected_shards: set[int] = set()
+        #: The gateway connection's watch (the plain client's one connection).
         self.gateway_watch = GatewayWatch()
-        # Listeners rather than on_* methods: a cog or test defining on_disconnect
-        # must not silence the gateway log.
-        self.add_listener(self._gateway_ready, "on_connect")
-        self.add_listener(self._gateway_resumed, "on_resumed")
-        self.add_listener(self._gateway_lost, "on_disconnect")
+        #: One watch per shard, for a bot running several (:class:`ShardedInterpretBot`).
+        self.gateway_watches: dict[int, GatewayWatch] = {}
+        self._listen_to_gateway()
 
     @property
     def services(self) -> Services:
@@ -212,23 +211,39 @@ class InterpretBot(commands.Bot):
                 if self.observability is not None:
                     await self.observability.aclose()
 
+    # -- the gateway connection -------------------------------------------------------
+
+    def _listen_to_gateway(self) -> None:
+        # Listeners rather than on_* methods: a cog or test defining on_disconnect
+        # must not silence the gateway log.
+        self.add_listener(self._gateway_ready, "on_connect")
+        self.add_listener(self._gateway_resumed, "on_resumed")
+        self.add_listener(self._gateway_lost, "on_disconnect")
+
     async def _gateway_ready(self) -> None:
-        self.gateway_watch.connected("new session")
-        if not isinstance(self, commands.AutoShardedBot):
-            self._gateway_back(self.shard_id or 0, "reconnected")
+        self._shard_up(self.shard_id or 0, "new session")
 
     async def _gateway_resumed(self) -> None:
-        self.gateway_watch.connected("resumed")
-        if not isinstance(self, commands.AutoShardedBot):
-            self._gateway_back(self.shard_id or 0, "resumed")
+        self._shard_up(self.shard_id or 0, "resumed")
 
     async def _gateway_lost(self) -> None:
+        socket = getattr(self.ws, "socket", None)
+        self._shard_lost(self.shard_id or 0, getattr(socket, "close_code", None))
+
+    def _watch(self, shard_id: int) -> GatewayWatch:
+        return self.gateway_watch
+
+    def _shard_up(self, shard_id: int, how: str) -> None:
+        self._watch(shard_id).connected(how)
+        if shard_id in self._disconnected_shards:
+            self._disconnected_shards.discard(shard_id)
+            self.metrics.gateway_reconnected()
+
+    def _shard_lost(self, shard_id: int, close_code: int | None) -> None:
         if self.is_closed():
             return  # our own shutdown
-        socket = getattr(self.ws, "socket", None)
-        self.gateway_watch.lost(getattr(socket, "close_code", None))
-        if not isinstance(self, commands.AutoShardedBot):
-            self._disconnected_shards.add(self.shard_id or 0)
+        self._watch(shard_id).lost(close_code)
+        self._disconnected_shards.add(shard_id)
 
     # -- engine output --------------------------------------------------------------
 
@@ -266,24 +281,7 @@ class InterpretBot(commands.Bot):
         guild = getattr(channel, "guild", None)
         return guild.id if isinstance(guild, discord.Guild) else None
 
-    # -- gateway events -------------------------------------------------------------
-
-    async def on_shard_disconnect(self, shard_id: int) -> None:
-        if shard_id not in self._disconnected_shards:
-            self._disconnected_shards.add(shard_id)
-            log.warning("gateway shard %d disconnected", shard_id)
-
-    async def on_shard_connect(self, shard_id: int) -> None:
-        self._gateway_back(shard_id, "reconnected")
-
-    async def on_shard_resumed(self, shard_id: int) -> None:
-        self._gateway_back(shard_id, "resumed")
-
-    def _gateway_back(self, shard_id: int, how: str) -> None:
-        if shard_id in self._disconnected_shards:
-            self._disconnected_shards.discard(shard_id)
-            self.metrics.gateway_reconnected()
-            log.info("gateway shard %d %s", shard_id, how)
+    # -- guild events ---------------------------------------------------------------
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
@@ -299,6 +297,30 @@ class ShardedInterpretBot(InterpretBot, commands.AutoShardedBot):
     """The bot of a process that serves every shard (as many as Discord recommends, or
     ``SHARD_COUNT``) or several (``SHARD_IDS=0,2``), each on its own gateway connection.
     """
+
+    def _listen_to_gateway(self) -> None:
+        # discord.py's connect/resumed/disconnect events do not say which shard.
+        self.add_listener(self._shard_connected, "on_shard_connect")
+        self.add_listener(self._shard_resumed, "on_shard_resumed")
+        self.add_listener(self._shard_disconnected, "on_shard_disconnect")
+
+    async def _shard_connected(self, shard_id: int) -> None:
+        self._shard_up(shard_id, "new session")
+
+    async def _shard_resumed(self, shard_id: int) -> None:
+        self._shard_up(shard_id, "resumed")
+
+    async def _shard_disconnected(self, shard_id: int) -> None:
+        # Dispatched before discord.py replaces the shard's socket: its close code.
+        ws = self._get_websocket(shard_id=shard_id) if shard_id in self.shards else None
+        socket = getattr(ws, "socket", None)
+        self._shard_lost(shard_id, getattr(socket, "close_code", None))
+
+    def _watch(self, shard_id: int) -> GatewayWatch:
+        watch = self.gateway_watches.get(shard_id)
+        if watch is None:
+            watch = self.gateway_watches[shard_id] = GatewayWatch(shard=shard_id)
+        return watch
 
     async def launch_shard(self, gateway: yarl.URL, shard_id: int, *,
                            initial: bool = False) -> None:
