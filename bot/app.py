@@ -462,5 +462,7 @@ async def serve(settings: Settings, *, policy: ConnectPolicy | None = None,
             log.debug("client ended with %r", exc)
         return 0 if on_time else 1
     finally:
-        await cancel_and_wait([running, signalled])
+        # A task already done was dealt with above: its failure is the caller's to
+        # report (once), not a second line here.
+        await cancel_and_wait([task for task in (running, signalled) if not task.done()])
         shutdown.remove_signal_handlers()

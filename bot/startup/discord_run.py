@@ -72,8 +72,10 @@ async def run_discord(
             if not failure.retryable or attempt >= policy.attempts:
                 raise failure from exc
             delay = policy.delay(attempt)
-            log.warning("%s; trying again in %.0f s (attempt %d of %d)",
-                        failure.message, delay, attempt + 1, policy.attempts)
+            # The cause is said once: by the caller when the last attempt fails too.
+            log.warning("could not connect to Discord; trying again in %.0f s (attempt %d of %d)",
+                        delay, attempt + 1, policy.attempts)
+            log.debug("attempt %d failed: %s", attempt, failure.message)
             await sleep(delay)
             continue
         except BaseException:
