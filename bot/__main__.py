@@ -45,9 +45,6 @@ def main(argv: list[str] | None = None) -> int:
             _fail(str(exc))
         return ExitStatus.CONFIG
     configure_logging(settings.log_level, settings.log_format)
-    if settings.log_level_number > logging.DEBUG:
-        # httpx logs every request at INFO, the token check's deliberate 400 included.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command == "check":
         return _check(settings)
     if args.command == "sync":

@@ -25,8 +25,10 @@ its flush there, so pending posts reach their threads before the bot leaves
 Discord; ``close`` flushes it too, after the runs, for a close without a signal.
 
 ``SHARD_COUNT``/``SHARD_IDS`` choose the shards this process serves
-(:mod:`bot.sharding`): one shard runs on discord.py's plain client, several on its
-auto-sharded one (:func:`make_bot`). :func:`serve` runs it and turns
+(:mod:`bot.sharding`): one named shard (``SHARD_IDS=3``, a StatefulSet pod's
+``ordinal``) runs on discord.py's plain client; anything else on its auto-sharded one
+(:func:`make_bot`): every shard Discord recommends, every shard of ``SHARD_COUNT``,
+or the ``SHARD_IDS`` subset. :func:`serve` runs it and turns
 SIGTERM/SIGINT into :class:`~bot.shutdown.GracefulShutdown`. Tests construct the
 bot with their own aiohttp connector to point it at the fake Discord.
 
@@ -48,6 +50,7 @@ from urllib.parse import urlsplit
 
 import discord
 import httpx
+import yarl
 from discord.ext import commands
 
 from bot import log_privacy
@@ -65,6 +68,7 @@ from bot.service.command_sync import sync_commands
 from bot.service.container import Services, open_services
 from bot.settings import Settings
 from bot.shutdown import FlushHook, GracefulShutdown
+from bot.startup import shard_launch
 from bot.startup.checks import run_preflight
 from bot.startup.discord_run import ConnectPolicy, run_discord
 from bot.tasks import cancel_and_wait
@@ -93,11 +97,11 @@ class ServicesNotReady(RuntimeError):
 
 
 class InterpretBot(commands.Bot):
-    """The bot of a process that serves one shard (or the whole bot, unsharded).
+    """The bot of a process that serves one named shard (or, built directly as tests
+    and ``python -m bot sync`` do, the whole bot on one unsharded connection).
 
-    discord.py's plain client runs one gateway connection and reports its failures to
-    whoever awaits it, which start-up needs to name them; :class:`ShardedInterpretBot`
-    is the same bot for a process that serves several shards.
+    discord.py's plain client runs one gateway connection; :class:`ShardedInterpretBot`
+    is the same bot for a process that serves every shard, or several.
     """
 
     def __init__(
@@ -137,12 +141,11 @@ class InterpretBot(commands.Bot):
                                   guild_of=self._guild_of_channel, shards=self.shard_states)
         self.observability: ObservabilityServer | None = None
         self._disconnected_shards: set[int] = set()
+        #: The gateway connection's watch (the plain client's one connection).
         self.gateway_watch = GatewayWatch()
-        # Listeners rather than on_* methods: a cog or test defining on_disconnect
-        # must not silence the gateway log.
-        self.add_listener(self._gateway_ready, "on_connect")
-        self.add_listener(self._gateway_resumed, "on_resumed")
-        self.add_listener(self._gateway_lost, "on_disconnect")
+        #: One watch per shard, for a bot running several (:class:`ShardedInterpretBot`).
+        self.gateway_watches: dict[int, GatewayWatch] = {}
+        self._listen_to_gateway()
 
     @property
     def services(self) -> Services:
@@ -233,23 +236,39 @@ class InterpretBot(commands.Bot):
                 if self.observability is not None:
                     await self.observability.aclose()
 
+    # -- the gateway connection -------------------------------------------------------
+
+    def _listen_to_gateway(self) -> None:
+        # Listeners rather than on_* methods: a cog or test defining on_disconnect
+        # must not silence the gateway log.
+        self.add_listener(self._gateway_ready, "on_connect")
+        self.add_listener(self._gateway_resumed, "on_resumed")
+        self.add_listener(self._gateway_lost, "on_disconnect")
+
     async def _gateway_ready(self) -> None:
-        self.gateway_watch.connected("new session")
-        if not isinstance(self, commands.AutoShardedBot):
-            self._gateway_back(self.shard_id or 0, "reconnected")
+        self._shard_up(self.shard_id or 0, "new session")
 
     async def _gateway_resumed(self) -> None:
-        self.gateway_watch.connected("resumed")
-        if not isinstance(self, commands.AutoShardedBot):
-            self._gateway_back(self.shard_id or 0, "resumed")
+        self._shard_up(self.shard_id or 0, "resumed")
 
     async def _gateway_lost(self) -> None:
+        socket = getattr(self.ws, "socket", None)
+        self._shard_lost(self.shard_id or 0, getattr(socket, "close_code", None))
+
+    def _watch(self, shard_id: int) -> GatewayWatch:
+        return self.gateway_watch
+
+    def _shard_up(self, shard_id: int, how: str) -> None:
+        self._watch(shard_id).connected(how)
+        if shard_id in self._disconnected_shards:
+            self._disconnected_shards.discard(shard_id)
+            self.metrics.gateway_reconnected()
+
+    def _shard_lost(self, shard_id: int, close_code: int | None) -> None:
         if self.is_closed():
             return  # our own shutdown
-        socket = getattr(self.ws, "socket", None)
-        self.gateway_watch.lost(getattr(socket, "close_code", None))
-        if not isinstance(self, commands.AutoShardedBot):
-            self._disconnected_shards.add(self.shard_id or 0)
+        self._watch(shard_id).lost(close_code)
+        self._disconnected_shards.add(shard_id)
 
     # -- engine output --------------------------------------------------------------
 
@@ -287,24 +306,7 @@ class InterpretBot(commands.Bot):
         guild = getattr(channel, "guild", None)
         return guild.id if isinstance(guild, discord.Guild) else None
 
-    # -- gateway events -------------------------------------------------------------
-
-    async def on_shard_disconnect(self, shard_id: int) -> None:
-        if shard_id not in self._disconnected_shards:
-            self._disconnected_shards.add(shard_id)
-            log.warning("gateway shard %d disconnected", shard_id)
-
-    async def on_shard_connect(self, shard_id: int) -> None:
-        self._gateway_back(shard_id, "reconnected")
-
-    async def on_shard_resumed(self, shard_id: int) -> None:
-        self._gateway_back(shard_id, "resumed")
-
-    def _gateway_back(self, shard_id: int, how: str) -> None:
-        if shard_id in self._disconnected_shards:
-            self._disconnected_shards.discard(shard_id)
-            self.metrics.gateway_reconnected()
-            log.info("gateway shard %d %s", shard_id, how)
+    # -- guild events ---------------------------------------------------------------
 
     async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
                                     after: discord.VoiceState) -> None:
@@ -317,26 +319,79 @@ class InterpretBot(commands.Bot):
 
 
 class ShardedInterpretBot(InterpretBot, commands.AutoShardedBot):
-    """The bot of a process that serves several shards (``SHARD_IDS=0,2``)."""
+    """The bot of a process that serves every shard (as many as Discord recommends, or
+    ``SHARD_COUNT``) or several (``SHARD_IDS=0,2``), each on its own gateway connection.
+    """
+
+    def _listen_to_gateway(self) -> None:
+        # discord.py's connect/resumed/disconnect events do not say which shard.
+        self.add_listener(self._shard_connected, "on_shard_connect")
+        self.add_listener(self._shard_resumed, "on_shard_resumed")
+        self.add_listener(self._shard_disconnected, "on_shard_disconnect")
+
+    async def _shard_connected(self, shard_id: int) -> None:
+        self._shard_up(shard_id, "new session")
+
+    async def _shard_resumed(self, shard_id: int) -> None:
+        self._shard_up(shard_id, "resumed")
+
+    async def _shard_disconnected(self, shard_id: int) -> None:
+        # Dispatched before discord.py replaces the shard's socket: its close code.
+        ws = self._get_websocket(shard_id=shard_id) if shard_id in self.shards else None
+        socket = getattr(ws, "socket", None)
+        self._shard_lost(shard_id, getattr(socket, "close_code", None))
+
+    def _watch(self, shard_id: int) -> GatewayWatch:
+        watch = self.gateway_watches.get(shard_id)
+        if watch is None:
+            watch = self.gateway_watches[shard_id] = GatewayWatch(shard=shard_id)
+        return watch
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *,
+                           initial: bool = False) -> None:
+        # A shard that cannot connect at start-up ends connect() with the cause (see
+        # bot.startup.shard_launch) instead of discord.py retrying it for ever.
+        if shard_launch.missing_internals():
+            await super().launch_shard(gateway, shard_id, initial=initial)
+        else:
+            await shard_launch.launch_shard(self, gateway, shard_id, initial=initial)
 
     def shard_states(self) -> list[ShardState]:
-        """Each shard of this process: connected, heartbeat latency, guilds served."""
+        """Each shard of this process: connected, heartbeat latency, guilds served.
+
+        Once the count is known (``SHARD_COUNT``, or Discord's recommendation fetched
+        at connect), a shard not connected yet is listed too, as disconnected.
+        """
         if self.is_closed():
             return []
         guilds = collections.Counter(guild.shard_id for guild in self.guilds)
+        launched = self.shards
         states = []
-        for shard_id, info in sorted(self.shards.items()):
+        for shard_id in self._shards_served(launched):
+            info = launched.get(shard_id)
+            if info is None:
+                states.append(ShardState(shard_id, False, None, 0))
+                continue
             latency = info.latency
             states.append(ShardState(shard_id, not info.is_closed(),
                                      latency if math.isfinite(latency) else None,
                                      guilds.get(shard_id, 0)))
         return states
 
+    def _shards_served(self, launched: dict[int, discord.ShardInfo]) -> list[int]:
+        if self.shard_ids is not None:
+            return sorted(self.shard_ids)
+        if self.shard_count is not None:
+            return list(range(self.shard_count))
+        return sorted(launched)
+
 
 def make_bot(settings: Settings, **options: Any) -> InterpretBot:
-    """The bot for this process's shard plan: sharded only when it serves several."""
+    """The bot for this process's shard plan: discord.py's plain client when it serves
+    exactly one named shard, else the auto-sharded one, which asks Discord for the
+    shard count when ``SHARD_COUNT`` is unset and runs every shard (or ``SHARD_IDS``)."""
     ids = settings.shards.ids
-    cls = ShardedInterpretBot if ids is not None and len(ids) > 1 else InterpretBot
+    cls = InterpretBot if ids is not None and len(ids) == 1 else ShardedInterpretBot
     return cls(settings, **options)
 
 
@@ -432,5 +487,7 @@ async def serve(settings: Settings, *, policy: ConnectPolicy | None = None,
             log.debug("client ended with %r", exc)
         return 0 if on_time else 1
     finally:
-        await cancel_and_wait([running, signalled])
+        # A task already done was dealt with above: its failure is the caller's to
+        # report (once), not a second line here.
+        await cancel_and_wait([task for task in (running, signalled) if not task.done()])
         shutdown.remove_signal_handlers()

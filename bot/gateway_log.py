@@ -9,10 +9,12 @@ So:
 - :class:`GatewayWatch` logs the loss once at WARNING with its cause (the close
   code and what it means) and the return at INFO with how long it took;
   :class:`~bot.app.InterpretBot` feeds it from its ``connect``/``resumed``/
-  ``disconnect`` events.
-- :class:`ReconnectAttemptFilter` (on the ``discord.client`` logger) rewrites
-  that one record to a WARNING naming the cause; the traceback stays only when
-  the log level is DEBUG.
+  ``disconnect`` events, and a bot running several shards keeps one watch per
+  shard, fed from the ``shard_*`` events, whose lines name the shard.
+- :class:`ReconnectAttemptFilter` (on the ``discord.client`` logger, and on
+  ``discord.shard`` for the auto-sharded client's own ``Attempting a reconnect for
+  shard ID ...``) rewrites that one record to a WARNING naming the cause; the
+  traceback stays only when the log level is DEBUG.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 #: The message discord.py logs with ``logger.exception`` before each reconnect attempt.
 RECONNECT_MESSAGE: Final = "Attempting a reconnect in %.2fs"
 DISCORD_CLIENT_LOGGER: Final = "discord.client"
+#: The same, from a shard of the auto-sharded client (``logger.error(..., exc_info=)``).
+SHARD_RECONNECT_MESSAGE: Final = "Attempting a reconnect for shard ID %s in %.2fs"
+DISCORD_SHARD_LOGGER: Final = "discord.shard"
 
 #: What a websocket close code means (RFC 6455 and Discord's gateway codes).
 _CLOSE_CODES: Final = {
@@ -51,10 +56,13 @@ def close_reason(code: int | None) -> str:
 
 
 class GatewayWatch:
-    """Tracks whether the gateway is up; logs each loss once and each return."""
+    """Tracks whether the gateway (or one shard's connection) is up; logs each loss
+    once and each return."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *,
+                 shard: int | None = None) -> None:
         self._clock = clock
+        self._shard = "" if shard is None else f" shard {shard}"
         self._up = False
         self._lost_at: float | None = None
         self.losses = 0
@@ -66,7 +74,8 @@ class GatewayWatch:
     def connected(self, how: str) -> None:
         """READY (``how="new session"``) or RESUMED (``how="resumed"``) arrived."""
         if self._lost_at is not None:
-            log.info("Discord gateway back after %.1f s (%s)", self._clock() - self._lost_at, how)
+            log.info("Discord gateway%s back after %.1f s (%s)", self._shard,
+                     self._clock() - self._lost_at, how)
         self._up = True
         self._lost_at = None
 
@@ -77,21 +86,23 @@ class GatewayWatch:
         self._up = False
         self._lost_at = self._clock()
         self.losses += 1
-        log.warning("lost the Discord gateway connection (%s); discord.py is reconnecting",
-                    close_reason(close_code))
+        log.warning("lost the Discord gateway connection%s (%s); discord.py is reconnecting",
+                    f" of{self._shard}" if self._shard else "", close_reason(close_code))
 
 
 class ReconnectAttemptFilter(logging.Filter):
     """Turns discord.py's ERROR-with-traceback before a reconnect into a WARNING."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != RECONNECT_MESSAGE or not record.exc_info:
+        if record.msg not in (RECONNECT_MESSAGE, SHARD_RECONNECT_MESSAGE) or not record.exc_info:
             return True
         exc = record.exc_info[1]
-        delay = record.args[0] if isinstance(record.args, tuple) and record.args else 0.0
+        args = record.args if isinstance(record.args, tuple) else ()
+        shard = f" shard {args[0]}" if record.msg == SHARD_RECONNECT_MESSAGE and args else ""
+        delay = args[-1] if args else 0.0
         cause = describe(exc) if exc is not None else "unknown cause"
-        record.msg = "Discord gateway reconnect failed (%s); discord.py retries in %.2f s"
-        record.args = (cause, delay)
+        record.msg = "Discord gateway%s reconnect failed (%s); discord.py retries in %.2f s"
+        record.args = (shard, cause, delay)
         record.levelno = logging.WARNING
         record.levelname = logging.getLevelName(logging.WARNING)
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -101,7 +112,9 @@ class ReconnectAttemptFilter(logging.Filter):
 
 
 def install_reconnect_attempt_filter() -> None:
-    """Attach :class:`ReconnectAttemptFilter` to discord.py's client logger, once."""
-    logger = logging.getLogger(DISCORD_CLIENT_LOGGER)
-    if not any(isinstance(f, ReconnectAttemptFilter) for f in logger.filters):
-        logger.addFilter(ReconnectAttemptFilter())
+    """Attach :class:`ReconnectAttemptFilter` to discord.py's client and shard loggers,
+    once each."""
+    for name in (DISCORD_CLIENT_LOGGER, DISCORD_SHARD_LOGGER):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ReconnectAttemptFilter) for f in logger.filters):
+            logger.addFilter(ReconnectAttemptFilter())

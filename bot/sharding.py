@@ -1,7 +1,7 @@
 """Which Discord shards this process serves: ``SHARD_COUNT`` and ``SHARD_IDS``.
 
 Discord splits a bot's guilds over shards by ``(guild_id >> 22) % shard_count``;
-each gateway connection serves one shard. Three ways to run:
+each gateway connection serves one shard. Four ways to run:
 
 - neither variable set: one process, discord.py asks Discord for the recommended
   shard count and runs them all;

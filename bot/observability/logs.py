@@ -15,6 +15,10 @@ its handler (and filter) first, then this module's formatter and filter, and
 :mod:`bot.log_privacy`'s filters on the libraries' loggers. The JSON
 formatter reads ``exc_text``, which the redacting filter has already masked, and
 never formats ``exc_info`` itself.
+
+Libraries' INFO lines are details (:data:`CHATTY_LIBRARIES`): below ``LOG_LEVEL=DEBUG``
+only their warnings and errors are shown, so a first start is not a screenful of
+alembic plugins and migrations.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ from typing import Any, Final
 from bot import log_privacy, log_redaction
 
 CONTEXT_FIELDS: Final = ("guild_id", "channel_id", "run_id")
+#: Libraries whose INFO lines are details: alembic's plugins and each migration (the
+#: bot logs the schema it opened), discord.py's log-ins, gateway sessions and voice
+#: handshakes (the bot logs losing and regaining the gateway), httpx's every request
+#: (the token check's deliberate 400 included). Shown with ``LOG_LEVEL=DEBUG``.
+CHATTY_LIBRARIES: Final = ("alembic", "discord", "httpx")
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 _context: contextvars.ContextVar[Mapping[str, int | str]] = contextvars.ContextVar(
@@ -108,9 +117,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str | int = "INFO", fmt: str = "text") -> logging.Handler:
-    """Root logging to stderr: redaction first, then the ids, in ``fmt`` (text|json)."""
+    """Root logging to stderr: redaction first, then the ids, in ``fmt`` (text|json);
+    :data:`CHATTY_LIBRARIES` only from WARNING unless ``level`` is DEBUG."""
     handler = log_redaction.configure_logging(level)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     log_privacy.install()
+    libraries = logging.NOTSET if logging.getLogger().level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(libraries)
     return handler

@@ -33,7 +33,7 @@ class ConnectPolicy:
 
     attempts: int = 3
     first_delay: float = 1.0  # doubled before each further attempt
-    ready_timeout: float = 60.0  # login done → READY
+    ready_timeout: float = 60.0  # login done → READY (or the last shard connected → READY)
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.first_delay < 0 or self.ready_timeout <= 0:
@@ -72,8 +72,10 @@ async def run_discord(
             if not failure.retryable or attempt >= policy.attempts:
                 raise failure from exc
             delay = policy.delay(attempt)
-            log.warning("%s; trying again in %.0f s (attempt %d of %d)",
-                        failure.message, delay, attempt + 1, policy.attempts)
+            # The cause is said once: by the caller when the last attempt fails too.
+            log.warning("could not connect to Discord; trying again in %.0f s (attempt %d of %d)",
+                        delay, attempt + 1, policy.attempts)
+            log.debug("attempt %d failed: %s", attempt, failure.message)
             await sleep(delay)
             continue
         except BaseException:
@@ -99,19 +101,31 @@ async def _connect(client: discord.Client, token: Secret,
     runner = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
     ready = asyncio.create_task(client.wait_until_ready(), name="discord-ready")
     try:
-        done, _ = await asyncio.wait({runner, ready}, timeout=ready_timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if ready in done:
-            return runner
-        if runner in done:
-            runner.result()  # re-raises why the connection ended
-            raise ConnectionError("the Discord gateway closed before READY")
-        raise TimeoutError(f"no READY from the Discord gateway within {ready_timeout:.0f} s")
+        # A sharded client connects its shards one after another, 5 s apart (Discord's
+        # IDENTIFY limit), so READY for many shards takes longer than any fixed bound:
+        # the timeout runs again as long as another shard connected meanwhile.
+        connected = _shards_connected(client)
+        while True:
+            done, _ = await asyncio.wait({runner, ready}, timeout=ready_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if ready in done:
+                return runner
+            if runner in done:
+                runner.result()  # re-raises why the connection ended
+                raise ConnectionError("the Discord gateway closed before READY")
+            progress, connected = connected, _shards_connected(client)
+            if connected == progress:
+                raise TimeoutError(
+                    f"no READY from the Discord gateway within {ready_timeout:.0f} s")
     except BaseException:
         await _finish(runner)
         raise
     finally:
         await _finish(ready)
+
+
+def _shards_connected(client: discord.Client) -> int:
+    return len(client.shards) if isinstance(client, discord.AutoShardedClient) else 0
 
 
 async def _finish(task: asyncio.Task[None]) -> None:

@@ -91,3 +91,16 @@ def test_the_stop_grace_period_outlasts_the_bots_own_shutdown_bound(
     grace = compose["services"]["bot"]["stop_grace_period"]
     assert grace.endswith("s")
     assert float(grace[:-1]) > DEFAULT_SHUTDOWN_TIMEOUT_S
+
+
+def test_postgres_gets_only_its_own_variables_never_the_bots_env_file(
+    compose: dict[str, Any],
+) -> None:
+    postgres = compose["services"]["postgres"]
+    assert "env_file" not in postgres  # the bot's .env holds both tokens
+    environment = postgres["environment"]
+    assert set(environment) == {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+    assert environment["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-}"
+    named = " ".join(f"{key}={value}" for key, value in environment.items())
+    assert "DISCORD" not in named
+    assert "PINCH" not in named

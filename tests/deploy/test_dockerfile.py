@@ -81,3 +81,22 @@ def test_everything_copied_into_the_image_passes_the_ignore_file() -> None:
             *sources, _dest = args.split()
             for source in sources:
                 assert source.rstrip("/") in allowed, f"{source} is excluded from the context"
+
+
+def copied(args: str) -> list[str]:
+    """The sources of a COPY (flags such as ``--chown`` dropped)."""
+    *sources, _dest = [part for part in args.split() if not part.startswith("--")]
+    return [source.rstrip("/") for source in sources]
+
+
+def test_dependencies_install_from_pyproject_before_the_code_is_copied() -> None:
+    steps = instructions()
+    install = next(i for i, (word, args) in enumerate(steps)
+                   if word == "RUN" and re.search(r"scripts/venv(\s|$)", args))
+    before = {source for word, args in steps[:install] if word == "COPY"
+              for source in copied(args)}
+    assert before == {"pyproject.toml", "scripts/setup-deps", "scripts/venv"}
+    code = [i for i, (word, args) in enumerate(steps) if word == "COPY"
+            and {"bot", "cogs"} & set(copied(args))]
+    assert len(code) == 2
+    assert min(code) > install

@@ -7,7 +7,9 @@
   in a test module, default none); ``discord_bot_setup`` may register test-only
   commands on the bot before it syncs.
 - ``running_bot(fake, ...)``: the same as an async context manager, for tests that
-  need several bots or their own start-up.
+  need several bots or their own start-up (``build=make_bot``: the class
+  ``python -m bot`` picks for the settings' shard plan; default the plain
+  :class:`~bot.app.InterpretBot`).
 
 The scripting helpers live on the fake: ``fake_discord.invoke(...)``,
 ``.speak(member, wav)``, ``.captured_audio()``, ``.messages_in(thread)``.
@@ -32,6 +34,8 @@ from tests.fakes.discord import FakeDiscord
 
 #: A hook run on the constructed bot before login (register test commands here).
 BotSetup = Callable[[InterpretBot], None]
+#: Builds the bot from its settings and client options (``InterpretBot``, ``make_bot``).
+BotBuilder = Callable[..., InterpretBot]
 
 READY_TIMEOUT = 5.0
 
@@ -48,9 +52,14 @@ async def running_bot(
     extensions: tuple[str, ...] = (),
     setup: BotSetup | None = None,
     settings: Settings | None = None,
+    build: BotBuilder = InterpretBot,
+    ready_within: float = READY_TIMEOUT,
     **client_options: Any,
 ) -> AsyncIterator[InterpretBot]:
     """An InterpretBot connected to ``fake`` and ready; closed and awaited on exit.
+
+    ``ready_within`` bounds the wait for READY: discord.py IDENTIFYs a process's
+    shards 5 s apart, so a bot running several needs more than the default.
 
     Settings without a ``database_url`` get a SQLite file in a temporary directory
     removed on exit, so no test reads another's state (or the repository's ``data/``).
@@ -63,7 +72,7 @@ async def running_bot(
         settings = dataclasses.replace(
             settings, data_dir=Path(scratch.name),
             database_url=f"sqlite:///{Path(scratch.name) / 'interpret.sqlite3'}")
-    bot = InterpretBot(settings, extensions=extensions, **options)
+    bot = build(settings, extensions=extensions, **options)
     if setup is not None:
         setup(bot)
     runner: asyncio.Task[None] | None = None
@@ -71,7 +80,7 @@ async def running_bot(
         await bot.login(fake.bot_token)
         runner = asyncio.create_task(bot.connect(reconnect=True), name="discord-bot-connect")
         ready = asyncio.create_task(bot.wait_until_ready(), name="discord-bot-ready")
-        done, _ = await asyncio.wait({runner, ready}, timeout=READY_TIMEOUT,
+        done, _ = await asyncio.wait({runner, ready}, timeout=ready_within,
                                      return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()

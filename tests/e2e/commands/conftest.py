@@ -170,12 +170,13 @@ def interpret_settings(fake: FakeDiscord, simulator: PinchSimulator, data_dir: P
 
 
 @contextlib.asynccontextmanager
-async def interpret_bot(fake: FakeDiscord, settings: Settings,
-                        clock: RunClock) -> AsyncIterator[InterpretBot]:
-    """The bot as ``python -m bot`` builds it (default extensions), on ``settings``."""
+async def interpret_bot(fake: FakeDiscord, settings: Settings, clock: RunClock,
+                        **options: Any) -> AsyncIterator[InterpretBot]:
+    """The bot as ``python -m bot`` builds it (default extensions), on ``settings``;
+    ``options`` go to :func:`~tests.support.fixtures_discord.running_bot`."""
     async with running_bot(fake, settings=settings, extensions=EXTENSIONS,
                            run_clock=clock, run_tick_s=TICK_S,
-                           pinch_options={"retry": FAST_RETRY}) as bot:
+                           pinch_options={"retry": FAST_RETRY}, **options) as bot:
         yield bot
 
 

@@ -46,7 +46,7 @@ class ApplicationRoutes(RestResource):
         }
 
     async def get_gateway_bot(self, req: Request) -> tuple[int, Any]:
-        return 200, {"url": "wss://gateway.discord.gg", "shards": 1,
+        return 200, {"url": "wss://gateway.discord.gg", "shards": self.world.recommended_shards,
                      "session_start_limit": {"total": 1000, "remaining": 999,
                                              "reset_after": 0, "max_concurrency": 1}}
 

@@ -53,6 +53,9 @@ class World:
     #: Privileged intents enabled for the application in the developer portal (bits);
     #: all of them by default. Asking for one that is not enabled closes with 4014.
     privileged_intents: int = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, content
+    #: The shard count ``GET /gateway/bot`` recommends (Discord's ``shards``); a test
+    #: raises it to see a bot that asks Discord run every shard.
+    recommended_shards: int = 1
 
     @classmethod
     def default(cls, bot_token: str | None = None) -> World:

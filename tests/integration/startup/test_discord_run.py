@@ -14,7 +14,7 @@ import aiohttp
 import discord
 import pytest
 
-from bot.app import InterpretBot, default_intents
+from bot.app import InterpretBot, ShardedInterpretBot, default_intents
 from bot.secrets import Secret
 from bot.settings import Settings
 from bot.startup.discord_failures import TOKEN_REJECTED
@@ -36,14 +36,16 @@ class Clients:
     """A client factory that remembers what it made."""
 
     def __init__(self, token: str, options: Callable[[], dict[str, object]],
-                 intents: discord.Intents | None = None) -> None:
+                 intents: discord.Intents | None = None,
+                 cls: type[InterpretBot] = InterpretBot) -> None:
         self.settings = settings_for(token)
         self._options = options
         self._intents = intents or default_intents()
+        self._cls = cls
         self.made: list[InterpretBot] = []
 
     def __call__(self) -> InterpretBot:
-        bot = InterpretBot(self.settings, intents=self._intents, **self._options())
+        bot = self._cls(self.settings, intents=self._intents, **self._options())
         self.made.append(bot)
         return bot
 
@@ -148,3 +150,40 @@ async def test_gateway_refusing_every_connection_ends_naming_the_gateway(
     assert info.value.message.startswith(
         "the Discord gateway gateway.discord.gg refused the connection (HTTP 503)")
     assert len(clients.made) == 3
+
+
+async def test_a_sharded_bot_whose_gateway_refuses_is_retried_then_named(
+    fake_discord: FakeDiscord,
+) -> None:
+    # discord.py alone retries a shard that cannot connect for ever, every 5 s.
+    fake_discord.gateway.drop(refuse_next=100)
+    clients = Clients(fake_discord.bot_token, fake_discord.client_options,
+                      cls=ShardedInterpretBot)
+    sleep = RecordedSleep()
+    with pytest.raises(StartupError) as info:
+        await run_discord(clients, clients.settings.discord_token, policy=POLICY, sleep=sleep)
+    assert info.value.status is ExitStatus.DISCORD_UNREACHABLE
+    assert info.value.message.startswith(
+        "the Discord gateway gateway.discord.gg refused the connection (HTTP 503)")
+    assert len(clients.made) == 3
+    assert sleep.delays == [0.5, 1.0]
+    assert all(bot.is_closed() for bot in clients.made)
+
+
+async def test_the_ready_timeout_runs_again_while_shards_keep_connecting(
+    fake_discord: FakeDiscord,
+) -> None:
+    fake_discord.world.recommended_shards = 3
+    clients = Clients(fake_discord.bot_token, fake_discord.client_options,
+                      cls=ShardedInterpretBot)
+    # Shorter than discord.py's 5 s between two shards' IDENTIFYs: READY for all three
+    # comes after 10 s, but a shard connects within every 5.5 s.
+    policy = ConnectPolicy(attempts=1, ready_timeout=5.5)
+    task = asyncio.create_task(run_discord(clients, clients.settings.discord_token,
+                                           policy=policy))
+    await eventually(lambda: task.done() or (clients.made and clients.made[0].is_ready()),
+                     within=30)
+    assert not task.done(), task.exception()
+    assert {s.shard for s in fake_discord.gateway.sessions.values()} == {(0, 3), (1, 3), (2, 3)}
+    await clients.made[0].close()
+    await asyncio.wait_for(task, 10)
