@@ -76,6 +76,14 @@ async def settled(interpret: Interpret) -> Run | None:
     return runs.active(guild_id)
 
 
+async def running(interpret: Interpret) -> Run:
+    """Start a run (no race) and return it once settled."""
+    assert (await plain(interpret, await start(interpret))).startswith(STARTED)
+    run = await settled(interpret)
+    assert run is not None
+    return run
+
+
 async def reset(interpret: Interpret) -> None:
     if interpret.bot.services.runs.active(interpret.fake.guild.id) is not None:
         stopped = await plain(interpret, await interpret.invoke("stop"))
@@ -162,9 +170,7 @@ async def test_a_stop_and_a_new_start_at_once_end_the_run_and_refuse_or_start_pl
     await interpret.join("admin")
 
     async def race(interpret: Interpret, _: int) -> Run | None:
-        assert (await plain(interpret, await start(interpret))).startswith(STARTED)
-        before = await settled(interpret)
-        assert before is not None
+        before = await running(interpret)
         records = await asyncio.gather(interpret.invoke("stop"), start(interpret))
         stopped, started = [await plain(interpret, record) for record in records]
         assert stopped.startswith("Stopped interpreting")
@@ -250,9 +256,7 @@ async def test_a_stop_while_the_bot_is_kicked_from_voice_ends_the_run_once(
     await interpret.join("admin")
 
     async def race(interpret: Interpret, _: int) -> Run | None:
-        assert (await plain(interpret, await start(interpret))).startswith(STARTED)
-        run = await settled(interpret)
-        assert run is not None
+        run = await running(interpret)
         record, _ = await asyncio.gather(interpret.invoke("stop"),
                                          interpret.fake.move_member("interpret-bot", None))
         stopped = await plain(interpret, record)

@@ -3,6 +3,8 @@ see its voice channel now; a deleted channel's runs for server-wide Manage Chann
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.commands.conftest import Interpret
 from tests.fakes.discord.model import Channel, ChannelType, Permission
 
@@ -16,33 +18,21 @@ async def hide_from(interpret: Interpret, channel: Channel, name: str) -> None:
     await interpret.fake.announce_channel(channel)
 
 
-async def test_a_member_who_cannot_see_the_interpreted_channel_gets_no_status(
-    interpret: Interpret,
+@pytest.mark.parametrize("command", ["status", "transcript"])
+async def test_a_member_who_cannot_see_the_interpreted_channel_is_refused_its_run(
+    interpret: Interpret, command: str,
 ) -> None:
     voice = interpret.fake.voice_channel
     await interpret.join("admin")
     await interpret.start(target="es")
     await hide_from(interpret, voice, "bob")
 
-    record = await interpret.invoke("status", user="bob")
+    record = await interpret.invoke(command, user="bob")
 
     assert record.ephemeral
-    assert record.texts == [f"You cannot see <#{voice.id}>, so you cannot see how it is "
-                            "interpreted."]
-
-
-async def test_a_member_who_cannot_see_the_interpreted_channel_gets_no_transcript(
-    interpret: Interpret,
-) -> None:
-    voice = interpret.fake.voice_channel
-    await interpret.join("admin")
-    await interpret.start(target="es")
-    await hide_from(interpret, voice, "bob")
-
-    record = await interpret.invoke("transcript", user="bob")
-
-    assert record.ephemeral
-    assert record.texts == [cannot_read(voice)]
+    refusal = (f"You cannot see <#{voice.id}>, so you cannot see how it is interpreted."
+               if command == "status" else cannot_read(voice))
+    assert record.texts == [refusal]
 
 
 async def test_a_past_runs_transcript_is_for_those_who_can_see_its_channel_now(
