@@ -39,6 +39,13 @@ async def plain(interpret: Interpret, record: InteractionRecord) -> str:
     return text
 
 
+def held(*owners: object) -> list[str]:
+    """The non-empty maps and sets the run's owners keep (nothing may outlive a run)."""
+    return [f"{type(owner).__name__}.{name}" for owner in owners
+            for name, value in vars(owner).items()
+            if isinstance(value, (dict, set)) and value]
+
+
 def our_tasks() -> list[str]:
     return sorted(t.get_name() for t in asyncio.all_tasks()
                   if t.get_name().startswith(OUR_TASKS))
@@ -59,7 +66,7 @@ async def settled(interpret: Interpret) -> Run | None:
         if run is None:
             return (bot_in_voice() is None and not bot.voice_clients and not manager.runs
                     and not manager.starting(guild_id) and not transcripts.open_runs()
-                    and not our_tasks())
+                    and not our_tasks() and not held(manager, runs))
         return (run.phase is RunPhase.RUNNING and bot_in_voice() == run.voice_channel.id
                 and manager.get(guild_id) is run.engine
                 and transcripts.open_runs() == {run.run_id})
@@ -72,7 +79,7 @@ async def settled(interpret: Interpret) -> Run | None:
             f"inconsistent: run={run and (run.run_id, run.phase)} "
             f"voice={bot_in_voice()} clients={bot.voice_clients} "
             f"engines={manager.runs} writers={transcripts.open_runs()} "
-            f"tasks={our_tasks()}") from None
+            f"tasks={our_tasks()} held={held(manager, runs)}") from None
     return runs.active(guild_id)
 
 

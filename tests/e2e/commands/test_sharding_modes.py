@@ -19,7 +19,7 @@ from bot.app import make_bot
 from bot.sharding import parse_shards
 from tests.e2e.commands.conftest import Interpret, RunClock, interpret_bot, interpret_settings
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord.model import Channel, ChannelType, Guild, InteractionRecord
+from tests.fakes.discord.model import Channel, ChannelType, Guild
 from tests.fakes.discord.sharding import Shard, add_guild_on_shard
 from tests.fakes.pinch import PinchSimulator
 
@@ -47,19 +47,18 @@ def shards_identified(fake: FakeDiscord) -> set[Shard]:
     return {session.shard for session in fake.gateway.sessions.values() if session.sharded}
 
 
-async def start_in(interpret: Interpret, guild: Guild) -> InteractionRecord:
+async def start_in(interpret: Interpret, guild: Guild) -> str:
     """``/interpret start`` by the guild's owner in its ``#general``, for its voice channel
-    (where one of its members is); returns once the bot's voice connection is up."""
+    (where one of its members is); its answer, once the bot's voice connection is up."""
     voice = channel_of(guild, ChannelType.VOICE)
     await interpret.fake.move_member(f"{guild.name}-alice", voice)
     record = await interpret.invoke("start", user=None, where=channel_of(guild, ChannelType.TEXT),
                                     target="es", channel=voice)
     await interpret.fake.wait_bot_voice_ready(voice, within=15)
-    return record
+    return await interpret.answer(record)
 
 
-def assert_started(interpret: Interpret, guild: Guild, record: InteractionRecord) -> None:
-    [reply] = record.texts
+def assert_started(interpret: Interpret, guild: Guild, reply: str) -> None:
     assert "into Spanish (Spain) (`es-ES`)" in reply, reply
     assert interpret.bot.interpretations is not None
     run = interpret.bot.interpretations.get(guild.id)
@@ -75,8 +74,8 @@ async def test_without_shard_settings_every_shard_discord_recommends_is_served(
 
     async with bot_with_shards(fake_discord, simulator, tmp_path) as interpret:
         assert shards_identified(fake_discord) == {(0, 2), (1, 2)}
-        record = await start_in(interpret, far)
-        assert_started(interpret, far, record)
+        reply = await start_in(interpret, far)
+        assert_started(interpret, far, reply)
 
 
 async def test_shard_count_alone_serves_every_shard_in_this_process(
@@ -87,8 +86,8 @@ async def test_shard_count_alone_serves_every_shard_in_this_process(
     async with bot_with_shards(fake_discord, simulator, tmp_path,
                                shard_count="2") as interpret:
         assert shards_identified(fake_discord) == {(0, 2), (1, 2)}
-        record = await start_in(interpret, far)
-        assert_started(interpret, far, record)
+        reply = await start_in(interpret, far)
+        assert_started(interpret, far, reply)
 
 
 async def test_shard_ids_serve_those_shards_and_no_other(
@@ -101,8 +100,8 @@ async def test_shard_ids_serve_those_shards_and_no_other(
                                shard_count="3", shard_ids="1,2") as interpret:
         assert shards_identified(fake_discord) == {(1, 3), (2, 3)}
         assert interpret.bot.get_guild(elsewhere.id) is None  # shard 0 is another process's
-        record = await start_in(interpret, far)
-        assert_started(interpret, far, record)
+        reply = await start_in(interpret, far)
+        assert_started(interpret, far, reply)
 
 
 async def test_health_names_each_recommended_shard_with_its_guilds(
