@@ -95,6 +95,12 @@ class Interpret:
         [text] = record.texts
         return text
 
+    async def deny(self, channel: Channel, name: str, permission: int) -> None:
+        """A member overwrite denying ``name`` the ``permission`` on ``channel``, announced
+        (the bot's cache sees it, as it would see a moderator's change)."""
+        self.fake.set_permission(channel, name, deny=permission)
+        await self.fake.announce_channel(channel)
+
     async def join(self, *names: str) -> None:
         for name in names:
             await self.fake.move_member(name, self.fake.voice_channel)

@@ -132,145 +132,123 @@ def start(interpret: Interpret, **options: Any) -> Awaitable[InteractionRecord]:
     return interpret.invoke("start", **{"target": "es", **options})
 
 
-async def test_two_starts_at_once_end_in_one_run_and_one_refusal(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
-) -> None:
-    await interpret.join("admin")
+# -- the races: one round each, on a bot with the admin (and alice) in voice -------------
 
-    async def race(interpret: Interpret, _: int) -> Run | None:
-        first, second = await asyncio.gather(start(interpret), start(interpret))
-        answers = sorted([await plain(interpret, first), await plain(interpret, second)],
-                         key=lambda t: t.startswith(STARTED))
-        assert answers[0].startswith(("I am already starting in", "I am already interpreting"))
-        assert answers[1].startswith(STARTED)
-        run = await settled(interpret)
+
+async def two_starts_end_in_one_run_and_one_refusal(interpret: Interpret,
+                                                   round_no: int) -> Run | None:
+    first, second = await asyncio.gather(start(interpret), start(interpret))
+    answers = sorted([await plain(interpret, first), await plain(interpret, second)],
+                     key=lambda t: t.startswith(STARTED))
+    assert answers[0].startswith(("I am already starting in", "I am already interpreting"))
+    assert answers[1].startswith(STARTED)
+    run = await settled(interpret)
+    assert run is not None
+    return run
+
+
+async def a_start_and_a_stop_end_in_one_run_or_none(interpret: Interpret,
+                                                   round_no: int) -> Run | None:
+    records = await asyncio.gather(start(interpret), interpret.invoke("stop"))
+    started, stopped = [await plain(interpret, record) for record in records]
+    run = await settled(interpret)
+    if stopped == "Nothing is being interpreted in this server.":
+        assert started.startswith(STARTED)  # the stop came first
         assert run is not None
-        return run
-
-    await race_rounds(interpret, caplog, race)
-
-
-async def test_a_start_and_a_stop_at_once_end_in_one_run_or_none(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
-) -> None:
-    await interpret.join("admin")
-
-    async def race(interpret: Interpret, _: int) -> Run | None:
-        records = await asyncio.gather(start(interpret), interpret.invoke("stop"))
-        started, stopped = [await plain(interpret, record) for record in records]
-        run = await settled(interpret)
-        if stopped == "Nothing is being interpreted in this server.":
-            assert started.startswith(STARTED)  # the stop came first
-            assert run is not None
-        else:
-            assert stopped.startswith("Stopped interpreting")
-            assert started == CANCELLED_BY_STOP or started.startswith(STARTED)
-            assert run is None
-        return run
-
-    await race_rounds(interpret, caplog, race)
-
-
-async def test_a_stop_and_a_new_start_at_once_end_the_run_and_refuse_or_start_plainly(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
-) -> None:
-    await interpret.join("admin")
-
-    async def race(interpret: Interpret, _: int) -> Run | None:
-        before = await running(interpret)
-        records = await asyncio.gather(interpret.invoke("stop"), start(interpret))
-        stopped, started = [await plain(interpret, record) for record in records]
+    else:
         assert stopped.startswith("Stopped interpreting")
-        assert started.startswith(("I am still leaving", "I am already interpreting", STARTED))
-        after = await settled(interpret)
-        assert after is not before
-        assert (after is not None) == started.startswith(STARTED)
-        return before
-
-    await race_rounds(interpret, caplog, race)
+        assert started == CANCELLED_BY_STOP or started.startswith(STARTED)
+        assert run is None
+    return run
 
 
-async def test_a_start_and_a_config_change_at_once_both_take_effect(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
-) -> None:
-    await interpret.join("admin")
+async def a_stop_and_a_new_start_end_the_run_and_refuse_or_start_plainly(
+        interpret: Interpret, round_no: int) -> Run | None:
+    before = await running(interpret)
+    records = await asyncio.gather(interpret.invoke("stop"), start(interpret))
+    stopped, started = [await plain(interpret, record) for record in records]
+    assert stopped.startswith("Stopped interpreting")
+    assert started.startswith(("I am still leaving", "I am already interpreting", STARTED))
+    after = await settled(interpret)
+    assert after is not before
+    assert (after is not None) == started.startswith(STARTED)
+    return before
+
+
+async def a_start_and_a_config_change_both_take_effect(interpret: Interpret,
+                                                      round_no: int) -> Run | None:
     voice = interpret.fake.voice_channel
-    store = interpret.bot.services.store
-    targets = ("fr", "de")
-
-    async def race(interpret: Interpret, round_no: int) -> Run | None:
-        target = targets[round_no % 2]
-        started, configured = await asyncio.gather(
-            start(interpret), interpret.invoke("config", channel=voice, target=target))
-        assert (await plain(interpret, started)).startswith(STARTED)
-        assert (await plain(interpret, configured)).startswith("Saved.")
-        run = await settled(interpret)
-        assert run is not None
-        assert run.config.target_language == "es-ES"  # the command's own option wins
-        layer = await store.channel_config(interpret.fake.guild.id, voice.id)
-        assert layer.target_language == {"fr": "fr-FR", "de": "de-DE"}[target]
-        return run
-
-    await race_rounds(interpret, caplog, race)
+    target = ("fr", "de")[round_no % 2]
+    started, configured = await asyncio.gather(
+        start(interpret), interpret.invoke("config", channel=voice, target=target))
+    assert (await plain(interpret, started)).startswith(STARTED)
+    assert (await plain(interpret, configured)).startswith("Saved.")
+    run = await settled(interpret)
+    assert run is not None
+    assert run.config.target_language == "es-ES"  # the command's own option wins
+    layer = await interpret.bot.services.store.channel_config(interpret.fake.guild.id, voice.id)
+    assert layer.target_language == {"fr": "fr-FR", "de": "de-DE"}[target]
+    return run
 
 
-async def test_a_start_and_a_members_opt_out_at_once_both_take_effect(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
-) -> None:
-    await interpret.join("admin", "alice")
-    alice = interpret.fake.member("alice").id
-    preferences = interpret.bot.services.preferences
-
-    async def race(interpret: Interpret, round_no: int) -> Run | None:
-        opt_out = round_no % 2 == 0
-        started, me = await asyncio.gather(
-            start(interpret), interpret.invoke("me", user="alice", opt_out=opt_out))
-        assert (await plain(interpret, started)).startswith(STARTED)
-        assert (await plain(interpret, me)).startswith("Saved")
-        run = await settled(interpret)
-        assert run is not None
-        assert (await preferences.get(interpret.fake.guild.id, alice)).opted_out is opt_out
-        return run
-
-    await race_rounds(interpret, caplog, race)
+async def a_start_and_a_members_opt_out_both_take_effect(interpret: Interpret,
+                                                        round_no: int) -> Run | None:
+    opt_out = round_no % 2 == 0
+    started, me = await asyncio.gather(
+        start(interpret), interpret.invoke("me", user="alice", opt_out=opt_out))
+    assert (await plain(interpret, started)).startswith(STARTED)
+    assert (await plain(interpret, me)).startswith("Saved")
+    run = await settled(interpret)
+    assert run is not None
+    stored = await interpret.bot.services.preferences.get(interpret.fake.guild.id,
+                                                          interpret.fake.member("alice").id)
+    assert stored.opted_out is opt_out
+    return run
 
 
-async def test_a_start_while_its_caller_moves_channel_starts_in_one_of_them(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
-) -> None:
+async def a_start_while_its_caller_moves_channel_starts_in_one_of_them(
+        interpret: Interpret, round_no: int) -> Run | None:
     fake = interpret.fake
     voice = fake.voice_channel
-    other = await fake.add_channel("Other voice")
-    await interpret.join("admin")
-
-    async def race(interpret: Interpret, round_no: int) -> Run | None:
-        here, there = (voice, other) if round_no % 2 == 0 else (other, voice)
-        await fake.move_member("admin", here)
-        started, _ = await asyncio.gather(start(interpret), fake.move_member("admin", there))
-        assert (await plain(interpret, started)).startswith(STARTED)
-        run = await settled(interpret)
-        assert run is not None
-        [joined] = [c for c in (here, there) if c.id == run.voice_channel.id]
-        assert fake.bot_voice(joined) is not None
-        return run
-
-    await race_rounds(interpret, caplog, race)
+    other = next((c for c in fake.guild.channels.values() if c.name == "Other voice"), None)
+    if other is None:
+        other = await fake.add_channel("Other voice")
+    here, there = (voice, other) if round_no % 2 == 0 else (other, voice)
+    await fake.move_member("admin", here)
+    started, _ = await asyncio.gather(start(interpret), fake.move_member("admin", there))
+    assert (await plain(interpret, started)).startswith(STARTED)
+    run = await settled(interpret)
+    assert run is not None
+    [joined] = [c for c in (here, there) if c.id == run.voice_channel.id]
+    assert fake.bot_voice(joined) is not None
+    return run
 
 
-async def test_a_stop_while_the_bot_is_kicked_from_voice_ends_the_run_once(
-    interpret: Interpret, caplog: pytest.LogCaptureFixture,
+async def a_stop_while_the_bot_is_kicked_from_voice_ends_the_run_once(
+        interpret: Interpret, round_no: int) -> Run | None:
+    run = await running(interpret)
+    record, _ = await asyncio.gather(interpret.invoke("stop"),
+                                     interpret.fake.move_member("interpret-bot", None))
+    stopped = await plain(interpret, record)
+    assert stopped.startswith(("Stopped interpreting", "Nothing is being interpreted"))
+    assert await settled(interpret) is None
+    return run
+
+
+RACES = [two_starts_end_in_one_run_and_one_refusal,
+         a_start_and_a_stop_end_in_one_run_or_none,
+         a_stop_and_a_new_start_end_the_run_and_refuse_or_start_plainly,
+         a_start_and_a_config_change_both_take_effect,
+         a_start_and_a_members_opt_out_both_take_effect,
+         a_start_while_its_caller_moves_channel_starts_in_one_of_them,
+         a_stop_while_the_bot_is_kicked_from_voice_ends_the_run_once]
+
+
+@pytest.mark.parametrize("race", RACES, ids=[race.__name__ for race in RACES])
+async def test_commands_fired_together_end_in_one_run_or_a_plain_refusal(
+    interpret: Interpret, caplog: pytest.LogCaptureFixture, race: Race,
 ) -> None:
-    await interpret.join("admin")
-
-    async def race(interpret: Interpret, _: int) -> Run | None:
-        run = await running(interpret)
-        record, _ = await asyncio.gather(interpret.invoke("stop"),
-                                         interpret.fake.move_member("interpret-bot", None))
-        stopped = await plain(interpret, record)
-        assert stopped.startswith(("Stopped interpreting", "Nothing is being interpreted"))
-        assert await settled(interpret) is None
-        return run
-
+    await interpret.join("admin", "alice")
     await race_rounds(interpret, caplog, race)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.commands.conftest import Interpret
-from tests.fakes.discord.model import Channel, ChannelType, Permission
+from tests.fakes.discord.model import ChannelType, Permission
 
 REFUSED = "You need the Manage Channels permission in this channel to do that."
 
@@ -91,18 +91,13 @@ async def manager(interpret: Interpret, name: str, how: str) -> None:
     interpret.fake.give_role(name, role)
 
 
-async def deny(interpret: Interpret, channel: Channel, name: str, permission: int) -> None:
-    interpret.fake.set_permission(channel, name, deny=permission)
-    await interpret.fake.announce_channel(channel)
-
-
 @pytest.mark.parametrize("how", ["manager role", "Manage Channels"])
 async def test_a_manager_cannot_start_in_a_channel_they_cannot_connect_to(
     interpret: Interpret, how: str,
 ) -> None:
     voice = interpret.fake.voice_channel
     await manager(interpret, "alice", how)
-    await deny(interpret, voice, "alice", Permission.CONNECT)
+    await interpret.deny(voice, "alice", Permission.CONNECT)
 
     record = await interpret.invoke("start", user="alice", target="es", channel=voice)
 
@@ -119,7 +114,7 @@ async def test_a_manager_cannot_stop_a_run_in_a_channel_they_cannot_see(
     await manager(interpret, "alice", "manager role")
     await interpret.join("admin")
     await interpret.start(target="es")
-    await deny(interpret, voice, "alice", Permission.VIEW_CHANNEL)
+    await interpret.deny(voice, "alice", Permission.VIEW_CHANNEL)
 
     record = await interpret.invoke("stop", user="alice")
 
@@ -133,7 +128,7 @@ async def test_a_manager_cannot_configure_a_channel_they_cannot_connect_to(
 ) -> None:
     voice = interpret.fake.voice_channel
     await manager(interpret, "alice", "manager role")
-    await deny(interpret, voice, "alice", Permission.CONNECT)
+    await interpret.deny(voice, "alice", Permission.CONNECT)
 
     record = await interpret.invoke("config", user="alice", channel=voice, target="fr")
 
@@ -149,7 +144,7 @@ async def test_a_manager_cannot_send_transcripts_where_they_cannot_post(
     fake = interpret.fake
     closed = await fake.add_channel("announcements", ChannelType.TEXT)
     await manager(interpret, "alice", "manager role")
-    await deny(interpret, closed, "alice", Permission.SEND_MESSAGES)
+    await interpret.deny(closed, "alice", Permission.SEND_MESSAGES)
 
     server = await interpret.invoke("config", user="alice", scope="server",
                                     transcript_channel=closed)

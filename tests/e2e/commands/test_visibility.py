@@ -13,11 +13,6 @@ def cannot_read(channel: Channel) -> str:
     return f"You cannot see <#{channel.id}>, so you cannot read its transcript."
 
 
-async def hide_from(interpret: Interpret, channel: Channel, name: str) -> None:
-    interpret.fake.set_permission(channel, name, deny=Permission.VIEW_CHANNEL)
-    await interpret.fake.announce_channel(channel)
-
-
 @pytest.mark.parametrize("command", ["status", "transcript"])
 async def test_a_member_who_cannot_see_the_interpreted_channel_is_refused_its_run(
     interpret: Interpret, command: str,
@@ -25,7 +20,7 @@ async def test_a_member_who_cannot_see_the_interpreted_channel_is_refused_its_ru
     voice = interpret.fake.voice_channel
     await interpret.join("admin")
     await interpret.start(target="es")
-    await hide_from(interpret, voice, "bob")
+    await interpret.deny(voice, "bob", Permission.VIEW_CHANNEL)
 
     record = await interpret.invoke(command, user="bob")
 
