@@ -77,6 +77,15 @@ class SampleRing:
             self._start = 0
         return n
 
+    def discard(self, n: int) -> int:
+        """Drop up to ``n`` of the oldest samples; return how many were dropped."""
+        n = max(0, min(int(n), self._size))
+        self._start = (self._start + n) % self._buf.size
+        self._size -= n
+        if self._size == 0:
+            self._start = 0
+        return n
+
     def clear(self) -> None:
         self._start = 0
         self._size = 0

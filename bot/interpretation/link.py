@@ -33,6 +33,15 @@ transport can (WebSocket ``update_metadata``) and says so, else the caller reope
 (nothing is retried before the owner heard of it), or raises
 :class:`LinkStartTimeout`; ``aclose`` never raises and is bounded.
 
+Delay is bounded: once a session is live, the uplink holds at most
+``LinkConfig.live_backlog_ms`` of audio not yet taken by the transport (pauses are
+shortened first, then the oldest speech dropped; what waited while the session was
+opening, or while a resting LiveKit connection wakes, is kept whole), and the
+playback input the link feeds holds as little beyond its prebuffer (``on_audio``
+returns what it dropped). Every drop is counted by cause in ``stats.behind``; the
+link is :attr:`InterpreterLink.behind` while it drops, and ``on_behind`` hears once
+per episode when dropping lasts (:mod:`~bot.interpretation.behind`).
+
 Threads: everything here runs on the event loop. ``push_frame`` is cheap
 (downmix + soxr ≈ tens of µs) and never awaits.
 """
@@ -47,6 +56,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.interpretation.backlog import is_quiet
+from bot.interpretation.behind import (
+    DOWNLINK_DROPPED,
+    TELL_AFTER_S,
+    UPLINK_PAUSE_SHORTENED,
+    UPLINK_SPEECH_DROPPED,
+    BehindRecord,
+)
 from bot.interpretation.latency import LatencyWindow
 from bot.interpretation.link_config import LinkConfig
 from bot.interpretation.transport import (
@@ -58,7 +75,7 @@ from bot.interpretation.transport import (
     describe_failure,
 )
 from bot.interpretation.uplink import UplinkConverter
-from bot.interpretation.uplink_queue import UplinkQueue, UplinkQueueStats
+from bot.interpretation.uplink_queue import Trimmed, UplinkQueue, UplinkQueueStats
 from bot.interpretation.utterances import UtteranceNumbers
 from bot.log_redaction import release_secret
 from bot.pinch import PinchError, TranscriptEvent, TranscriptParser
@@ -124,6 +141,11 @@ class LinkStats:
     reconnects: int = 0
     failures: int = 0
     """Sessions that failed or ended before they were healthy."""
+    behind: BehindRecord = field(default_factory=BehindRecord)
+    """Audio dropped (and pauses shortened) to keep the delay within the bound, by cause."""
+    uplink_backlog_peak_ms: float = 0.0
+    """The most audio the live uplink held, but for the one pause that ends an utterance
+    and with the frame being sent, once what waited for its session to open had gone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +168,15 @@ class InterpreterLink:
         options: SessionOptions,
         *,
         on_transcript: Callable[[TranscriptEvent, int], None],
-        on_audio: Callable[[bytes], None],
+        on_audio: Callable[[bytes], float | None],
         on_audio_paused: Callable[[], None] | None = None,
         on_status: Callable[[LinkStatus], None] | None = None,
         config: LinkConfig | None = None,
+        on_behind: Callable[[], None] | None = None,
     ) -> None:
+        """``on_audio`` takes one frame of translated speech and may return the ms of
+        audio the playback dropped to stay within its bound (counted as the link's);
+        ``on_behind`` hears when the link has been dropping audio for a while."""
         self.name = name
         self.config = config or LinkConfig()
         transport.check(self.config)
@@ -163,15 +189,22 @@ class InterpreterLink:
         self._on_audio = on_audio
         self._on_audio_paused = on_audio_paused
         self._on_status = on_status
+        self._on_behind = on_behind
         self.parser = TranscriptParser(fields=transport.transcript_fields)
         self._sink = _Sink(self.parser, self._deliver_transcript, self._deliver_audio,
                            self._deliver_audio_paused)
         self._utterances = UtteranceNumbers()
-        self._converter = UplinkConverter(self.config.publish_rate, self.config.capture_ms)
-        samples = self.config.publish_rate * self.config.capture_ms // 1000
-        self._uplink = UplinkQueue(self.config.capture_ms / 1000,
-                                   max(1, self.config.uplink_queue_ms // self.config.capture_ms),
-                                   bytes(2 * samples))
+        config = self.config
+        self._converter = UplinkConverter(config.publish_rate, config.capture_ms)
+        samples = config.publish_rate * config.capture_ms // 1000
+        self._uplink = UplinkQueue(config.capture_ms / 1000,
+                                   max(1, config.uplink_queue_ms // config.capture_ms),
+                                   bytes(2 * samples),
+                                   live_bound=config.live_backlog_ms // config.capture_ms,
+                                   least_pause=-(-config.least_pause_ms // config.capture_ms),
+                                   is_quiet=is_quiet)
+        self._sending = False
+        """A frame is being sent (taken from the queue, not yet accepted by the transport)."""
         self._uplink_ready = asyncio.Event()
         self._first_session: asyncio.Future[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -236,6 +269,16 @@ class InterpreterLink:
     def uplink_stats(self) -> UplinkQueueStats:
         return self._uplink.stats
 
+    @property
+    def uplink_backlog_ms(self) -> float:
+        """Audio waiting to be taken by the transport, the frame being sent included."""
+        return (len(self._uplink) + self._sending) * self.config.capture_ms
+
+    @property
+    def behind(self) -> bool:
+        """The link dropped audio to keep within its bound in the last few seconds."""
+        return self.stats.behind.behind(time.monotonic())
+
     async def drain(self, timeout: float, pause_ms: float = 700.0) -> None:  # noqa: ASYNC109
         """Let what was said be interpreted before the link closes (a stop, a shutdown).
 
@@ -277,7 +320,8 @@ class InterpreterLink:
         if self.state in (LinkState.CLOSED, LinkState.FAILED):
             return
         self.stats.frames_in += 1
-        self._uplink.push_speech(self._converter.push(pcm_48k_stereo), time.monotonic())
+        now = time.monotonic()
+        self._trimmed(self._uplink.push_speech(self._converter.push(pcm_48k_stereo), now), now)
         self._uplink_ready.set()
 
     def end_of_speech(self, pad_ms: float = 0.0) -> None:
@@ -291,8 +335,31 @@ class InterpreterLink:
             return
         pad_ms = max(pad_ms, self._transport.trailing_silence_ms)
         pad_frames = max(0, round(pad_ms / self.config.capture_ms))
-        self._uplink.end_of_speech(self._converter.flush(), pad_frames, time.monotonic())
+        now = time.monotonic()
+        self._trimmed(self._uplink.end_of_speech(self._converter.flush(), pad_frames, now), now)
         self._uplink_ready.set()
+
+    def _trimmed(self, trimmed: Trimmed, now: float) -> None:
+        """After a push: count what the live bound cost, note the live backlog's peak."""
+        frame_ms = self.config.capture_ms
+        if trimmed.pause:
+            self._dropped(UPLINK_PAUSE_SHORTENED, trimmed.pause * frame_ms, now)
+        if trimmed.speech:
+            self._dropped(UPLINK_SPEECH_DROPPED, trimmed.speech * frame_ms, now)
+        queue = self._uplink
+        if self.state is LinkState.ACTIVE and not queue.protected:
+            held_ms = (queue.load + self._sending) * frame_ms
+            if held_ms > self.stats.uplink_backlog_peak_ms:
+                self.stats.uplink_backlog_peak_ms = held_ms
+
+    def _dropped(self, cause: str, ms: float, now: float) -> None:
+        if self.stats.behind.note(cause, ms, now) and self._on_behind is not None:
+            log.info("link %s: behind, dropping audio for %.0f s", self.name,
+                     TELL_AFTER_S)
+            try:
+                self._on_behind()
+            except Exception:
+                log.exception("link %s: behind callback failed", self.name)
 
     # -- supervisor ----------------------------------------------------------------
 
@@ -395,7 +462,9 @@ class InterpreterLink:
 
     def _deliver_audio(self, pcm_48k_stereo: bytes) -> None:
         self.stats.playback_frames += 1
-        self._on_audio(pcm_48k_stereo)
+        dropped_ms = self._on_audio(pcm_48k_stereo)
+        if dropped_ms:
+            self._dropped(DOWNLINK_DROPPED, dropped_ms, time.monotonic())
 
     def _deliver_audio_paused(self) -> None:
         self.stats.playback_pauses += 1
@@ -410,18 +479,36 @@ class InterpreterLink:
         samples = self.config.publish_rate * self.config.capture_ms // 1000
         silence = bytes(2 * samples)
         queue = self._uplink
-        while True:
-            item = queue.pop()
-            if item is not None:
-                pushed_at, chunk = item
-                await connection.send(chunk)
-                self.stats.frames_published += 1
-                self.stats.uplink_latency.add(time.monotonic() - pushed_at)
-            elif queue.take_padding():
-                await connection.send(silence)
-            else:
-                self._uplink_ready.clear()
-                await self._uplink_ready.wait()
+        queue.go_live()  # what waited for the session is kept; from here the bound holds
+        try:
+            while True:
+                item = queue.pop()
+                if item is not None:
+                    pushed_at, chunk = item
+                    await self._send(connection, chunk)
+                    self.stats.frames_published += 1
+                    self.stats.uplink_latency.add(time.monotonic() - pushed_at)
+                elif queue.take_padding():
+                    await self._send(connection, silence)
+                else:
+                    self._uplink_ready.clear()
+                    await self._uplink_ready.wait()
+        finally:
+            self._sending = False
+            queue.hold()  # the next session opens with whatever waits then
+
+    async def _send(self, connection: Connection, frame: bytes) -> None:
+        queue = self._uplink
+        self._sending = True
+        if connection.resting:
+            # The send wakes the connection and waits until Pinch listens again: what is
+            # said meanwhile waits like an opening session's backlog, whole.
+            queue.hold()
+            await connection.send(frame)
+            queue.go_live()
+        else:
+            await connection.send(frame)
+        self._sending = False
 
     # -- status --------------------------------------------------------------------
 

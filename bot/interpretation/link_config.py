@@ -1,4 +1,5 @@
-"""One interpreter link's settings: pacing, queues, timeouts, reconnects, resting.
+"""One interpreter link's settings: pacing, queues and their live bound, timeouts,
+reconnects, resting.
 
 Its own module so the link and every transport read it without importing each
 other (the seam points one way: link → transport, never back).
@@ -21,6 +22,15 @@ class LinkConfig:
     ~170 µs whatever its length, so 40 ms halves the cost at 20 ms of extra latency."""
     uplink_queue_ms: int = 5_000
     """Microphone audio kept while no room is up (pauses included); oldest dropped beyond it."""
+    live_backlog_ms: int = 200
+    """Once a session is live, neither leg holds more audio than this: the uplink's
+    frames not yet taken by the transport (plus the one pause that must still end a
+    segment), the downlink's translated audio beyond the playback prebuffer. Past it,
+    pauses are shortened, then the oldest audio is dropped, counted by cause (see
+    :mod:`~bot.interpretation.backlog`). What waited while a session was opening is kept."""
+    least_pause_ms: int = 600
+    """A pause in a live backlog past its bound is shortened to no less than this: Pinch
+    ends a segment after ~500 ms of pause in the audio (100 ms of margin)."""
     playback_queue_ms: int = 400
     """Capacity of LiveKit's translated-audio stream (it drops its oldest beyond it)."""
     agent_track_grace_s: float = 2.0
@@ -53,6 +63,10 @@ class LinkConfig:
             raise ValueError("reconnect delays must be positive and max >= base")
         if self.rest_after_s < 0:
             raise ValueError("rest_after_s must not be negative")
+        if self.live_backlog_ms < self.capture_ms:
+            raise ValueError("live_backlog_ms must hold at least one frame (capture_ms)")
+        if self.least_pause_ms < 0:
+            raise ValueError("least_pause_ms must not be negative")
 
     def backoff(self, failures: int, rand: Callable[[], float] = random.random) -> float:
         """Delay before the next session after ``failures`` consecutive bad ones (0 → none)."""

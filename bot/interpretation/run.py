@@ -24,7 +24,8 @@ transport can (:meth:`ChannelInterpretation.apply_member_settings`).
 
 Statuses: every :class:`RunStatus` names its reason; those carrying a ``notice``
 are meant for the channel (a failure retrying cannot fix and what to do about
-it, the link cap leaving someone out), each notice text at most once per run.
+it, the link cap leaving someone out, a link dropping audio for a while to keep
+its delay bounded), each notice text at most once per run.
 
 Pair mode (``RunConfig.pair``, see :mod:`~bot.interpretation.pair_mode`): each
 link has its member's direction. While a member's direction is undecided, their
@@ -106,6 +107,11 @@ from bot.voice.events import PcmFrame
 from bot.voice.playback import PlaybackInput, PlaybackMixer, PlaybackStats
 
 log = logging.getLogger(__name__)
+
+BEHIND_NOTICE = ("Interpretation is running behind: to keep the translation close to "
+                 "what is being said, some audio is being skipped. The bot's operator may "
+                 "need to give it more CPU or a faster connection to the translation service.")
+"""Told once per run when a link has been dropping audio for a while (its bound held)."""
 
 _UTTERANCES_REMEMBERED = 256
 _UTTERANCE_STRIDE = 1_000_000
@@ -303,6 +309,7 @@ class ChannelInterpretation:
         self._voice = voice
         try:
             self._mixer = PlaybackMixer(duck_db=self.config.duck_db,
+                                        backlog_ms=self.config.link.live_backlog_ms,
                                         on_idle=self._threadsafe(self._pause_voice),
                                         on_active=self._threadsafe(self._resume_voice))
             voice.play(self._mixer)
@@ -461,6 +468,7 @@ class ChannelInterpretation:
             on_audio_paused=playback.pause if self.config.play_audio else None,
             on_status=lambda status: self._link_status(key, status),
             config=self.config.link,
+            on_behind=lambda: self._link_behind(key),
         )
         return wrapper
 
@@ -558,6 +566,14 @@ class ChannelInterpretation:
         if status.state in (LinkState.RECONNECTING, LinkState.ACTIVE, LinkState.CLOSED):
             self._emit(RunStatus(self.channel_id, self.state, status.reason, link=status,
                                  member_id=None if key == MIXED_LINK else key))
+
+    def _link_behind(self, key: int) -> None:
+        """A link has been dropping audio for a while to keep its delay bounded."""
+        if self._stopping.locked() or self.state is RunState.STOPPED:
+            return
+        self._emit(RunStatus(self.channel_id, self.state, "behind: dropping audio",
+                             member_id=None if key == MIXED_LINK else key,
+                             notice=BEHIND_NOTICE))
 
     def _router_event(self, event: RouterEvent) -> None:
         member = None if event.key == MIXED_LINK else event.key

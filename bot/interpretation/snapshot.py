@@ -36,6 +36,8 @@ class LinkSnapshot:
     failures: int
     """Sessions that failed or ended before they were healthy."""
     transcripts: int
+    behind: bool = False
+    """It dropped audio in the last few seconds to keep its delay within the bound."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
             frames_published=link.stats.frames_published,
             failures=link.stats.failures,
             transcripts=link.stats.transcripts,
+            behind=link.stats.behind.behind(now),
         )
         for key, link in sorted(run.interpreter_links().items())
     )

@@ -12,8 +12,9 @@ uplink queue and its pauses, utterance numbers, secrets — and lives in
 - :meth:`Transport.connection` makes the :class:`Connection` for those credentials:
   ``open`` joins (the room, the socket), ``interpreted`` is set once Pinch listens
   (the interpreter subscribed to us, or the socket said ``ready``), ``send`` takes
-  one uplink frame at real-time pace, ``update`` changes languages or voice in place
-  when the API can, ``aclose`` leaves (bounded, never raises).
+  one uplink frame at real-time pace (``resting``: the next one first wakes the
+  connection), ``update`` changes languages or voice in place when the API can,
+  ``aclose`` leaves (bounded, never raises).
 
 A connection reports through the link's :class:`SessionSink` (transcripts, and
 translated audio as 20 ms 48 kHz stereo frames for the mixer) and runs its tasks
@@ -180,6 +181,11 @@ class Connection(Protocol):
 
     def missing(self) -> str:
         """What is still missing while ``interpreted`` is not set (a status reason)."""
+
+    @property
+    def resting(self) -> bool:
+        """The connection rests (LiveKit, see its module): the next ``send`` wakes it and
+        waits until Pinch listens again, so what is said meanwhile must wait, whole."""
 
     async def open(self) -> None:
         """Join the room / open the socket; raises on failure (its own tasks go in the scope)."""

@@ -203,6 +203,11 @@ class WebSocketConnection:
     def missing(self) -> str:
         return "Pinch did not say ready"
 
+    @property
+    def resting(self) -> bool:
+        """A socket never rests: it costs nothing while nobody speaks."""
+        return False
+
     async def open(self) -> None:
         left = self._session.seconds_left() - self._open_margin_s
         if left <= 0:

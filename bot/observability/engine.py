@@ -29,6 +29,7 @@ from typing import Final
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from bot.interpretation.behind import CAUSES
 from bot.interpretation.link import InterpreterLink, LinkState
 from bot.interpretation.run import ChannelInterpretation
 from bot.voice.client import ReceivingVoiceClient
@@ -43,6 +44,7 @@ FRAMES: Final = "frames"
 DROPS: Final = "drops"
 UNDERRUNS: Final = "underruns"
 OVERRUN_MS: Final = "overrun_ms"
+BEHIND_MS: Final = "behind_ms"
 
 #: The issue's drop categories for the receive layer's reasons.
 RECEIVE_DROP_KIND: Final[Mapping[DropReason, str]] = {
@@ -101,6 +103,7 @@ def read_link(link: InterpreterLink) -> dict[Key, float]:
         (FRAMES, ("to_pinch",)): stats.frames_published,
         (FRAMES, ("from_pinch",)): stats.playback_frames,
         (DROPS, ("uplink", "queue", "uplink_full")): link.uplink_stats.dropped_frames,
+        **{(BEHIND_MS, (cause,)): ms for cause, ms in link.stats.behind.dropped_ms.items()},
     }
 
 
@@ -215,6 +218,14 @@ class EngineCollector:
             "interpret_playback_underruns",
             "Playback frames in which a talking translation ran dry.",
             value=totals.get((UNDERRUNS, ()), 0))
+        behind = CounterMetricFamily(
+            "interpret_behind_dropped_seconds",
+            "Audio a live link dropped to keep its delay within its bound, by cause: "
+            "uplink_pause_shortened, uplink_speech_dropped, downlink_dropped.",
+            labels=["cause"])
+        for cause in CAUSES:
+            behind.add_metric([cause], totals.get((BEHIND_MS, (cause,)), 0) / 1000)
+        yield behind
         yield CounterMetricFamily(
             "interpret_playback_overrun_dropped_seconds",
             "Translated audio dropped because the playback buffer was full.",

@@ -18,6 +18,10 @@ Per input, a jitter buffer (``bot.audio.ring.SampleRing``), size stated in ms:
   smoothness with delay and a smooth one keeps the least;
 - overrun: a push that does not fit drops the OLDEST buffered audio
   (``overrun_dropped_ms``), so latency is bounded by ``buffer_ms``;
+- backlog (``backlog_ms``): an input holds at most that much beyond its current
+  prebuffer; past it the oldest audio is dropped (``behind_dropped_ms``), so a burst
+  of translation delivered late (an event loop that stalled, then caught up) plays
+  late by no more than that. ``push`` returns the ms it dropped for either reason;
 - underrun: running dry while the source is still talking pads the frame with
   silence and counts an underrun; running dry after the source went quiet is the
   normal end of an utterance and is not counted; a source that sends nothing between
@@ -91,6 +95,7 @@ class InputStats:
     ignored_ms: float  # pushed after close
     underruns: int
     prebuffer_ms: float  # the input's current prebuffer (it adapts to underruns)
+    behind_dropped_ms: float = 0.0  # dropped past the backlog bound (oldest first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,7 @@ class PlaybackInput:
         self._pushed = 0
         self._played = 0
         self._dropped = 0
+        self._behind = 0
         self._trimmed = 0
         self._ignored = 0
         self._underruns = 0
@@ -154,18 +160,20 @@ class PlaybackInput:
     def closed(self) -> bool:
         return self._closed
 
-    def push(self, pcm: bytes | bytearray | memoryview) -> None:
-        """Queue translated audio; never blocks beyond the mixer's short lock."""
+    def push(self, pcm: bytes | bytearray | memoryview) -> float:
+        """Queue translated audio; never blocks beyond the mixer's short lock. Returns
+        the ms of older audio dropped to make room (past the backlog bound or the buffer)."""
         data = bytes(pcm)
         if self._carry:
             data = self._carry + data
         cut = len(data) - len(data) % _BYTES_PER_STEREO_SAMPLE
         self._carry = data[cut:]
         if not cut:
-            return
+            return 0.0
         samples = pcm_to_samples(data[:cut] if cut < len(data) else data)
         audible = self._gate.update(samples) if self._gate is not None else True
-        self._mixer._accept(self, samples, audible)
+        dropped = self._mixer._accept(self, samples, audible)
+        return duration_ms(dropped, SAMPLE_RATE, CHANNELS) if dropped else 0.0
 
     def pause(self) -> None:
         """The source stopped for now (a translation's end on a transport that sends
@@ -195,6 +203,7 @@ class PlaybackInput:
             ignored_ms=ms(self._ignored),
             underruns=self._underruns,
             prebuffer_ms=ms(self._prebuffer),
+            behind_dropped_ms=ms(self._behind),
         )
 
     def _ready_locked(self) -> bool:
@@ -242,6 +251,7 @@ class PlaybackMixer(discord.AudioSource):
         prebuffer_ms: float = 20.0,
         max_prebuffer_ms: float = 120.0,
         relax_after_ms: float = 5000.0,
+        backlog_ms: float | None = None,
         idle_after_ms: float = 300.0,
         duck_db: float | None = None,
         duck_keep: FloorPolicy = "first",
@@ -256,6 +266,10 @@ class PlaybackMixer(discord.AudioSource):
                              "0 <= prebuffer_ms <= max_prebuffer_ms < buffer_ms")
         if relax_after_ms <= 0:
             raise ValueError("need relax_after_ms > 0")
+        if backlog_ms is not None and (backlog_ms < 20
+                                       or backlog_ms + max_prebuffer_ms > buffer_ms):
+            raise ValueError("need backlog_ms >= 20 and backlog_ms + max_prebuffer_ms "
+                             "<= buffer_ms")
         self._lock = threading.Lock()
         self._capacity = samples_per_channel(buffer_ms, SAMPLE_RATE) * CHANNELS
         self._prebuffer = _Prebuffer(
@@ -263,6 +277,8 @@ class PlaybackMixer(discord.AudioSource):
             most=samples_per_channel(max_prebuffer_ms, SAMPLE_RATE) * CHANNELS,
             relax_after_frames=max(1, round(relax_after_ms / 20)),
         )
+        self._backlog = (None if backlog_ms is None
+                         else samples_per_channel(backlog_ms, SAMPLE_RATE) * CHANNELS)
         self._idle_after_frames = max(1, round(idle_after_ms / 20))
         self._trim = trim_silence
         self._silence_threshold = silence_threshold_dbfs
@@ -398,22 +414,31 @@ class PlaybackMixer(discord.AudioSource):
 
     # -- internals --------------------------------------------------------------------
 
-    def _accept(self, inp: PlaybackInput, samples: Int16Array, audible: bool) -> None:
+    def _accept(self, inp: PlaybackInput, samples: Int16Array, audible: bool) -> int:
+        """Buffer a push; return the samples of older audio dropped to make room."""
         woke = False
+        dropped = 0
         with self._lock:
             n = int(samples.size)
             if inp._closed:
                 inp._ignored += n
-                return
+                return 0
             inp._pushed += n
             inp._talking = audible
             if audible:
-                inp._dropped += inp._ring.write(samples)
+                overrun = inp._ring.write(samples)
+                inp._dropped += overrun
+                behind = 0
+                if self._backlog is not None:
+                    behind = inp._ring.discard(len(inp._ring) - inp._prebuffer - self._backlog)
+                    inp._behind += behind
+                dropped = overrun + behind
             else:
                 inp._trimmed += n
             woke = self._wake_locked(inp)
         if woke:
             self._notify(self._on_active, "on_active")
+        return dropped
 
     def _pause_input(self, inp: PlaybackInput) -> None:
         with self._lock:

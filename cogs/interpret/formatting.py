@@ -138,7 +138,9 @@ def status(snap: RunSnapshot, active: Run | None) -> str:
         f"translated speech {'played' if snap.play_audio else 'not played (text only)'}.",
     ]
     if snap.links:
-        sessions = [f"{_who(link.member_id)}: {_state(link.state)}" for link in snap.links]
+        sessions = [f"{_who(link.member_id)}: {_state(link.state)}"
+                    + (" (behind: dropping audio)" if link.behind else "")
+                    for link in snap.links]
         lines.append("Sessions: " + "; ".join(sessions) + ".")
     else:
         lines.append("Sessions: none open (one opens when someone speaks).")

@@ -1,11 +1,12 @@
 """The engine under failure, end to end: a run never dies silently, starts never block
 each other, a stop during a start is honoured, unfixable Pinch errors are told once and
-cost one request, the link cap is told once, and a discord.py that lacks what receive
-relies on refuses voice runs up front.
+cost one request, the link cap is told once, a starved link keeps its delay bounded and
+says so, and a discord.py that lacks what receive relies on refuses voice runs up front.
 
 Real parts: the fake Discord (voice with DAVE), the real LiveKit server, the Pinch
 simulator. Faults: the simulator's answers, a preference lookup that breaks (what a
-failing store view does), the receiver stopping by itself, a slow voice join.
+failing store view does), the receiver stopping by itself, a slow voice join, sends to
+Pinch that take 3× real time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -21,18 +23,25 @@ from discord.gateway import DiscordVoiceWebSocket
 
 from bot.app import check_voice_internals
 from bot.interpretation.events import AttributedTranscript, MemberPreference, RunState, RunStatus
+from bot.interpretation.link import LinkConfig
 from bot.interpretation.manager import SessionManager, StartCancelled, VoiceUnavailable
 from bot.interpretation.router import RouterConfig
-from bot.interpretation.run import RunConfig
+from bot.interpretation.run import BEHIND_NOTICE, RunConfig
+from bot.interpretation.snapshot import snapshot
+from bot.interpretation.transport import Transport
+from bot.observability.engine import EngineCollector
 from bot.pinch import ClientClosedError, PinchClient
 from bot.secrets import Secret
 from bot.voice.client import ReceivingVoiceClient
+from cogs.interpret import formatting
 from tests.e2e.conftest import ALICE_HZ, BOB_HZ, write_wav
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.sharding import add_guild_on_shard
 from tests.fakes.pinch import PinchSimulator, SimulatorFaults
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN, MakeSimulator
+from tests.support.slow_transport import SlowSends
+from tests.support.transports import transport_for
 from tests.support.waiting import eventually
 
 Connector = Callable[[discord.VoiceChannel], Awaitable[ReceivingVoiceClient]]
@@ -54,7 +63,7 @@ class Recorder:
         return [s.notice for s in self.statuses if s.notice is not None]
 
 
-def manager_for(client: PinchClient, recorder: Recorder, *,
+def manager_for(client: PinchClient | Transport[Any], recorder: Recorder, *,
                 connect: Connector = real_connect,
                 preferences: Callable[[int], MemberPreference] = lambda m: MemberPreference(),
                 voice_unavailable: str | None = None) -> SessionManager:
@@ -287,6 +296,47 @@ async def test_the_link_cap_is_told_once_per_run(
     bob = fake_discord.member("bob").id
     (notice,) = recorder.notices()
     assert f"<@{bob}> is not being interpreted" in notice
+
+
+# -- delay is bounded --------------------------------------------------------------------
+
+async def test_a_starved_link_keeps_its_delay_bounded_shows_it_and_tells_the_channel_once(
+    fake_discord: FakeDiscord, discord_bot: discord.Client, simulator: PinchSimulator,
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder()
+    await fake_discord.move_member("alice", fake_discord.voice_channel)
+    assert discord_bot.user is not None
+    guild_id = fake_discord.guild.id
+    alice = fake_discord.member("alice").id
+    async with transport_for("websocket", simulator) as transport:
+        manager = manager_for(SlowSends(transport, 3.0), recorder)  # sends take 3× real time
+        metrics = EngineCollector(lambda: manager.runs,
+                                  lambda gid: getattr(discord_bot.get_guild(gid), "voice_client",
+                                                      None),
+                                  lambda: 0.0)
+        try:
+            await manager.start(voice_channel(discord_bot, fake_discord.voice_channel.id),
+                                RunConfig(target_language="es-ES"),
+                                own_user_id=discord_bot.user.id)
+            await fake_discord.wait_dave_ready()
+            await fake_discord.speak("alice", write_wav(tmp_path / "a.wav", ALICE_HZ, 8.0))
+            run = manager.get(guild_id)
+            assert run is not None
+            status = formatting.status(snapshot(run), None)
+            (link,) = run.interpreter_links().values()
+            dropped = {s.labels["cause"]: s.value for family in metrics.collect()
+                       if family.name == "interpret_behind_dropped_seconds"
+                       for s in family.samples}
+        finally:
+            await manager.aclose()
+    config = LinkConfig()
+    assert link.stats.uplink_backlog_peak_ms <= config.live_backlog_ms + config.capture_ms
+    assert f"<@{alice}>: active (behind: dropping audio)" in status
+    assert dropped["uplink_speech_dropped"] > 1.0  # seconds
+    assert recorder.notices() == [BEHIND_NOTICE]
+    (behind,) = [s for s in recorder.statuses if s.notice is not None]
+    assert behind.member_id == alice
 
 
 # -- discord.py internals ----------------------------------------------------------------

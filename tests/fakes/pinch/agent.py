@@ -119,6 +119,7 @@ class TranslationAgent:
         next_number: Callable[[], int],
     ) -> None:
         self.session = session
+        self._relisten_delay = faults.relisten_delay
         self._url = livekit_url
         self._token = token
         self._tuning = tuning
@@ -146,9 +147,12 @@ class TranslationAgent:
         room.on("participant_disconnected", self._on_participant_disconnected)
         room.on("track_subscribed", self._on_track_subscribed)
         room.on("track_unsubscribed", self._on_track_unsubscribed)
+        room.on("track_published", self._on_track_published)
         room.on("disconnected", lambda *_: self._request_stop("room_disconnected"))
         try:
-            await connect_room(room, self._url, self._token, timeout=10)
+            # A re-listen delay needs subscriptions by hand (see _on_track_published).
+            options = rtc.RoomOptions(auto_subscribe=self._relisten_delay <= 0)
+            await connect_room(room, self._url, self._token, timeout=10, options=options)
             self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=OUTPUT_QUEUE_MS)
             track = rtc.LocalAudioTrack.create_audio_track(TRACK_NAME, self._source)
             async with asyncio.timeout(10):
@@ -162,6 +166,8 @@ class TranslationAgent:
             self._on_participant_connected(participant)
             if participant.state == rtc.ParticipantState.PARTICIPANT_STATE_ACTIVE:
                 self._on_participant_active(participant)
+            for publication in participant.track_publications.values():
+                self._on_track_published(publication, participant)
         self._join_timer = loop.call_later(
             self._tuning.client_join_timeout_s, self._on_join_timeout
         )
@@ -211,6 +217,19 @@ class TranslationAgent:
                 self._leave_timer = asyncio.get_running_loop().call_later(
                     self._tuning.rejoin_grace_s, self._request_stop, "client_left"
                 )
+
+    def _on_track_published(self, publication: rtc.RemoteTrackPublication,
+                            participant: rtc.RemoteParticipant) -> None:
+        # Only with a re-listen delay (no auto-subscription): the first track at once.
+        if self._relisten_delay <= 0 or participant.identity == AGENT_IDENTITY:
+            return
+        if publication.kind != rtc.TrackKind.KIND_AUDIO:
+            return
+        if self.session.tracks_listened == 0 and self._listening is None:
+            publication.set_subscribed(True)
+        else:
+            asyncio.get_running_loop().call_later(self._relisten_delay,
+                                                  publication.set_subscribed, True)
 
     def _on_track_subscribed(
         self,

@@ -122,6 +122,9 @@ class SimulatorFaults:
       a session asking for translated speech in one gets an error frame, never ``ready``.
     * ``translated_audio_delay``: seconds between the translated transcript and
       the start of the translated audio.
+    * ``relisten_delay`` (LiveKit): seconds the interpreter takes to subscribe to a
+      microphone track the client publishes again (after resting); the client's first
+      track is heard at once.
     """
 
     scripted_statuses: tuple[int, ...] = ()
@@ -142,6 +145,7 @@ class SimulatorFaults:
     token_ttl_s: float | None = None
     ws_url_ttl_s: float = 60.0
     speech_unsupported_targets: tuple[str, ...] = ()
+    relisten_delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,27 @@ async def test_the_first_utterance_after_a_rest_is_heard_whole_and_translated(
         translation_frequency(woke.number), abs=30)
 
 
+async def test_what_is_said_while_a_slow_interpreter_listens_again_is_kept_whole(
+    make_pinch_simulator: MakeSimulator, probe: LinkProbe,
+) -> None:
+    # The interpreter takes a second to subscribe to the republished microphone: the
+    # utterance waits for it like an opening session's backlog, not cut to the live bound.
+    sim = await make_pinch_simulator(faults=SimulatorFaults(relisten_delay=1.0))
+    async with PinchClient(sim.base_url, Secret(PINCH_TEST_TOKEN)) as client:
+        link = make_link(client, probe, LinkConfig(rest_after_s=REST_AFTER_S))
+        try:
+            await _rested_after_one_utterance(link, sim, probe)
+            await eventually(lambda: sim.sessions[0].tracks_lost == 1)  # rested
+            await speak(link, 600.0, 1.0)
+            segments = await sim.wait_for_segments(2, timeout=15)
+        finally:
+            await link.aclose()
+    woke = segments[1]
+    assert woke.heard_frequency == pytest.approx(600, abs=20)
+    assert woke.samples >= 0.95 * 48_000
+    assert link.uplink_stats.speech_dropped == 0
+
+
 async def test_a_link_whose_translation_is_still_playing_does_not_rest(
     pinch_simulator: PinchSimulator, pinch_client: PinchClient, probe: LinkProbe,
 ) -> None:

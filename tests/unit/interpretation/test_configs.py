@@ -53,7 +53,8 @@ def test_mixed_mode_never_clones_a_mixture_of_voices() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"rest_after_s": -1.0}, {"publish_rate": 44_100},
-                                    {"capture_ms": 30}])
+                                    {"capture_ms": 30}, {"live_backlog_ms": 10},
+                                    {"least_pause_ms": -1}])
 def test_link_settings_out_of_range_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         LinkConfig(**kwargs)  # type: ignore[arg-type]

@@ -193,6 +193,24 @@ def test_overrun_drops_the_oldest_audio_and_is_counted() -> None:
     assert b"".join(mixer.read() for _ in range(5)) == new
 
 
+def test_an_input_holds_no_more_than_its_backlog_beyond_its_prebuffer() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=40, backlog_ms=200)
+    inp = mixer.open_input("a")
+    late = [_pcm(440 + 10 * i, 20) for i in range(30)]  # 600 ms arriving at once
+    dropped = [inp.push(frame) for frame in late]
+    assert inp.stats().buffered_ms == pytest.approx(240)
+    assert sum(dropped) == pytest.approx(360)
+    assert inp.stats().behind_dropped_ms == pytest.approx(360)
+    assert b"".join(mixer.read() for _ in range(12)) == b"".join(late[-12:])  # the newest
+
+
+def test_an_input_within_its_backlog_drops_nothing() -> None:
+    mixer = PlaybackMixer(prebuffer_ms=40, backlog_ms=200)
+    inp = mixer.open_input("a")
+    assert [inp.push(_pcm(440, 20, start_ms=20 * i)) for i in range(12)] == [0.0] * 12
+    assert inp.stats().behind_dropped_ms == 0
+
+
 def test_two_inputs_are_mixed_sample_aligned() -> None:
     mixer = PlaybackMixer(prebuffer_ms=0)
     a, b = mixer.open_input("a"), mixer.open_input("b")
