@@ -148,8 +148,8 @@ class Settings:
             backlog = int(get("SEGMENT_BACKLOG") or DEFAULT_SEGMENT_BACKLOG)
         except ValueError:
             backlog = -1
-        if not 0 <= backlog <= 1_000_000:
-            raise SettingsError("SEGMENT_BACKLOG must be a number of segments from 0 to "
+        if not 1 <= backlog <= 1_000_000:
+            raise SettingsError("SEGMENT_BACKLOG must be a number of segments from 1 to "
                                 "1000000")
 
         try:

@@ -57,7 +57,7 @@ async def store_outage(store: Store, transcripts: TranscriptService,
     try:
         async with asyncio.timeout(PING_TIMEOUT_S):
             await store.ping()
-        down = run_id is not None and transcripts.store_outage(run_id) is not None
+        down = run_id is not None and transcripts.storing_outage(run_id) is not None
     except (StoreUnavailable, TimeoutError):
         down = True
     if not down:

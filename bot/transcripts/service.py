@@ -277,7 +277,7 @@ class TranscriptService:
             + sum(w.counters.undeliverable for w in live),
             unrouted=self.unrouted)
 
-    def store_outage(self, run_id: str) -> str | None:
+    def storing_outage(self, run_id: str) -> str | None:
         """Why the run's segments cannot be stored right now (``None``: they can)."""
         writer = self.writer(run_id)
         return writer.storer.outage if writer is not None and writer.storer else None

@@ -33,7 +33,7 @@ def test_json_logs_and_a_metrics_port() -> None:
     ({"METRICS_PORT": "70000"}, "METRICS_PORT"),
     ({"SHUTDOWN_TIMEOUT": "0"}, "SHUTDOWN_TIMEOUT"),
     ({"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"),
-    ({"SEGMENT_BACKLOG": "-1"}, "SEGMENT_BACKLOG"),
+    ({"SEGMENT_BACKLOG": "0"}, "SEGMENT_BACKLOG"),
     ({"SEGMENT_BACKLOG": "lots"}, "SEGMENT_BACKLOG"),
     ({"SHARD_IDS": "1"}, "SHARD_COUNT"),
     ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "outside 0..1"),
