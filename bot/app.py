@@ -73,6 +73,7 @@ from bot.startup.checks import run_preflight
 from bot.startup.discord_run import ConnectPolicy, run_discord
 from bot.tasks import cancel_and_wait
 from bot.transcripts import TranscriptService
+from bot.transcripts.service import TranscriptTotals
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.internals_guard import missing_internals
 
@@ -138,7 +139,8 @@ class InterpretBot(commands.Bot):
         self.flush_hooks: list[FlushHook] = []
         self.health = Health(self.shard_states, self.is_ready)
         self.metrics = BotMetrics(runs=self._runs, voice_of=self._voice_client_of,
-                                  guild_of=self._guild_of_channel, shards=self.shard_states)
+                                  guild_of=self._guild_of_channel, shards=self.shard_states,
+                                  transcripts=self._transcript_totals)
         self.observability: ObservabilityServer | None = None
         self._disconnected_shards: set[int] = set()
         #: The gateway connection's watch (the plain client's one connection).
@@ -293,6 +295,9 @@ class InterpretBot(commands.Bot):
         return [ShardState(self.shard_id or 0, connected,
                            latency if connected and math.isfinite(latency) else None,
                            len(self.guilds))]
+
+    def _transcript_totals(self) -> TranscriptTotals | None:
+        return self.transcripts.totals() if self.transcripts is not None else None
 
     def _runs(self) -> dict[int, ChannelInterpretation]:
         return self.interpretations.runs if self.interpretations is not None else {}

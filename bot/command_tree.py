@@ -4,7 +4,9 @@ Errors travel command → group → cog → here. Two kinds come out:
 
 - user errors (:class:`~bot.service.errors.UserError`, failed checks, options
   that do not convert — an unknown language, a text channel where a voice
-  channel is needed): one sentence, ephemeral, nothing logged above debug;
+  channel is needed) and an unavailable database
+  (:class:`~bot.store.errors.StoreUnavailable`: try again later): one sentence,
+  ephemeral, nothing logged above debug;
 - anything else is a bug: logged with the command, user, guild, options and
   traceback under a short error id, and the user sees that id. A private
   option (the session ``context``) is logged as its length only
@@ -34,6 +36,8 @@ from discord import app_commands
 
 from bot.log_privacy import shown_options
 from bot.service.errors import UserError
+from bot.service.outage import UNAVAILABLE
+from bot.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ def user_message(error: BaseException) -> str | None:
         error = error.original
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, StoreUnavailable):
+        return UNAVAILABLE
     if isinstance(error, app_commands.NoPrivateMessage):
         return "Use this command in a server."
     if isinstance(error, app_commands.TransformerError):

@@ -30,6 +30,8 @@ REQUIRED: Final = ("DISCORD_TOKEN", "PINCH_API_TOKEN")
 LOG_FORMATS: Final = ("text", "json")
 DEFAULT_METRICS_HOST: Final = "127.0.0.1"
 DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 20.0
+DEFAULT_SEGMENT_BACKLOG: Final = 10_000
+"""Transcript segments that may wait for an unavailable database (every run's together)."""
 PINCH_TRANSPORTS: Final = ("livekit", "websocket")
 """How sessions reach Pinch: its LiveKit API (rooms) or its WebSocket API."""
 
@@ -62,6 +64,9 @@ class Settings:
     """``PINCH_TRANSPORT``: ``livekit`` (``PINCH_BASE_URL``) or ``websocket``
     (``PINCH_WS_BASE_URL``); one of :data:`PINCH_TRANSPORTS`."""
     pinch_ws_base_url: str = DEFAULT_PINCH_WS_BASE_URL
+    segment_backlog: int = DEFAULT_SEGMENT_BACKLOG
+    """``SEGMENT_BACKLOG``: segments kept in memory while the database is unavailable,
+    stored once it is back; beyond it new ones are dropped (and counted)."""
 
     @classmethod
     def load(
@@ -140,6 +145,14 @@ class Settings:
             raise SettingsError("SHUTDOWN_TIMEOUT must be a number of seconds from 1 to 3600")
 
         try:
+            backlog = int(get("SEGMENT_BACKLOG") or DEFAULT_SEGMENT_BACKLOG)
+        except ValueError:
+            backlog = -1
+        if not 1 <= backlog <= 1_000_000:
+            raise SettingsError("SEGMENT_BACKLOG must be a number of segments from 1 to "
+                                "1000000")
+
+        try:
             shards = parse_shards(get("SHARD_COUNT"), get("SHARD_IDS"), get("HOSTNAME"))
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
@@ -160,6 +173,7 @@ class Settings:
             shards=shards,
             pinch_transport=transport,
             pinch_ws_base_url=ws_base_url,
+            segment_backlog=backlog,
         )
 
     def database(self) -> str:

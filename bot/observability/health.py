@@ -1,11 +1,14 @@
-"""Health and readiness: what ``/healthz`` and ``/readyz`` answer.
+"""Liveness and readiness: what ``/healthz`` and ``/readyz`` answer.
 
-- healthy: every gateway shard of this process is connected, and every registered
-  check passes (the store registers one: ``bot.health.add_check("store", ping)``).
-  Checks are async callables that raise on failure; each runs with a timeout and
-  its failure is reported by name with a one-line reason.
-- ready: healthy, the bot has received READY and loaded its guilds, and it is not
-  shutting down (so an orchestrator stops routing to it while it drains).
+- healthy (liveness): every gateway shard of this process is connected. Only what
+  restarting this process could fix belongs here: a database that is down is not
+  (a restart would not bring it back, and would drop every live run, which needs no
+  database to interpret).
+- ready: healthy, every registered check passes (the store registers its ping:
+  ``bot.health.add_check("store", ping)``), the bot has received READY and loaded its
+  guilds, and it is not shutting down. Checks are async callables that raise on
+  failure; each runs with a timeout and its failure is reported by name with a
+  one-line reason.
 
 The gateway state comes from a view function the bot provides (:class:`ShardState`
 per shard), so this module needs no Discord client to be tested.
@@ -62,7 +65,8 @@ class Health:
         self.shutting_down = False
 
     def add_check(self, name: str, check: HealthCheck) -> None:
-        """Register ``check`` (e.g. the store's ping) under ``name``; names are unique."""
+        """Register ``check`` (e.g. the store's ping) for readiness under ``name``;
+        names are unique."""
         if name in self._checks or name in ("gateway", "ready"):
             raise ValueError(f"health check {name!r} already registered")
         self._checks[name] = check
@@ -77,22 +81,23 @@ class Health:
         return "ok"
 
     async def health(self) -> Report:
-        results = {"gateway": self.gateway()}
-        names = list(self._checks)
-        outcomes = await asyncio.gather(*(self._run(self._checks[n]) for n in names))
-        results.update(zip(names, outcomes, strict=True))
-        return Report(all(v == "ok" for v in results.values()), results)
+        """Liveness: this process and its gateway (no registered check)."""
+        gateway = self.gateway()
+        return Report(gateway == "ok", {"gateway": gateway})
 
     async def readiness(self) -> Report:
-        report = await self.health()
-        checks = dict(report.checks)
+        """Liveness, the registered checks, READY received, not shutting down."""
+        checks = {"gateway": self.gateway()}
+        names = list(self._checks)
+        outcomes = await asyncio.gather(*(self._run(self._checks[n]) for n in names))
+        checks.update(zip(names, outcomes, strict=True))
         if self.shutting_down:
             checks["ready"] = "shutting down"
         elif not self._is_ready():
             checks["ready"] = "waiting for Discord's READY"
         else:
             checks["ready"] = "ok"
-        return Report(report.ok and checks["ready"] == "ok", checks)
+        return Report(all(v == "ok" for v in checks.values()), checks)
 
     async def _run(self, check: HealthCheck) -> str:
         try:

@@ -5,8 +5,10 @@ the global one, so several bots in one test process do not collide). Three kinds
 of sources feed it:
 
 - scrape time: :class:`~bot.observability.engine.EngineCollector` (runs, sessions,
-  frames, drops, playback) and the gateway collector below (per shard: connected,
-  latency, guilds);
+  frames, drops, playback), the gateway collector below (per shard: connected,
+  latency, guilds) and the transcript losses collector (segments not stored or
+  waiting for the database, posts undeliverable, transcripts unrouted: the
+  transcript service's own counters);
 - bot events: run and link statuses (:class:`~.sessions.StatusMetrics`), transcripts
   from Pinch, gateway reconnects;
 - call sites outside the engine: Pinch API calls (:mod:`.pinch_calls`) and transcript
@@ -21,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from bot.interpretation.events import AttributedTranscript, RunStatus
 from bot.observability.engine import EngineCollector, RunsView, VoiceView
 from bot.observability.health import ShardState
 from bot.observability.pinch_calls import OUTCOMES
 from bot.observability.sessions import GuildOf, StatusMetrics
+from bot.transcripts.service import TranscriptTotals
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -57,6 +60,44 @@ class _GatewayCollector:
         yield from (connected, latency, guilds)
 
 
+class _TranscriptLossCollector:
+    """What transcripts lost, read from the transcript service when scraped. The last
+    figures read are kept once the service is gone (closed), so counters never drop."""
+
+    def __init__(self, totals: Callable[[], TranscriptTotals | None]) -> None:
+        self._totals = totals
+        self._last = TranscriptTotals(0, 0, 0, 0, 0, 0)
+
+    def collect(self) -> Iterator[Metric]:
+        totals = self._totals()
+        if totals is not None:
+            self._last = totals
+        t = self._last
+        not_stored = CounterMetricFamily(
+            "interpret_segments_not_stored",
+            "Transcript segments lost before the store: backlog_full (the database was "
+            "away until the backlog filled), refused (by the database), shutdown (still "
+            "waiting for the database when the bot stopped).", labels=["reason"])
+        for reason, value in (("backlog_full", t.segments_dropped),
+                              ("refused", t.segments_refused),
+                              ("shutdown", t.segments_abandoned)):
+            not_stored.add_metric([reason], value)
+        yield not_stored
+        yield GaugeMetricFamily(
+            "interpret_segments_waiting",
+            "Transcript segments waiting for the database to be stored (every run's).",
+            value=t.segments_waiting)
+        yield CounterMetricFamily(
+            "interpret_transcript_posts_undeliverable",
+            "Utterances Discord refused for good (no thread possible, a 4xx) or not "
+            "posted within the flush bound: missing from the thread.",
+            value=t.posts_undeliverable)
+        yield CounterMetricFamily(
+            "interpret_transcripts_unrouted",
+            "Transcripts that came after their run's transcript closed (not posted, "
+            "not stored).", value=t.unrouted)
+
+
 class BotMetrics:
     def __init__(
         self,
@@ -65,12 +106,14 @@ class BotMetrics:
         voice_of: VoiceView,
         guild_of: GuildOf,
         shards: Callable[[], list[ShardState]],
+        transcripts: Callable[[], TranscriptTotals | None] = lambda: None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.status = StatusMetrics(self.registry, guild_of)
         self.engine = EngineCollector(runs, voice_of, self.status.sessions.seconds)
         self.registry.register(self.engine)
         self.registry.register(_GatewayCollector(shards))
+        self.registry.register(_TranscriptLossCollector(transcripts))
         self.pinch_calls = Counter("interpret_pinch_api_calls",
                                    "Pinch API requests (each retry counts) by outcome.",
                                    ["outcome"], registry=self.registry)

@@ -107,7 +107,8 @@ async def open_services(
         manager = SessionManager(transport, connect_voice, on_transcript=transcript,
                                  on_status=status, voice_unavailable=voice_unavailable)
         preferences = MemberPreferences(store)
-        transcripts = TranscriptService(sink=store, observer=transcript_observer)
+        transcripts = TranscriptService(sink=store, observer=transcript_observer,
+                                        store_backlog=settings.segment_backlog)
         runs = RunService(manager, store, preferences, transcripts, on_ended=on_ended,
                           on_failure=on_failure, clock=clock, tick_s=tick_s)
         runs_holder.append(runs)

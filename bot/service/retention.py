@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.store import Store
+from bot.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class RetentionPurger:
         while True:
             try:
                 await self.purge_once()
+            except StoreUnavailable as exc:
+                log.warning("purging old transcript segments: the database is unavailable "
+                            "(%s); trying again later", exc)
             except Exception:
                 log.exception("purging old transcript segments failed; trying again later")
             await asyncio.sleep(self._interval_s)

@@ -93,6 +93,10 @@ class RunSummary:
     languages: tuple[str, ...]
     """The configured source and target, then any other language Pinch detected."""
     reason: str
+    segments_not_stored: int = 0
+    segments_waiting: int = 0
+    """Not stored yet: the database is unavailable (they are stored when it is back)."""
+    posts_undeliverable: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,12 +413,16 @@ class RunService:
         self._forget(run)
         if run.watchdog is not None and run.watchdog is not asyncio.current_task():
             run.watchdog.cancel()
+        lost = self._transcripts.losses(run.run_id)
         summary = RunSummary(
             run_id=run.run_id, guild_id=run.guild_id,
             voice_channel_id=run.voice_channel.id,
             report_channel_id=run.report_channel_id,
             duration_s=self.running_s(run), speakers=len(run.speakers),
-            segments=run.segments, languages=tuple(run.languages), reason=reason)
+            segments=run.segments, languages=tuple(run.languages), reason=reason,
+            segments_not_stored=lost.segments_not_stored,
+            segments_waiting=lost.segments_waiting,
+            posts_undeliverable=lost.posts_undeliverable)
         log.info("run %s ended (%s): %d segments from %d speakers in %.0f s", run.run_id,
                  reason, summary.segments, summary.speakers, summary.duration_s)
         self._emit(self._on_ended, summary)

@@ -3,7 +3,7 @@
 :class:`StoredSegment` is the one model of a segment: the transcript writer
 builds it for every finished utterance and hands it to
 :meth:`bot.store.Store.add_segment`; :meth:`~bot.store.Store.segments` gives it
-back to the export. Times are aware UTC datetimes.
+back to the export. Times are aware UTC datetimes; ``seq`` numbers a run's segments.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ class StoredSegment:
     ended_at: datetime
     original: str
     translation: str | None
+    seq: int | None = None
+    """Its number in its run (1, 2, ...: the order the writer finished it), unique in the run,
+    so a write retried after a lost answer is not stored twice (``None``: not numbered,
+    e.g. a segment written by hand)."""
 
     def __post_init__(self) -> None:
         for name in ("started_at", "ended_at"):

@@ -9,7 +9,14 @@ application-wide row is the command-sync hash.
 Timeouts: connecting and every statement are bounded by the drivers
 (``asyncpg`` connect and command timeouts, SQLite's busy timeout) and the pool
 wait by ``pool_timeout``; a database that stops answering surfaces as an
-exception, never as a hang.
+exception, never as a hang: :class:`~bot.store.errors.StoreUnavailable` from every
+method (``@outage_aware``), whatever the driver raised, so callers can tell an outage
+from a bug.
+
+Segments are written idempotently: one that has its place in its run (``seq``) is
+inserted with ``ON CONFLICT DO NOTHING`` on ``(guild_id, run_id, seq)``, so a write
+retried after its answer was lost (the database went away after committing) is not
+stored twice.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Self
 
-from sqlalchemy import ColumnElement, delete, event, func, select
+from sqlalchemy import ColumnElement, delete, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +39,7 @@ from sqlalchemy.ext.asyncio import (
 
 from bot.store import migrate
 from bot.store.config import DEFAULTS, FIELDS, ConfigLayer, validate_layer
+from bot.store.errors import outage_aware
 from bot.store.segments import StoredSegment
 from bot.store.tables import (
     ChannelConfigRow,
@@ -103,6 +111,7 @@ class Store:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @outage_aware
     async def ping(self) -> None:
         """One round trip to the database (the health check); raises when it fails."""
         async with self._engine.connect() as connection:
@@ -118,16 +127,19 @@ class Store:
 
     # -- settings ------------------------------------------------------------------
 
+    @outage_aware
     async def server_config(self, guild_id: int) -> ConfigLayer:
         async with self._sessions() as session:
             row = await session.get(GuildConfigRow, guild_id)
             return _layer(row, FIELDS)
 
+    @outage_aware
     async def channel_config(self, guild_id: int, channel_id: int) -> ConfigLayer:
         async with self._sessions() as session:
             row = await session.get(ChannelConfigRow, (guild_id, channel_id))
             return _layer(row, _CHANNEL_FIELDS)
 
+    @outage_aware
     async def configured_channels(self, guild_id: int) -> list[int]:
         """Ids of this guild's channels that have settings of their own."""
         async with self._sessions() as session:
@@ -137,6 +149,7 @@ class Store:
                 .order_by(ChannelConfigRow.channel_id))
             return list(result)
 
+    @outage_aware
     async def update_server_config(self, guild_id: int, changes: ConfigLayer, *,
                                    clear: Collection[str] = ()) -> ConfigLayer:
         """Set the non-``None`` fields of ``changes`` and unset the fields named in
@@ -146,6 +159,7 @@ class Store:
                                 empty=_unset(GuildConfigRow, FIELDS))
         return _layer(row, FIELDS)
 
+    @outage_aware
     async def update_channel_config(self, guild_id: int, channel_id: int,
                                     changes: ConfigLayer, *,
                                     clear: Collection[str] = ()) -> ConfigLayer:
@@ -159,6 +173,7 @@ class Store:
                                 empty=_unset(ChannelConfigRow, _CHANNEL_FIELDS))
         return _layer(row, _CHANNEL_FIELDS)
 
+    @outage_aware
     async def reset_server_config(self, guild_id: int) -> bool:
         """Forget every server-scope setting; ``True`` if there were any."""
         async with self._sessions.begin() as session:
@@ -166,6 +181,7 @@ class Store:
                 delete(GuildConfigRow).where(GuildConfigRow.guild_id == guild_id))
             return bool(getattr(result, "rowcount", 0))
 
+    @outage_aware
     async def reset_channel_config(self, guild_id: int, channel_id: int) -> bool:
         """Forget one channel's settings; ``True`` if it had any."""
         async with self._sessions.begin() as session:
@@ -174,12 +190,14 @@ class Store:
                                                ChannelConfigRow.channel_id == channel_id))
             return bool(getattr(result, "rowcount", 0))
 
+    @outage_aware
     async def retention_days(self, guild_id: int) -> int:
         value = (await self.server_config(guild_id)).retention_days
         return int(DEFAULTS["retention_days"] if value is None else value)
 
     # -- member preferences --------------------------------------------------------
 
+    @outage_aware
     async def member_preferences(self, guild_id: int) -> dict[int, StoredPreference]:
         """Every member of the guild who chose something, by member id."""
         async with self._sessions() as session:
@@ -187,11 +205,13 @@ class Store:
                 select(MemberPreferenceRow).where(MemberPreferenceRow.guild_id == guild_id))
             return {row.member_id: _preference(row) for row in rows}
 
+    @outage_aware
     async def member_preference(self, guild_id: int, member_id: int) -> StoredPreference:
         async with self._sessions() as session:
             row = await session.get(MemberPreferenceRow, (guild_id, member_id))
             return StoredPreference() if row is None else _preference(row)
 
+    @outage_aware
     async def update_member_preference(self, guild_id: int, member_id: int, *,
                                        source_language: str | None = None,
                                        voice: str | None = None,
@@ -212,6 +232,7 @@ class Store:
 
     # -- command sync --------------------------------------------------------------
 
+    @outage_aware
     async def command_hash(self, scope: str = "global") -> str | None:
         """The hash of the command definitions last synced to Discord (``scope``:
         ``global`` or a guild id for guild-synced commands)."""
@@ -219,6 +240,7 @@ class Store:
             row = await session.get(CommandSyncRow, scope)
             return None if row is None else row.definitions_hash
 
+    @outage_aware
     async def set_command_hash(self, definitions_hash: str, scope: str = "global") -> None:
         await self._upsert(CommandSyncRow, {"scope": scope},
                            {"definitions_hash": definitions_hash,
@@ -226,10 +248,22 @@ class Store:
 
     # -- transcript segments -------------------------------------------------------
 
+    @outage_aware
     async def add_segment(self, seg: StoredSegment) -> None:
+        """Store ``seg``; one already stored (same guild, run and ``seq``) is left as it
+        is, so a retried write never makes a second row."""
+        values = dataclasses.asdict(seg)
+        if seg.seq is None:
+            del values["seq"]  # no place in a run to be unique by: a plain insert
+            statement: Any = insert(SegmentRow).values(**values)
+        else:
+            dialect = sqlite if self.backend == "sqlite" else postgresql
+            statement = dialect.insert(SegmentRow).values(**values).on_conflict_do_nothing(
+                index_elements=["guild_id", "run_id", "seq"])
         async with self._sessions.begin() as session:
-            session.add(SegmentRow(**dataclasses.asdict(seg)))
+            await session.execute(statement)
 
+    @outage_aware
     async def segments(self, guild_id: int, run_id: str) -> list[StoredSegment]:
         """One run's segments in this guild, ordered by start time."""
         async with self._sessions() as session:
@@ -239,6 +273,7 @@ class Store:
                 .order_by(SegmentRow.started_at, SegmentRow.id))
             return [_segment(row) for row in rows]
 
+    @outage_aware
     async def last_run_id(self, guild_id: int) -> str | None:
         """The run of this guild's most recently started stored segment."""
         async with self._sessions() as session:
@@ -248,6 +283,7 @@ class Store:
                 .order_by(SegmentRow.started_at.desc(), SegmentRow.id.desc())
                 .limit(1))
 
+    @outage_aware
     async def purge_segments_before(self, cutoff: datetime, *,
                                     guild_id: int | None = None) -> int:
         """Delete segments that ended before ``cutoff``: in every guild, or in ``guild_id``
@@ -260,6 +296,7 @@ class Store:
             result = await session.execute(statement)
             return int(getattr(result, "rowcount", 0))
 
+    @outage_aware
     async def purge_expired(self, now: datetime | None = None) -> int:
         """Apply every guild's retention (``retention_days``, default 7): delete the
         segments that ended more than that many days before ``now``."""
@@ -277,6 +314,7 @@ class Store:
                                                         guild_id=guild_id)
         return deleted
 
+    @outage_aware
     async def forget_member(self, guild_id: int, member_id: int) -> int:
         """Delete the member's stored segments in this guild; returns how many."""
         async with self._sessions.begin() as session:
@@ -284,6 +322,7 @@ class Store:
                 SegmentRow.guild_id == guild_id, SegmentRow.member_id == member_id))
             return int(getattr(result, "rowcount", 0))
 
+    @outage_aware
     async def count_segments(self, guild_id: int) -> int:
         async with self._sessions() as session:
             count = await session.scalar(
@@ -385,7 +424,8 @@ def _segment(row: SegmentRow) -> StoredSegment:
         guild_id=row.guild_id, voice_channel_id=row.voice_channel_id, run_id=row.run_id,
         member_id=row.member_id, source_language=row.source_language,
         target_language=row.target_language, started_at=row.started_at,
-        ended_at=row.ended_at, original=row.original, translation=row.translation)
+        ended_at=row.ended_at, original=row.original, translation=row.translation,
+        seq=row.seq)
 
 
 def _aware(value: datetime) -> datetime:

@@ -106,6 +106,8 @@ class SegmentRow(Base):
         Index("ix_segment_guild_run", "guild_id", "run_id", "started_at"),
         Index("ix_segment_guild_member", "guild_id", "member_id"),
         Index("ix_segment_guild_ended", "guild_id", "ended_at"),
+        # A retried write finds its segment already there (NULLs never collide).
+        Index("uq_segment_run_seq", "guild_id", "run_id", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -119,3 +121,4 @@ class SegmentRow(Base):
     ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
     original: Mapped[str] = mapped_column(Text)
     translation: Mapped[str | None] = mapped_column(Text)
+    seq: Mapped[int | None] = mapped_column(Integer)

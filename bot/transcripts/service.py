@@ -15,6 +15,14 @@ posts are in the thread when it answers).
 A run that restarts in the same voice channel, transcript channel and
 languages within ten minutes posts into the previous thread
 (:class:`~bot.transcripts.threads.ThreadRegistry`).
+
+What is lost is counted: per run (:meth:`TranscriptService.losses`, for the run's
+summary) and for the process (:meth:`TranscriptService.totals`, for the metrics):
+segments not stored, posts undeliverable, and transcripts that reached no writer
+(:attr:`TranscriptService.unrouted`). Segments wait for the database across every
+run of the process in one bounded :class:`~bot.transcripts.storing.StoreBacklog`;
+a run that ends during an outage leaves its store worker to the service, which
+stores them when the database is back and stops it at shutdown.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from bot.observability.logs import new_run_id
 from bot.transcripts.poster import Poster
 from bot.transcripts.records import SegmentSink
 from bot.transcripts.speakers import SpeakerDirectory
+from bot.transcripts.storing import DEFAULT_BACKLOG, SegmentStorer, StoreBacklog
 from bot.transcripts.threads import ThreadKeeper, ThreadKey, ThreadRegistry, thread_name
 from bot.transcripts.writer import PostObserver, RunContext, TranscriptWriter, WriterConfig
 
@@ -71,6 +80,29 @@ class TranscriptRun:
         return self.voice_channel.guild.id
 
 
+@dataclass(frozen=True, slots=True)
+class RunLosses:
+    """What one run's transcript lost so far, and what still waits for the database."""
+
+    segments_not_stored: int = 0
+    segments_waiting: int = 0
+    posts_undeliverable: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptTotals:
+    """The process's totals since it started (every run's), for the metrics."""
+
+    segments_dropped: int
+    """Not kept: the backlog of segments waiting for the database was full."""
+    segments_refused: int
+    segments_abandoned: int
+    """Still waiting for the database when the bot stopped."""
+    segments_waiting: int
+    posts_undeliverable: int
+    unrouted: int
+
+
 class TranscriptService:
     def __init__(
         self,
@@ -79,6 +111,7 @@ class TranscriptService:
         observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         use_webhooks: bool = True,
+        store_backlog: int = DEFAULT_BACKLOG,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config or WriterConfig()
@@ -91,9 +124,14 @@ class TranscriptService:
         self._writers: dict[str, tuple[TranscriptRun, TranscriptWriter]] = {}
         self._run_starts: OrderedDict[str, datetime] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # run id → its flush
+        self._flushing: dict[str, TranscriptWriter] = {}  # run id → its writer, flushing
         self._closed = False
+        self.backlog = StoreBacklog(store_backlog)
+        """Segments waiting for the database, every run's together (bounded)."""
+        self._storing: set[SegmentStorer] = set()  # of closed runs, during an outage
+        self._undeliverable_before = 0  # posts undeliverable of writers gone
         self.unrouted = 0
-        """Transcripts of runs without an open writer (ignored)."""
+        """Transcripts of a run whose transcript was closed already (lost)."""
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -123,6 +161,7 @@ class TranscriptService:
             Poster(run.transcript_channel, use_webhooks=self.use_webhooks),
             SpeakerDirectory(run.voice_channel.guild),
             sink=self.sink,
+            backlog=self.backlog,
             observer=self._observer,
             config=_with_captions(self.config, run.live_captions),
             clock=self._clock,
@@ -144,6 +183,7 @@ class TranscriptService:
             task = asyncio.create_task(self._finish(*entry),
                                        name=f"transcripts:finish:{run_id}")
             self._finishing[run_id] = task
+            self._flushing[run_id] = entry[1]
             task.add_done_callback(lambda t: self._finished(run_id, t))
         task_or_none = self._finishing.get(run_id)
         if task_or_none is not None:
@@ -156,23 +196,33 @@ class TranscriptService:
             thread = writer.keeper.thread
             if thread is not None:
                 self._threads.remember(self._key(run), thread.id, self._clock())
+            if writer.storer is not None and not writer.storer.done:
+                # The database is away: the run's segments wait for it here.
+                self._storing = {s for s in self._storing if not s.done}
+                self._storing.add(writer.storer)
 
     def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._finishing.get(run_id) is task:
             del self._finishing[run_id]
+            writer = self._flushing.pop(run_id)
+            self._undeliverable_before += writer.counters.undeliverable
 
     async def aclose(self) -> None:
-        """Flush every writer (the bot's shutdown: before it leaves Discord)."""
+        """Flush every writer (the bot's shutdown: before it leaves Discord), then stop
+        the store workers of closed runs (what still waits for the database is lost)."""
         self._closed = True
         await asyncio.gather(*(self.finish(c) for c in list(self._writers)))
         await asyncio.gather(*list(self._finishing.values()), return_exceptions=True)
+        storing, self._storing = self._storing, set()
+        await asyncio.gather(*(s.aclose(self.config.flush_timeout_s) for s in storing))
 
     # -- engine events -------------------------------------------------------------------
 
     def on_transcript(self, transcript: AttributedTranscript) -> None:
         entry = self._writers.get(transcript.run_id)
         if entry is None:
-            self.unrouted += 1
+            if transcript.run_id in self._run_starts:  # not a run without a transcript
+                self.unrouted += 1
             return
         entry[1].push(transcript)
 
@@ -202,6 +252,35 @@ class TranscriptService:
 
     def run_started_at(self, run_id: str) -> datetime | None:
         return self._run_starts.get(run_id)
+
+    def losses(self, run_id: str) -> RunLosses:
+        """What the run's transcript lost so far (nothing for a run without one)."""
+        entry = self._writers.get(run_id)
+        writer = entry[1] if entry is not None else self._flushing.get(run_id)
+        if writer is None:
+            return RunLosses()
+        storer = writer.storer
+        return RunLosses(
+            segments_not_stored=storer.counters.not_stored if storer is not None else 0,
+            # Waiting only counts while the database is away (else it is a moment's).
+            segments_waiting=storer.waiting if storer is not None and storer.outage else 0,
+            posts_undeliverable=writer.counters.undeliverable)
+
+    def totals(self) -> TranscriptTotals:
+        """What every run of this process lost so far (counters: they never go down)."""
+        live = [w for _, w in self._writers.values()] + list(self._flushing.values())
+        store = self.backlog.totals
+        return TranscriptTotals(
+            segments_dropped=store.dropped, segments_refused=store.refused,
+            segments_abandoned=store.abandoned, segments_waiting=self.backlog.waiting,
+            posts_undeliverable=self._undeliverable_before
+            + sum(w.counters.undeliverable for w in live),
+            unrouted=self.unrouted)
+
+    def storing_outage(self, run_id: str) -> str | None:
+        """Why the run's segments cannot be stored right now (``None``: they can)."""
+        writer = self.writer(run_id)
+        return writer.storer.outage if writer is not None and writer.storer else None
 
     @staticmethod
     def _key(run: TranscriptRun) -> ThreadKey:

@@ -18,13 +18,16 @@ Tasks (both started by :meth:`start`, ended and awaited by :meth:`aclose`):
   refusal that retrying cannot change (no thread possible, a 4xx) makes an
   operation undeliverable, counted and logged.
 - the *store worker* (:class:`~bot.transcripts.storing.SegmentStorer`, when there
-  is a store): finished utterances go to the segment store through a bounded queue
-  that drops and counts when the store is that far behind.
+  is a store): finished utterances, numbered in the order they are released
+  (``seq``), go to the segment store; while the database is unavailable they wait
+  (bounded for the whole process by the service's
+  :class:`~bot.transcripts.storing.StoreBacklog`) and are stored when it is back.
 
 :meth:`aclose` is the flush: everything still waiting for a translation is
 released as it is, the post queue is drained (bounded by ``flush_timeout_s``),
-caption messages are removed and the store worker catches up. It is shielded
-from its caller's cancellation and safe to call twice.
+caption messages are removed and the store worker catches up unless the database
+is unavailable (then it goes on in the background: the service keeps it). It is
+shielded from its caller's cancellation and safe to call twice.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from bot.transcripts.poster import PostAgain, Poster, Sent
 from bot.transcripts.records import SegmentSink
 from bot.transcripts.render import Speaker, has_text, render_post
 from bot.transcripts.speakers import SpeakerDirectory
-from bot.transcripts.storing import SegmentStorer
+from bot.transcripts.storing import SegmentStorer, StoreBacklog
 from bot.transcripts.text import MAX_MESSAGE_CHARS, Line, escape, split_lines
 from bot.transcripts.threads import ThreadKeeper, ThreadUnavailable
 
@@ -78,8 +81,11 @@ class WriterConfig:
     retry_max_s: float = 30.0
     flush_timeout_s: float = 20.0
     """Bounds the flush on stop/shutdown (keep it inside the deployment's stop grace)."""
-    store_queue: int = 1000
-    store_timeout_s: float = 10.0
+    store_timeout_s: float = 15.0
+    """Per segment write: longer than the store's own bounds (10 s: connect, statement,
+    SQLite's busy wait), so that its reason for failing is the one reported."""
+    store_retry_max_s: float = 5.0
+    """Longest wait between two tries of the store while the database is unavailable."""
 
 
 class PostObserver(Protocol):
@@ -140,6 +146,7 @@ class TranscriptWriter:
         speakers: SpeakerDirectory,
         *,
         sink: SegmentSink | None = None,
+        backlog: StoreBacklog | None = None,
         observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -164,8 +171,11 @@ class TranscriptWriter:
         self._first_interim: dict[str, float] = {}
         self._last_end: dict[str, float] = {}
         self.storer = None if sink is None else SegmentStorer(
-            sink, name=f"transcripts:{run.voice_channel_id}",
-            capacity=self.config.store_queue, timeout_s=self.config.store_timeout_s)
+            sink, name=f"transcripts:{run.voice_channel_id}", backlog=backlog,
+            timeout_s=self.config.store_timeout_s,
+            retry_base_s=min(self.config.retry_base_s, self.config.store_retry_max_s),
+            retry_max_s=self.config.store_retry_max_s)
+        self._segments_made = 0
         self._wake = asyncio.Event()
         self._closing = False
         self._worker: asyncio.Task[None] | None = None
@@ -509,7 +519,9 @@ class TranscriptWriter:
             target_language=direction.target if direction is not None else run.target_language,
             started_at=datetime.fromtimestamp(utterance.started_at, UTC),
             ended_at=datetime.fromtimestamp(utterance.ended_at, UTC),
-            original=utterance.original, translation=utterance.translation)
+            original=utterance.original, translation=utterance.translation,
+            seq=self._segments_made + 1)
+        self._segments_made += 1
         self.storer.put(segment)
 
     # -- closing -----------------------------------------------------------------------
@@ -542,7 +554,7 @@ class TranscriptWriter:
         await self._remove_leftover_captions()
         await self._remove_empty_thread()
         if self.storer is not None:
-            await self.storer.aclose(self.config.flush_timeout_s)
+            await self.storer.settle(self.config.flush_timeout_s)
 
     async def _remove_leftover_captions(self) -> None:
         thread = self.keeper.thread

@@ -10,6 +10,10 @@ Discord fails an interaction not answered within 3 s, so every command that
 reads the store or calls Discord defers first, before any of it, and ephemerally:
 refusals (including those only the store can decide) stay private. ``start`` and
 ``stop`` then tell the channel with a public followup (:func:`_tell_channel`).
+
+While the database is unavailable (:mod:`bot.service.outage`) runs go on: ``stop``
+still works (with the run's own settings), ``status`` says so, settings commands
+answer with one sentence.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from discord.ext import commands
 
 from bot.languages import SUPPORTED, suggest
 from bot.pinch.options import MAX_CONTEXT_CHARS
-from bot.service import permissions
+from bot.service import outage, permissions
 from bot.service.container import Services
 from bot.service.errors import UserError
 from bot.service.runs import Run
 from bot.store import ConfigLayer
+from bot.store.errors import StoreUnavailable
 from bot.transcripts import commands as transcript_commands
 from bot.transcripts.text import escape
 from cogs.interpret import formatting
@@ -191,7 +196,10 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         if active is None:
             raise UserError("Nothing is being interpreted in this server.")
         permissions.require_voice_access(member, active.voice_channel)
-        effective = await runs.effective(member.guild.id, active.voice_channel.id)
+        try:
+            effective = await runs.effective(member.guild.id, active.voice_channel.id)
+        except StoreUnavailable:
+            effective = active.effective  # the run's own: a run can be stopped in an outage
         permissions.require_manager(member, active.voice_channel, effective["manager_role_id"])
         # The reason is posted in the run's summary: a nickname must neither format nor ping.
         await runs.stop(member.guild.id, f"stopped by {escape(member.display_name)}")
@@ -200,13 +208,16 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
     @app_commands.command(name="status", description="What is being interpreted, and how")
     async def status(self, interaction: discord.Interaction[Any]) -> None:
         member = _member(interaction)
-        snap = self.services.runs.snapshot(member.guild.id)  # in memory: no defer needed
+        snap = self.services.runs.snapshot(member.guild.id)  # in memory
         if snap is None:
             raise UserError("Nothing is being interpreted in this server.")
         permissions.require_reader(member, snap.channel_id, what="see how it is interpreted")
-        text = formatting.status(snap, self.services.runs.active(member.guild.id))
-        await interaction.response.send_message(text, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await _defer(interaction)  # it asks the database whether it answers
+        active = self.services.runs.active(member.guild.id)
+        down = await outage.store_outage(self.services.store, self.services.transcripts,
+                                         active.run_id if active is not None else None)
+        text = formatting.status(snap, active, down)
+        await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="languages", description="The languages I can interpret")
     @app_commands.describe(search="Filter by code or name, e.g. 'es' or 'portuguese'")
@@ -284,33 +295,35 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             context=context,
         )
         cleared = _cleared_field(clear, changes)
-        if _choice(scope) == "server":
-            server = await store.server_config(guild_id)
-            permissions.require_manager(member, None, server.manager_role_id)
-            if transcript_channel is not None:
-                permissions.require_can_post(member, transcript_channel)
-            if reset:
-                await store.reset_server_config(guild_id)
-            await store.update_server_config(guild_id, changes, clear=cleared)
-            effective = await runs.effective(guild_id, None)
-            where, server_only = "the whole server", True
-        else:
-            voice_channel = channel or _voice_of(member)
-            if voice_channel is None:
-                raise UserError("Name the voice channel with `channel:` (or join it), or use "
-                                "`scope:server`.")
-            if changes.retention_days is not None or "retention_days" in cleared:
-                raise UserError("`retention_days` is a server setting: add `scope:server`.")
-            permissions.require_voice_access(member, voice_channel)
-            current = await runs.effective(guild_id, voice_channel.id)
-            permissions.require_manager(member, voice_channel, current["manager_role_id"])
-            if transcript_channel is not None:
-                permissions.require_can_post(member, transcript_channel)
-            if reset:
-                await store.reset_channel_config(guild_id, voice_channel.id)
-            await store.update_channel_config(guild_id, voice_channel.id, changes, clear=cleared)
-            effective = await runs.effective(guild_id, voice_channel.id)
-            where, server_only = voice_channel.mention, False
+        with outage.settings_store(changing=reset or not changes.is_empty() or bool(cleared)):
+            if _choice(scope) == "server":
+                server = await store.server_config(guild_id)
+                permissions.require_manager(member, None, server.manager_role_id)
+                if transcript_channel is not None:
+                    permissions.require_can_post(member, transcript_channel)
+                if reset:
+                    await store.reset_server_config(guild_id)
+                await store.update_server_config(guild_id, changes, clear=cleared)
+                effective = await runs.effective(guild_id, None)
+                where, server_only = "the whole server", True
+            else:
+                voice_channel = channel or _voice_of(member)
+                if voice_channel is None:
+                    raise UserError("Name the voice channel with `channel:` (or join it), or use "
+                                    "`scope:server`.")
+                if changes.retention_days is not None or "retention_days" in cleared:
+                    raise UserError("`retention_days` is a server setting: add `scope:server`.")
+                permissions.require_voice_access(member, voice_channel)
+                current = await runs.effective(guild_id, voice_channel.id)
+                permissions.require_manager(member, voice_channel, current["manager_role_id"])
+                if transcript_channel is not None:
+                    permissions.require_can_post(member, transcript_channel)
+                if reset:
+                    await store.reset_channel_config(guild_id, voice_channel.id)
+                await store.update_channel_config(guild_id, voice_channel.id, changes,
+                                                  clear=cleared)
+                effective = await runs.effective(guild_id, voice_channel.id)
+                where, server_only = voice_channel.mention, False
         saved = reset or not changes.is_empty()
         text = formatting.config_view(effective, where=where, server_only=server_only)
         if saved or cleared:
@@ -344,18 +357,19 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             return
         preferences, runs = self.services.preferences, self.services.runs
         changing = reset or language is not None or voice is not None or opt_out is not None
-        if changing:
-            pref = await preferences.update(
-                guild_id, member.id, source_language=language, voice=_choice(voice),
-                opted_out=opt_out,
-                clear=_reset_preferences(reset, language=language, voice=voice))
-            runs.refresh_member(guild_id, member.id)  # their live session takes it
-        else:
-            pref = await preferences.get(guild_id, member.id)
-        active = runs.active(guild_id)
-        channel_id = active.voice_channel.id if active is not None else (
-            v.id if (v := _voice_of(member)) is not None else None)
-        effective = await runs.effective(guild_id, channel_id)
+        with outage.settings_store(changing=changing):
+            if changing:
+                pref = await preferences.update(
+                    guild_id, member.id, source_language=language, voice=_choice(voice),
+                    opted_out=opt_out,
+                    clear=_reset_preferences(reset, language=language, voice=voice))
+                runs.refresh_member(guild_id, member.id)  # their live session takes it
+            else:
+                pref = await preferences.get(guild_id, member.id)
+            active = runs.active(guild_id)
+            channel_id = active.voice_channel.id if active is not None else (
+                v.id if (v := _voice_of(member)) is not None else None)
+            effective = await runs.effective(guild_id, channel_id)
         text = formatting.preference_view(pref, effective["source_language"])
         if changing:
             text = "Saved" + (", and applied to the running interpretation"

@@ -16,6 +16,7 @@ from bot.interpretation.snapshot import RunSnapshot
 from bot.languages import SUPPORTED
 from bot.service.runs import Run, RunSummary
 from bot.store import Effective, Source, StoredPreference
+from bot.transcripts.service import RunLosses
 
 #: What the member reads privately when the answer itself is for the whole channel.
 DONE_PUBLICLY = "Done; my answer is below, for the whole channel to see."
@@ -126,7 +127,8 @@ def consent_notice(active: Run) -> str:
     )
 
 
-def status(snap: RunSnapshot, active: Run | None) -> str:
+def status(snap: RunSnapshot, active: Run | None, outage: RunLosses | None = None) -> str:
+    """``outage``: the database is unavailable (what the run has waiting and lost)."""
     mode = snap.mode.value
     lines = [
         f"Interpreting <#{snap.channel_id}> for {duration(snap.running_s)}"
@@ -148,6 +150,8 @@ def status(snap: RunSnapshot, active: Run | None) -> str:
         lines.append(f"Segments so far: {active.segments} from {len(active.speakers)} "
                      "speaker(s).")
         lines.append(f"Last error: {active.last_error or 'none'}.")
+    if outage is not None:
+        lines.append(store_down(outage))
     return "\n".join(lines)
 
 
@@ -165,10 +169,39 @@ def _state(state: LinkState) -> str:
 
 
 def summary(s: RunSummary) -> str:
-    return (f"Interpretation of <#{s.voice_channel_id}> ended: {s.reason}. "
+    text = (f"Interpretation of <#{s.voice_channel_id}> ended: {s.reason}. "
             f"Duration {duration(s.duration_s)}, {s.speakers} speaker(s), "
             f"{s.segments} segment(s), languages {', '.join(s.languages)}. "
             f"Run `{s.run_id}` (`/interpret transcript run:{s.run_id}`).")
+    lost = [f"{_count(s.segments_not_stored, 'segment')} not stored"
+            if s.segments_not_stored else "",
+            f"{_count(s.posts_undeliverable, 'post')} undeliverable"
+            if s.posts_undeliverable else ""]
+    if any(lost):
+        text += " Lost: " + ", ".join(item for item in lost if item) + "."
+    if s.segments_waiting:
+        text += (f" {_count(s.segments_waiting, 'segment')} {_wait(s.segments_waiting)} for "
+                 "the database, unavailable now, and will be stored when it is back.")
+    return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _wait(n: int) -> str:
+    return "waits" if n == 1 else "wait"
+
+
+def store_down(lost: RunLosses) -> str:
+    """The line ``/interpret status`` ends with while the database is unavailable."""
+    waiting = (f"{_count(lost.segments_waiting, 'segment')} of this run "
+               f"{_wait(lost.segments_waiting)}" if lost.segments_waiting
+               else "new segments wait")
+    dropped = (f" ({_count(lost.segments_not_stored, 'segment')} could not be kept)"
+               if lost.segments_not_stored else "")
+    return (f"⚠️ The database is unavailable: interpretation goes on, {waiting} to be "
+            f"stored when it is back{dropped}, and settings cannot be changed meanwhile.")
 
 
 def preference_view(pref: StoredPreference, effective_source: str) -> str:

@@ -78,6 +78,12 @@ def test_probes_use_the_health_endpoints_on_the_configured_port() -> None:
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http-metrics"}
 
 
+def test_every_shard_pod_is_created_whether_or_not_the_others_are_ready() -> None:
+    # Readiness includes the database: with OrderedReady, a database outage would keep
+    # Kubernetes from creating (or re-creating) every pod after the first one not ready.
+    assert resource("StatefulSet")["spec"]["podManagementPolicy"] == "Parallel"
+
+
 def test_kubernetes_waits_longer_than_the_bots_own_shutdown_bound() -> None:
     grace = resource("StatefulSet")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     timeout = float(resource("ConfigMap")["data"]["SHUTDOWN_TIMEOUT"])

@@ -35,9 +35,13 @@ async def database_url(request: pytest.FixtureRequest,
         yield f"sqlite:///{tmp_path / 'data' / 'interpret.sqlite3'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
-    async with server.database(name) as url:
+    async with server.database(database_name(request)) as url:
         yield url
+
+
+def database_name(request: pytest.FixtureRequest) -> str:
+    """A PostgreSQL database name of the test's own (from its name and parameters)."""
+    return "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ user. As any other user the real ``pg_ctl`` is used directly.
 :func:`running_postgres` yields a :class:`PostgresServer`; each test gets its own
 database from :meth:`PostgresServer.database` (created and dropped with
 pytest-postgresql's janitor), so tests never see each other's rows.
+:meth:`PostgresServer.stopped` takes the server down for a while (a database
+outage) and starts it again on the same port with the same data.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -83,6 +86,18 @@ class PostgresServer:
         return int(self.executor.port)
 
     @contextlib.asynccontextmanager
+    async def stopped(self) -> AsyncIterator[None]:
+        """The server is down until the block ends: a fast shutdown, as an operator's
+        ``pg_ctl stop`` or a crash would leave it (open connections are cut, new ones
+        refused); then it starts again, same port and data. Waits for each step."""
+        await asyncio.to_thread(self.executor.stop)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self.executor.start)
+            _record_postmaster(Path(self.executor.datadir))
+
+    @contextlib.asynccontextmanager
     async def database(self, name: str) -> AsyncIterator[str]:
         """A fresh database for one test; yields its ``postgresql://`` URL."""
         janitor = AsyncDatabaseJanitor(user=DB_USER, host=self.host, port=self.port,
@@ -111,10 +126,14 @@ def running_postgres() -> Iterator[PostgresServer]:
     )
     try:
         executor.start()
-        postmaster = (workdir / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
-        leftovers.record(int(postmaster), "postgres")
+        _record_postmaster(workdir / "data")
         yield PostgresServer(executor)
     finally:
         with contextlib.suppress(Exception):
             executor.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _record_postmaster(datadir: Path) -> None:
+    postmaster = (datadir / "postmaster.pid").read_text().split("\n", 1)[0]
+    leftovers.record(int(postmaster), "postgres")

@@ -11,6 +11,10 @@ a run's minute cap without waiting for it. Everything else runs in real time. Th
 bot reaches Pinch over the transport the ``pinch_transport_setting`` fixture names
 (``PINCH_TRANSPORT``: ``livekit`` unless a test parametrises it).
 
+``interpret_on_postgres`` is the same bot on a PostgreSQL database of the test's own
+(``postgres_server`` can stop and start it: a database outage), with its health and
+metrics endpoint on; ``segment_backlog`` (``SEGMENT_BACKLOG``) may be parametrised.
+
 Every test here also checks that nothing was logged that must never be: no record,
 of any logger at any level, may carry the Discord token, the Pinch token or a
 session context sent with a command (``never_logged``).
@@ -23,7 +27,7 @@ import time
 import uuid
 import wave
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,7 @@ import pytest
 
 from bot.app import EXTENSIONS, InterpretBot
 from bot.secrets import Secret
-from bot.settings import Settings
+from bot.settings import DEFAULT_SEGMENT_BACKLOG, Settings
 from bot.store import StoredSegment
 from cogs.interpret.formatting import DONE_PUBLICLY
 from tests.e2e.conftest import write_wav
@@ -43,7 +47,9 @@ from tests.fakes.discord.rest_base import EPHEMERAL
 from tests.fakes.pinch import PinchSimulator, SimulatedSession
 from tests.support.fixtures_discord import running_bot
 from tests.support.fixtures_pinch import FAST_RETRY, PINCH_TEST_TOKEN
+from tests.support.fixtures_store import database_name
 from tests.support.log_scan import scanning_logs
+from tests.support.postgres import PostgresServer
 from tests.support.signals import tone
 
 TICK_S = 0.1
@@ -212,6 +218,25 @@ def pinch_token() -> str:
 def pinch_transport_setting() -> str:
     """``PINCH_TRANSPORT`` of the bot under test."""
     return "livekit"
+
+
+@pytest.fixture
+def segment_backlog() -> int:
+    """``SEGMENT_BACKLOG`` of the bot on PostgreSQL (override to make it small)."""
+    return DEFAULT_SEGMENT_BACKLOG
+
+
+@pytest.fixture
+async def interpret_on_postgres(
+    request: pytest.FixtureRequest, fake_discord: FakeDiscord, simulator: PinchSimulator,
+    tmp_path: Path, postgres_server: PostgresServer, segment_backlog: int,
+) -> AsyncIterator[Interpret]:
+    async with postgres_server.database(database_name(request)) as url:
+        settings = replace(interpret_settings(fake_discord, simulator, tmp_path),
+                           database_url=url, metrics_port=0, segment_backlog=segment_backlog)
+        clock = RunClock()
+        async with interpret_bot(fake_discord, settings, clock) as bot:
+            yield Interpret(fake_discord, simulator, bot, settings, tmp_path, clock)
 
 
 @pytest.fixture

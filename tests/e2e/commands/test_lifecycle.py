@@ -113,6 +113,7 @@ async def test_a_run_stops_at_its_minute_cap_and_posts_the_summary(
     assert summary.startswith(f"Interpretation of <#{interpret.fake.voice_channel.id}> ended: "
                               "the 1-minute limit for a run was reached. Duration 1 min")
     assert "1 speaker(s), 1 segment(s), languages en-US, es-ES." in summary
+    assert summary.endswith(f"(`/interpret transcript run:{active.run_id}`).")  # nothing lost
 
 
 async def test_stop_posts_the_summary_with_who_stopped_it(interpret: Interpret) -> None:

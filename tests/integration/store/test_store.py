@@ -7,6 +7,7 @@ Every test here runs twice (``[sqlite]``, ``[postgresql]``) through the
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,6 +199,18 @@ async def test_segments_come_back_in_start_order_with_aware_utc_times(store: Sto
     got = await store.segments(GUILD, "run-1")
     assert got == [earlier, later]
     assert all(s.started_at.tzinfo is UTC and s.ended_at.tzinfo is UTC for s in got)
+
+
+async def test_a_numbered_segment_written_again_is_stored_once(store: Store) -> None:
+    # A write retried because its answer was lost after it committed.
+    first = replace(segment(text="first"), seq=1)
+    second = replace(segment(start_s=2.0, text="second"), seq=2)
+    for seg in (first, first, second, first):
+        await store.add_segment(seg)
+    await store.add_segment(replace(segment("run-2", text="first of run 2"), seq=1))
+
+    assert await store.segments(GUILD, "run-1") == [first, second]
+    assert await store.count_segments(GUILD) == 3
 
 
 async def test_segment_times_in_another_zone_are_stored_as_the_same_instant(

@@ -1,4 +1,5 @@
-"""What /healthz and /readyz decide, from shard states and registered checks."""
+"""What /healthz (liveness: the gateway) and /readyz (readiness: the gateway, registered
+checks such as the store, READY, not shutting down) decide."""
 
 from __future__ import annotations
 
@@ -14,16 +15,31 @@ def connected(*ids: int, down: tuple[int, ...] = ()) -> list[ShardState]:
     return [ShardState(i, i not in down, 0.05, 1) for i in ids]
 
 
-async def test_healthy_when_every_shard_is_connected_and_checks_pass() -> None:
+async def test_ready_when_every_shard_is_connected_and_checks_pass() -> None:
     health = Health(lambda: connected(0, 1), lambda: True)
 
     async def store_ok() -> None:
         return None
 
     health.add_check("store", store_ok)
-    report = await health.health()
+    report = await health.readiness()
     assert report.ok
-    assert report.checks == {"gateway": "ok", "store": "ok"}
+    assert report.checks == {"gateway": "ok", "store": "ok", "ready": "ok"}
+
+
+async def test_a_failing_check_makes_the_bot_unready_but_leaves_it_alive() -> None:
+    health = Health(lambda: connected(0), lambda: True)
+
+    async def store_down() -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    health.add_check("store", store_down)
+    alive = await health.health()
+    assert alive.ok
+    assert alive.checks == {"gateway": "ok"}
+    ready = await health.readiness()
+    assert not ready.ok
+    assert ready.checks["store"] == "connection refused"
 
 
 async def test_a_disconnected_shard_is_named() -> None:
@@ -45,7 +61,7 @@ async def test_a_failing_check_reports_one_redacted_line() -> None:
         raise ConnectionError(f"could not connect with {password.reveal()}\nsecond line")
 
     health.add_check("store", store)
-    report = await health.health()
+    report = await health.readiness()
     assert not report.ok
     assert report.checks["store"] == "could not connect with [redacted]"
 
@@ -57,7 +73,7 @@ async def test_a_hanging_check_times_out() -> None:
         await asyncio.Event().wait()
 
     health.add_check("store", hangs)
-    assert (await health.health()).checks["store"] == "no answer within 0.05 s"
+    assert (await health.readiness()).checks["store"] == "no answer within 0.05 s"
 
 
 async def test_ready_needs_ready_and_not_shutting_down() -> None:

@@ -1,4 +1,4 @@
-"""Operations settings: log format, health port, shutdown bound, shards."""
+"""Operations settings: log format, health port, shutdown bound, shards, segment backlog."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def test_defaults_text_logs_no_endpoint_twenty_seconds_discord_picks_shards() ->
     assert (s.log_format, s.metrics_port, s.metrics_host) == ("text", None, "127.0.0.1")
     assert s.shutdown_timeout_s == 20.0
     assert s.shards == ShardPlan()
+    assert s.segment_backlog == 10_000
 
 
 def test_json_logs_and_a_metrics_port() -> None:
@@ -32,6 +33,8 @@ def test_json_logs_and_a_metrics_port() -> None:
     ({"METRICS_PORT": "70000"}, "METRICS_PORT"),
     ({"SHUTDOWN_TIMEOUT": "0"}, "SHUTDOWN_TIMEOUT"),
     ({"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"),
+    ({"SEGMENT_BACKLOG": "0"}, "SEGMENT_BACKLOG"),
+    ({"SEGMENT_BACKLOG": "lots"}, "SEGMENT_BACKLOG"),
     ({"SHARD_IDS": "1"}, "SHARD_COUNT"),
     ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "outside 0..1"),
     ({"SHARD_COUNT": "2", "SHARD_IDS": "ordinal", "HOSTNAME": "laptop"}, "HOSTNAME"),
@@ -39,6 +42,10 @@ def test_json_logs_and_a_metrics_port() -> None:
 def test_bad_values_are_named_in_one_clear_error(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load(**env)
+
+
+def test_the_segment_backlog_is_a_count_of_segments() -> None:
+    assert load(SEGMENT_BACKLOG="500").segment_backlog == 500
 
 
 def test_shards_from_an_explicit_list() -> None:
