@@ -13,6 +13,7 @@ no two share one. ``scripts/bench load`` is the long version, with figures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 
@@ -116,7 +117,8 @@ async def test_three_guilds_at_once_each_get_only_their_own_translations_and_los
         return all(translations_posted(thread_posts(fake, g)) >= len(SPEAKERS) * BURSTS
                    for g in guilds)
 
-    await eventually(all_posted, within=30)
+    with contextlib.suppress(TimeoutError):  # what is missing then fails below, by name
+        await eventually(all_posted, within=30)
     heard = {g.id: segments_by_member(interpret, g) for g in guilds}
     for guild in guilds:  # a stop writes what is left to the store
         await fake.answered(await fake.invoke("interpret stop", channel=text_channel(guild),
