@@ -160,6 +160,13 @@ class BotProcess:
                    if line.startswith("VmRSS:"))
         return kib / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far, user and system (Linux /proc)."""
+        assert self._proc is not None
+        stat = Path(f"/proc/{self._proc.pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def send(self, sig: signal.Signals) -> None:
         assert self._proc is not None
         self._proc.send_signal(sig)

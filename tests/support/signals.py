@@ -66,7 +66,8 @@ def frame_spectra(frames: npt.ArrayLike) -> npt.NDArray[np.float32]:
 
 def tone_column(spectra: npt.NDArray[np.float32], sample_rate: int, freq_hz: float) -> int:
     """The bin of :func:`frame_spectra` nearest ``freq_hz``."""
-    return int(round(freq_hz * 2 * (spectra.shape[1] - 1) / sample_rate))
+    column: int = round(freq_hz * 2 * (spectra.shape[1] - 1) / sample_rate)
+    return column
 
 
 def dominant_frames(spectra: npt.NDArray[np.float32], sample_rate: int,
