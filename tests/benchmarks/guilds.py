@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import collections
 import contextlib
 import json
@@ -73,16 +74,17 @@ from tests.support.guild_load import (
 )
 from tests.support.livekit_server import LiveKitServer, find_binary
 from tests.support.served_bot import BotProcess, bot_processes
-from tests.support.signals import frame_spectra, present_frames
+from tests.support.signals import frame_spectra, present_frames, tone_column
 
 WARMUP_S = 10.0
 PAUSE_S = (1.0, 1.8)  # > the bot's 0.7 s of padding > Pinch's 0.5 s end of segment
 FRAME_S = 0.02
 SAMPLE_RATE = 48_000
 ONSET_FRAMES = 3  # frames in a row holding a tone: its translation has arrived
-HISTORY_S = 30.0  # the bot's audio kept for the Pinch → Discord leg, per channel
+KEPT_HZ = 9200.0  # the bot's audio is kept as spectra up to here (tones: 1-8.9 kHz)
 DOWNLINK_TIMEOUT_S = 10.0  # a translation not in its channel by then is counted missing
 LINKS_EVERY_S = 5.0
+LINKS_TIMEOUT_S = 10.0
 STEP_S = 0.5
 SETTLE_S = 5.0  # after the talk: the last segments end, their translations play
 DRAIN_S = 60.0  # at most this long for the last posts
@@ -172,47 +174,50 @@ class Feeder:
 
 
 class ChannelTap:
-    """The bot's audio in one voice channel as the fake decodes it, taken as it comes
-    (ten minutes of ten channels would not fit in memory): per 20 ms frame its arrival
-    and spectrum (:func:`~tests.support.signals.frame_spectra`), the last ``HISTORY_S``."""
+    """The bot's audio in one voice channel as the fake decodes it, taken as it comes and
+    kept small (ten minutes of ten channels of PCM would not fit in memory): per 20 ms
+    frame its arrival and its spectrum (:func:`~tests.support.signals.frame_spectra`)
+    relative to its peak, up to ``KEPT_HZ`` (above every translation tone)."""
 
     def __init__(self, fake: FakeDiscord, channel: Channel) -> None:
         self._call = fake.voice_call(channel)
-        self._chunks: collections.deque[tuple[npt.NDArray[np.float64],
-                                              npt.NDArray[np.float32]]] = collections.deque()
+        self._ends: list[float] = []  # the last arrival of each chunk
+        self._chunks: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float16]]] = []
 
-    def take(self, now: float) -> None:
+    def take(self) -> None:
         frames = []
         for conn in self._call.bot_history:  # a voice reconnect makes a new connection
             frames += conn.recorder.audio.frames
             conn.recorder.audio.frames.clear()
-        if frames:
-            frames.sort(key=lambda f: f.arrival)
-            arrivals = np.array([f.arrival for f in frames])
-            self._chunks.append((arrivals, frame_spectra(
-                np.stack([f.pcm.mean(axis=1) for f in frames]))))
-        while self._chunks and self._chunks[0][0][-1] < now - HISTORY_S:
-            self._chunks.popleft()
+        if not frames:
+            return
+        frames.sort(key=lambda f: f.arrival)
+        arrivals = np.array([f.arrival for f in frames])
+        spectra = frame_spectra(np.stack([f.pcm.mean(axis=1) for f in frames]))
+        kept = tone_column(SAMPLE_RATE, KEPT_HZ) + 1
+        peaks = np.maximum(spectra.max(axis=1, keepdims=True), 1e-9)
+        # Relative to each frame's peak (what presence is judged by), so float16 holds it.
+        self._chunks.append((arrivals, (spectra[:, :kept] / peaks).astype(np.float16)))
+        self._ends.append(float(arrivals[-1]))
 
-    def since(self, after: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+    def since(self, after: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float16]]:
         """Arrivals and spectra of the frames that arrived at ``after`` or later."""
-        chunks = [c for c in self._chunks if c[0][-1] >= after]
+        chunks = self._chunks[bisect.bisect_left(self._ends, after):]
         if not chunks:
-            return np.zeros(0), np.zeros((0, 1), dtype=np.float32)
+            return np.zeros(0), np.zeros((0, 1), dtype=np.float16)
         arrivals = np.concatenate([a for a, _ in chunks])
-        spectra = np.concatenate([s for _, s in chunks])
         keep = arrivals >= after
-        return arrivals[keep], spectra[keep]
+        return arrivals[keep], np.concatenate([s for _, s in chunks])[keep]
 
 
-def tone_onset(arrivals: npt.NDArray[np.float64], spectra: npt.NDArray[np.float32],
+def tone_onset(arrivals: npt.NDArray[np.float64], spectra: npt.NDArray[np.floating],
                freq_hz: float, after: float) -> float | None:
-    """When the first of ``ONSET_FRAMES`` frames in a row holding ``freq_hz`` arrived
-    (at ``after`` or later), if any did."""
-    start = int(np.searchsorted(arrivals, after))
-    if spectra.shape[0] - start < ONSET_FRAMES:
+    """When the first of ``ONSET_FRAMES`` frames in a row holding ``freq_hz`` arrived,
+    within ``DOWNLINK_TIMEOUT_S`` from ``after`` (tones come back 80 segments later)."""
+    start, end = np.searchsorted(arrivals, [after, after + DOWNLINK_TIMEOUT_S])
+    if end - start < ONSET_FRAMES:
         return None
-    held = present_frames(spectra[start:], SAMPLE_RATE, freq_hz).astype(np.int8)
+    held = present_frames(spectra[start:end], SAMPLE_RATE, freq_hz).astype(np.int8)
     hits = np.flatnonzero(np.convolve(held, np.ones(ONSET_FRAMES, np.int8), "valid")
                           == ONSET_FRAMES)
     return float(arrivals[start + hits[0]]) if hits.size else None
@@ -220,7 +225,8 @@ def tone_onset(arrivals: npt.NDArray[np.float64], spectra: npt.NDArray[np.float3
 
 @dataclass
 class Downlinks:
-    """The Pinch → Discord leg, measured as the translations play."""
+    """The Pinch → Discord leg, measured as the translations play. A translation of a
+    session the bot has not named yet waits for the next ``/ops links``."""
 
     window_start: float
     delays: dict[int, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
@@ -228,31 +234,37 @@ class Downlinks:
     unattributed: int = 0
     pending: list[tuple[str, int, float]] = field(default_factory=list)
 
+    def waiting_in_named_sessions(self, rooms: dict[str, tuple[int, int]]) -> bool:
+        return any(room in rooms for room, _, _ in self.pending)
+
     def step(self, now: float, events: SimulatorEvents, rooms: dict[str, tuple[int, int]],
-             taps: dict[int, ChannelTap]) -> None:
+             taps: dict[int, ChannelTap], *, final: bool = False) -> None:
+        """Take the new audio; resolve what can be (``final``: everything, the talk is over
+        and every session was asked about)."""
         self.pending += events.played
         events.played.clear()
-        waiting: list[tuple[str, int, float]] = []
+        for tap in taps.values():
+            tap.take()
         frames = {}
         for guild_id, tap in taps.items():
-            tap.take(now)
             starts = [t for room, _, t in self.pending if rooms.get(room, (0,))[0] == guild_id]
             if starts:
                 frames[guild_id] = tap.since(min(starts))
+        waiting: list[tuple[str, int, float]] = []
         for room, number, started in self.pending:
             where = rooms.get(room)
             if where is None:
-                if now - started < HISTORY_S - DOWNLINK_TIMEOUT_S:
-                    waiting.append((room, number, started))  # the next /ops links may say
-                else:
+                if final:
                     self.unattributed += 1
+                else:
+                    waiting.append((room, number, started))
                 continue
             guild_id = where[0]
             at = tone_onset(*frames[guild_id], translation_frequency(number), started)
             if at is not None:
                 if started >= self.window_start:
                     self.delays[guild_id].append(at - started)
-            elif now - started > DOWNLINK_TIMEOUT_S:
+            elif final or now - started > DOWNLINK_TIMEOUT_S:
                 self.missing[guild_id] += 1
             else:
                 waiting.append((room, number, started))
@@ -261,9 +273,26 @@ class Downlinks:
 
 async def rooms_of(fake: FakeDiscord, guild: Guild) -> dict[str, tuple[int, int]]:
     """Session (room) → (guild id, member id), as the bot tells with ``/ops links``."""
-    record = await fake.invoke("ops links", channel=text_channel(guild), within=20)
-    answer = json.loads(record.texts[0]) if record.texts else {}
+    record = await fake.invoke("ops links", channel=text_channel(guild), within=LINKS_TIMEOUT_S)
+    answer = json.loads(record.texts[0]) if record.texts else {}  # none: answered too late
     return {room: (guild.id, int(member)) for member, room in answer.items()}
+
+
+async def name_rooms(fake: FakeDiscord, guilds: list[Guild],
+                     rooms: dict[str, tuple[int, int]]) -> None:
+    """Add what every guild's run says now to ``rooms``; an overloaded bot may not answer
+    in time, and then the next round will say."""
+    answers = await asyncio.gather(*(rooms_of(fake, g) for g in guilds), return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, dict):
+            rooms.update(answer)
+
+
+async def keep_naming_rooms(fake: FakeDiscord, guilds: list[Guild],
+                            rooms: dict[str, tuple[int, int]]) -> None:
+    while True:
+        await name_rooms(fake, guilds, rooms)
+        await asyncio.sleep(LINKS_EVERY_S)
 
 
 def uplink_probes(speakers: list[Speaker], rooms: dict[str, tuple[int, int]],
@@ -350,7 +379,7 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
     downlinks = Downlinks(window_start)
     rooms: dict[str, tuple[int, int]] = {}
     rss_start = rss_end = cpu_start = cpu_end = float("nan")
-    next_links = 0.0
+    naming = asyncio.create_task(keep_naming_rooms(fake, guilds, rooms), name="bench-rooms")
     talk_ended: float | None = None
 
     def drained(now: float) -> bool:
@@ -358,15 +387,11 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
             return False
         if now > talk_ended + DRAIN_S:
             return True
-        return not downlinks.pending and all(
+        return not downlinks.waiting_in_named_sessions(rooms) and all(
             translations_posted(thread_posts(fake, g)) >= heard_in(g, rooms, sim.events)
             for g in guilds)
 
     while not drained(now := time.monotonic()):
-        if now >= next_links:
-            for guild in guilds:
-                rooms.update(await rooms_of(fake, guild))
-            next_links = time.monotonic() + LINKS_EVERY_S
         if now >= window_start and np.isnan(rss_start):
             rss_start, cpu_start = bot.rss_mib(), bot.cpu_seconds()
             print(f"  {kind}: measuring for {minutes:g} min ...", flush=True)
@@ -378,8 +403,11 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
         downlinks.step(now, sim.events, rooms, taps)
         await asyncio.sleep(STEP_S)
     assert talk_ended is not None
-    for guild in guilds:  # sessions opened late (a replaced link) are named now
-        rooms.update(await rooms_of(fake, guild))
+    naming.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await naming
+    await name_rooms(fake, guilds, rooms)  # sessions opened late (a replaced link)
+    downlinks.step(time.monotonic(), sim.events, rooms, taps, final=True)
     speakers = [t.speaker for t in talking]
     ups = uplink_probes(speakers, rooms, sim.events.heard, (window_start, window_end))
     per_guild = []

@@ -64,26 +64,27 @@ def frame_spectra(frames: npt.ArrayLike) -> npt.NDArray[np.float32]:
     return out
 
 
-def tone_column(spectra: npt.NDArray[np.float32], sample_rate: int, freq_hz: float) -> int:
-    """The bin of :func:`frame_spectra` nearest ``freq_hz``."""
-    column: int = round(freq_hz * 2 * (spectra.shape[1] - 1) / sample_rate)
+def tone_column(sample_rate: int, freq_hz: float, frame_samples: int = 960) -> int:
+    """The bin of :func:`frame_spectra` (of ``frame_samples``-sample frames) nearest
+    ``freq_hz``; a spectrum cut short above its tones keeps its columns."""
+    column: int = round(freq_hz * frame_samples / sample_rate)
     return column
 
 
-def dominant_frames(spectra: npt.NDArray[np.float32], sample_rate: int,
-                    freq_hz: float) -> npt.NDArray[np.bool_]:
+def dominant_frames(spectra: npt.NDArray[np.floating], sample_rate: int, freq_hz: float,
+                    frame_samples: int = 960) -> npt.NDArray[np.bool_]:
     """Which frames' strongest bin is ``freq_hz``: the tone heard above everything else
     (a codec's smear or a cut tone's click may reach a neighbour's level, seldom its peak)."""
-    column = tone_column(spectra, sample_rate, freq_hz)
+    column = tone_column(sample_rate, freq_hz, frame_samples)
     out: npt.NDArray[np.bool_] = (spectra.argmax(axis=1) == column) & (spectra.max(axis=1) > 0)
     return out
 
 
-def present_frames(spectra: npt.NDArray[np.float32], sample_rate: int, freq_hz: float,
-                   within_db: float = 20.0) -> npt.NDArray[np.bool_]:
+def present_frames(spectra: npt.NDArray[np.floating], sample_rate: int, freq_hz: float,
+                   frame_samples: int = 960, within_db: float = 20.0) -> npt.NDArray[np.bool_]:
     """Which frames hold a tone at ``freq_hz`` within ``within_db`` of their strongest bin
     (so a voice ducked under another one counts too)."""
-    column = tone_column(spectra, sample_rate, freq_hz)
+    column = tone_column(sample_rate, freq_hz, frame_samples)
     peaks = spectra.max(axis=1)
     out: npt.NDArray[np.bool_] = (peaks > 0) & (spectra[:, column]
                                                 >= peaks * 10 ** (-within_db / 20))
