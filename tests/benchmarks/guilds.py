@@ -44,15 +44,17 @@ import json
 import signal
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import numpy.typing as npt
 
 from bot.app import EXTENSIONS
 from bot.process_exit import end_process
-from tests.benchmarks.load import TRANSPORTS, MemberProbe, Probes
+from tests.benchmarks.load import TRANSPORTS, MemberProbe, Probes, cpu_seconds
 from tests.benchmarks.report import Tails, growth_percent, markdown_table, tails
 from tests.benchmarks.simulator_feed import SimulatorEvents, SimulatorProcess
 from tests.benchmarks.speech import Member, encoded_speech
@@ -73,7 +75,7 @@ from tests.support.guild_load import (
     voice_channel,
 )
 from tests.support.livekit_server import LiveKitServer, find_binary
-from tests.support.served_bot import BotProcess, bot_processes
+from tests.support.served_bot import BotProcess, bot_processes, cpu_seconds_of
 from tests.support.signals import frame_spectra, present_frames, tone_column
 
 WARMUP_S = 10.0
@@ -333,7 +335,9 @@ class LoadFigures:
     rss_idle_mb: float
     rss_start_mb: float
     rss_end_mb: float
-    cpu_share: float
+    cpu_shares: dict[str, float]
+    """Per process, its CPU over the measured talk as a share of one core."""
+    bot_counts: str
     measured_s: float
     feeder_late_max_ms: float
     unattributed: int
@@ -378,7 +382,10 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
     taps = {g.id: ChannelTap(fake, voice_channel(g)) for g in guilds}
     downlinks = Downlinks(window_start)
     rooms: dict[str, tuple[int, int]] = {}
-    rss_start = rss_end = cpu_start = cpu_end = float("nan")
+    rss_start = rss_end = float("nan")
+    cpu_start: dict[str, float] = {}
+    cpu_end: dict[str, float] = {}
+    counts = "—"
     naming = asyncio.create_task(keep_naming_rooms(fake, guilds, rooms), name="bench-rooms")
     talk_ended: float | None = None
 
@@ -393,12 +400,13 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
 
     while not drained(now := time.monotonic()):
         if now >= window_start and np.isnan(rss_start):
-            rss_start, cpu_start = bot.rss_mib(), bot.cpu_seconds()
+            rss_start, cpu_start = bot.rss_mib(), cpu_now(bot, sim)
             print(f"  {kind}: measuring for {minutes:g} min ...", flush=True)
         if talk_ended is None and talk.done():
             await talk
             talk_ended = time.monotonic()
-            rss_end, cpu_end = bot.rss_mib(), bot.cpu_seconds()
+            rss_end, cpu_end = bot.rss_mib(), cpu_now(bot, sim)
+            counts = await bot_counts(bot)
             print(f"  {kind}: talk over; waiting for the last posts ...", flush=True)
         downlinks.step(now, sim.events, rooms, taps)
         await asyncio.sleep(STEP_S)
@@ -426,9 +434,46 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
         all_uplink_ms=tails(x * 1000 for p in ups.values() for x in p.uplink),
         all_downlink_ms=tails(x * 1000 for d in downlinks.delays.values() for x in d),
         rss_idle_mb=rss_idle, rss_start_mb=rss_start, rss_end_mb=rss_end,
-        cpu_share=(cpu_end - cpu_start) / measured if measured > 0 else float("nan"),
+        cpu_shares={k: (cpu_end[k] - cpu_start[k]) / measured for k in cpu_end},
+        bot_counts=counts,
         measured_s=measured, feeder_late_max_ms=feeder.late_max_s * 1000,
         unattributed=downlinks.unattributed)
+
+
+def cpu_now(bot: BotProcess, sim: SimulatorProcess) -> dict[str, float]:
+    """CPU seconds so far of each process of the benchmark (livekit-server aside)."""
+    return {"bot": bot.cpu_seconds(), "Pinch simulator": cpu_seconds_of(sim.pid),
+            "fake Discord and speakers": cpu_seconds()}
+
+
+async def bot_counts(bot: BotProcess) -> str:
+    """What the bot's ``/metrics`` count: audio frames by stage, drops by stage and reason,
+    links by state (the way to tell where speech went missing); "—" if it cannot answer."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        _status, body = await bot.get("/metrics")
+    except (aiohttp.ClientError, TimeoutError):
+        return "—"
+    frames: dict[str, int] = {}
+    drops: collections.Counter[str] = collections.Counter()
+    links: dict[str, int] = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == "interpret_audio_frames_total":
+                frames[sample.labels["stage"]] = int(sample.value)
+            elif sample.name == "interpret_dropped_frames_total":
+                if sample.value:
+                    drops[f"{sample.labels['stage']}/{sample.labels['reason']}"] += int(
+                        sample.value)
+            elif sample.name == "interpret_links" and sample.value:
+                links[sample.labels["state"]] = int(sample.value)
+
+    def listed(counts: Mapping[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+    return (f"audio frames {listed(frames)}; dropped {listed(drops)}; "
+            f"links {listed(links)}")
 
 
 def heard_in(guild: Guild, rooms: dict[str, tuple[int, int]], events: SimulatorEvents) -> int:
@@ -456,12 +501,13 @@ def print_figures(f: LoadFigures, speakers: int) -> None:
     print(markdown_table(["Guild", "Discord→Pinch p50 / p95", "Pinch→Discord p50 / p95",
                           "Phrases spoken", "Segments heard by Pinch", "Translations posted",
                           "Translations not heard in the channel"], rows))
+    cpu = ", ".join(f"{name} {share:.0%}" for name, share in f.cpu_shares.items())
     print(f"\nBot process: RSS {f.rss_idle_mb:.0f} MB before the runs, {f.rss_start_mb:.0f} MB "
           f"at the start of the measured talk, {f.rss_end_mb:.0f} MB at its end "
-          f"({growth_percent(f.rss_start_mb, f.rss_end_mb):+.1f} %); CPU "
-          f"{f.cpu_share:.0%} of a core meanwhile. Speech sent late by at most "
-          f"{f.feeder_late_max_ms:.0f} ms; translations of sessions never named by the bot: "
-          f"{f.unattributed}.")
+          f"({growth_percent(f.rss_start_mb, f.rss_end_mb):+.1f} %). CPU over the measured "
+          f"talk, share of one core: {cpu}. The bot's counts at the end of the talk: "
+          f"{f.bot_counts}. Speech sent late by at most {f.feeder_late_max_ms:.0f} ms; "
+          f"translations of sessions the bot never named: {f.unattributed}.")
 
 
 async def run(guilds: int, speakers: int, minutes: float, transports: list[str]) -> None:

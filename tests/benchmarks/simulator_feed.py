@@ -123,6 +123,11 @@ class SimulatorProcess:
         self._reader = asyncio.create_task(self._read(), name="bench-simulator-events")
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
     async def _read(self) -> None:
         assert self._proc is not None
         assert self._proc.stdout is not None
