@@ -341,6 +341,7 @@ class LoadFigures:
     measured_s: float
     feeder_late_max_ms: float
     unattributed: int
+    heard_unattributed: int
 
 
 async def measure(kind: str, sim: SimulatorProcess, guilds: int, speakers: int,
@@ -385,7 +386,6 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
     rss_start = rss_end = float("nan")
     cpu_start: dict[str, float] = {}
     cpu_end: dict[str, float] = {}
-    counts = "—"
     naming = asyncio.create_task(keep_naming_rooms(fake, guilds, rooms), name="bench-rooms")
     talk_ended: float | None = None
 
@@ -406,7 +406,6 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
             await talk
             talk_ended = time.monotonic()
             rss_end, cpu_end = bot.rss_mib(), cpu_now(bot, sim)
-            counts = await bot_counts(bot)
             print(f"  {kind}: talk over; waiting for the last posts ...", flush=True)
         downlinks.step(now, sim.events, rooms, taps)
         await asyncio.sleep(STEP_S)
@@ -416,6 +415,7 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
         await naming
     await name_rooms(fake, guilds, rooms)  # sessions opened late (a replaced link)
     downlinks.step(time.monotonic(), sim.events, rooms, taps, final=True)
+    counts = await bot_counts(bot)
     speakers = [t.speaker for t in talking]
     ups = uplink_probes(speakers, rooms, sim.events.heard, (window_start, window_end))
     per_guild = []
@@ -437,7 +437,9 @@ async def _talk_and_measure(kind: str, fake: FakeDiscord, bot: BotProcess,
         cpu_shares={k: (cpu_end[k] - cpu_start[k]) / measured for k in cpu_end},
         bot_counts=counts,
         measured_s=measured, feeder_late_max_ms=feeder.late_max_s * 1000,
-        unattributed=downlinks.unattributed)
+        unattributed=downlinks.unattributed,
+        heard_unattributed=sum(len(onsets) for room, onsets in sim.events.heard.items()
+                               if room not in rooms))
 
 
 def cpu_now(bot: BotProcess, sim: SimulatorProcess) -> dict[str, float]:
@@ -505,9 +507,10 @@ def print_figures(f: LoadFigures, speakers: int) -> None:
     print(f"\nBot process: RSS {f.rss_idle_mb:.0f} MB before the runs, {f.rss_start_mb:.0f} MB "
           f"at the start of the measured talk, {f.rss_end_mb:.0f} MB at its end "
           f"({growth_percent(f.rss_start_mb, f.rss_end_mb):+.1f} %). CPU over the measured "
-          f"talk, share of one core: {cpu}. The bot's counts at the end of the talk: "
-          f"{f.bot_counts}. Speech sent late by at most {f.feeder_late_max_ms:.0f} ms; "
-          f"translations of sessions the bot never named: {f.unattributed}.")
+          f"talk, share of one core: {cpu}. The bot's counts at the end: {f.bot_counts}. "
+          f"Speech sent late by at most {f.feeder_late_max_ms:.0f} ms. Sessions the bot never "
+          f"named (so in no guild's row): {f.heard_unattributed} segments heard, "
+          f"{f.unattributed} translations played.")
 
 
 async def run(guilds: int, speakers: int, minutes: float, transports: list[str]) -> None:
