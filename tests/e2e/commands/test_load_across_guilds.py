@@ -6,8 +6,9 @@ member talks half a beat after its first, so their translations take turns in th
 guild's channel. The simulator answers segment ``n`` (simulator-wide) with a tone of
 its own, ``translation_frequency(n)``, and records which session heard it; each
 guild's run names its sessions (``link_rooms``), so every translation is known by
-guild. 60 segments use 60 tones (up to 6.9 kHz, below where Opus smears a tone), so
-no two share one. ``scripts/bench load`` is the long version, with figures.
+guild. The simulator has 80 tones, and Opus smears those above 7 kHz: 48 bursts leave
+room for a few cut in two on a starved machine. ``scripts/bench load`` is the long
+version, with figures.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from tests.support.waiting import eventually
 
 BURSTS = 10  # per member: 3 guilds x 2 members x 10 = 60 segments
 BURST_S, GAP_S = 0.6, 2.4  # 10 x 3 s = 30 s of talk each
-SPEAKERS = ((ALICE_HZ, 0.0), (BOB_HZ, 1.5))  # tone, start after
+SPEAKERS = ((ALICE_HZ, 0.0), (BOB_HZ, 1.9))  # tone, start after
 HEARD_FRAMES = 10  # a translation plays in a channel when 200 ms of its tone is heard
 FRAME_SAMPLES = 960
 
@@ -111,15 +112,18 @@ async def test_three_guilds_at_once_each_get_only_their_own_translations_and_los
                                    gap_s=GAP_S, lead_s=lead)
             talks.append(await fake.start_speaking(speakers[guild.id][k], wav))
     await asyncio.gather(*talks)
-    spoken = BURSTS * len(talks)
-    await interpret.simulator.wait_for_segments(spoken, timeout=60, played=True)
-    def all_posted() -> bool:
-        return all(translations_posted(thread_posts(fake, g)) >= len(SPEAKERS) * BURSTS
-                   for g in guilds)
+    heard: dict[int, dict[int, list[SegmentRecord]]] = {}
+
+    def settled() -> bool:  # every burst heard, every segment played and posted
+        heard.update({g.id: segments_by_member(interpret, g) for g in guilds})
+        segments = [s for g in guilds for m in heard[g.id].values() for s in m]
+        return (all(len(m) >= BURSTS for g in guilds for m in heard[g.id].values())
+                and all(s.audio_ended_at is not None for s in segments)
+                and all(translations_posted(thread_posts(fake, g))
+                        >= sum(map(len, heard[g.id].values())) for g in guilds))
 
     with contextlib.suppress(TimeoutError):  # what is missing then fails below, by name
-        await eventually(all_posted, within=30)
-    heard = {g.id: segments_by_member(interpret, g) for g in guilds}
+        await eventually(settled, within=60)
     for guild in guilds:  # a stop writes what is left to the store
         await fake.answered(await fake.invoke("interpret stop", channel=text_channel(guild),
                                               within=30), 30)
@@ -127,22 +131,28 @@ async def test_three_guilds_at_once_each_get_only_their_own_translations_and_los
     numbers = {g.id: {s.number for segments in heard[g.id].values() for s in segments}
                for g in guilds}
     everything = set().union(*numbers.values())
-    assert len(everything) == spoken
     for guild in guilds:
         members = speakers[guild.id]
-        # Nothing lost: every burst was heard, by its member's own session...
-        assert {m: len(s) for m, s in heard[guild.id].items()} == {m.id: BURSTS for m in members}
-        # ...posted in the guild's own thread, which holds its own members only...
+        counts = {m: len(segments) for m, segments in heard[guild.id].items()}
+        # Nothing lost: every burst reached Pinch, in its own member's session (a starved
+        # machine may cut one in two, which Pinch then hears as two segments)...
+        assert set(counts) == {m.id for m in members}, guild.name
+        assert min(counts.values()) >= BURSTS, (guild.name, counts)
+        for member, (hz, _) in zip(members, SPEAKERS, strict=True):
+            assert {round(s.heard_frequency / 50) * 50 for s in heard[guild.id][member.id]} == {hz}
+        # ...each has its post in the guild's own thread, which holds its own members only...
         posts = thread_posts(fake, guild)
-        assert translations_posted(posts) == len(SPEAKERS) * BURSTS, guild.name
+        assert translations_posted(posts) == sum(counts.values()), guild.name
         assert posters(posts) == {display_name(m) for m in members}, guild.name
-        # ...and stored as the guild's, in its run.
+        # ...and its stored segment, as the guild's.
         run = runs[guild.id]
         assert run is not None
         stored = await interpret.bot.services.store.segments(guild.id, run.run_id)
-        assert Counter(s.member_id for s in stored) == {m.id: BURSTS for m in members}
+        assert Counter(s.member_id for s in stored) == counts, guild.name
         assert {s.voice_channel_id for s in stored} == {voice_channel(guild).id}
-        # Its translations play in its voice channel, and no other guild's do.
+        # Its translations play in its voice channel, and no other guild's do (each
+        # translation has a tone of its own: told apart by ear).
+        assert len({translation_frequency(n) for n in everything}) == len(everything)
         sounding, leading = translations_heard(fake, guild, everything)
         assert numbers[guild.id] <= sounding, guild.name
         assert leading <= numbers[guild.id], guild.name
