@@ -347,6 +347,8 @@ class LoadFigures:
 async def measure(kind: str, sim: SimulatorProcess, guilds: int, speakers: int,
                   minutes: float) -> LoadFigures:
     world = build_world(guilds, speakers)
+    sim.events.heard.clear()  # the simulator serves every transport in turn
+    sim.events.played.clear()
     async with FakeDiscord(world) as fake:
         with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir, \
                 bot_processes() as processes:
