@@ -4,9 +4,8 @@ client does, DAVE- and transport-encrypted, with the first packet of each phrase
 The signal is deterministic (seeded): phrases of 2–4 syllables, each syllable a voiced
 sound (a fundamental of 95–230 Hz gliding, 14 harmonics shaped by two formants, a
 little breath noise) under a fast-attack, slow-decay envelope; 40–110 ms gaps of
-silence between syllables and 0.45–0.8 s pauses between phrases (the loop's wrap
-included: the benchmarks replay it). A Discord client
-encodes with the VOIP application at ~64 kbps, in-band FEC on with a packet-loss
+silence between syllables and 0.45–0.8 s pauses between phrases (by default; the
+loop's wrap included: the benchmarks replay it). A Discord client encodes with the VOIP application at ~64 kbps, in-band FEC on with a packet-loss
 expectation, 20 ms stereo 48 kHz frames; in a pause it sends five Opus silence
 frames and then nothing (DTX) until the next phrase, whose RTP timestamp jumps.
 """
@@ -109,7 +108,8 @@ def client_encoder() -> discord.opus.Encoder:
 
 
 @cache
-def encoded_speech(seed: int, seconds: float = 12.0, pause_s: tuple[float, float] = PHRASE_PAUSE_S,
+def encoded_speech(seed: int, seconds: float = 12.0,
+                   pause_s: tuple[float, float] = PHRASE_PAUSE_S,
                    ) -> tuple[Utterances, tuple[bytes, ...]]:
     """One member's speech and its Opus packets (silence frames in pauses), cached."""
     speech = speech_like(seconds, seed, pause_s)
