@@ -5,9 +5,10 @@ The signal is deterministic (seeded): phrases of 2–4 syllables, each syllable 
 sound (a fundamental of 95–230 Hz gliding, 14 harmonics shaped by two formants, a
 little breath noise) under a fast-attack, slow-decay envelope; 40–110 ms gaps of
 silence between syllables and 0.45–0.8 s pauses between phrases (by default; the
-loop's wrap included: the benchmarks replay it). A Discord client encodes with the VOIP application at ~64 kbps, in-band FEC on with a packet-loss
-expectation, 20 ms stereo 48 kHz frames; in a pause it sends five Opus silence
-frames and then nothing (DTX) until the next phrase, whose RTP timestamp jumps.
+loop's wrap included: the benchmarks replay it). A Discord client encodes with the
+VOIP application at ~64 kbps, in-band FEC on with a packet-loss expectation, 20 ms
+stereo 48 kHz frames; in a pause it sends five Opus silence frames and then nothing
+(DTX) until the next phrase, whose RTP timestamp jumps.
 """
 
 from __future__ import annotations
