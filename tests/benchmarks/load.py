@@ -134,7 +134,7 @@ class Probes:
 class _MarkedConnection:
     """Delegates to the transport's connection; times marked frames in ``send``."""
 
-    def __init__(self, inner: Connection, member: _MemberProbe) -> None:
+    def __init__(self, inner: Connection, member: MemberProbe) -> None:
         self._inner = inner
         self._member = member
 
@@ -150,7 +150,7 @@ class _MarkedConnection:
 class _MarkedTransport:
     """One per link: the shared transport, whose connections are marked for a member."""
 
-    def __init__(self, inner: Transport[Any], member: _MemberProbe) -> None:
+    def __init__(self, inner: Transport[Any], member: MemberProbe) -> None:
         self._inner = inner
         self._member = member
 
@@ -162,7 +162,14 @@ class _MarkedTransport:
                                  self._member)
 
 
-class _MemberProbe:
+class MemberProbe:
+    """One member's marks and the delays they end in, recorded into ``probes``.
+
+    ``marks`` holds when each phrase's first packet was sent, oldest first;
+    :meth:`sent_loud` is where the member's voice is next heard loud (here the link's
+    transport; for ``scripts/bench load``, the Pinch simulator hearing a segment's
+    onset): after ``ONSET_GAP_S`` of quiet it ends the oldest mark's delay."""
+
     def __init__(self, probes: Probes) -> None:
         self._probes = probes
         self.marks: collections.deque[float] = collections.deque()  # feeder thread appends
@@ -211,7 +218,7 @@ class _MemberProbe:
 class PlayerClock:
     """discord.py's player: reads the mixer every 20 ms, encodes the mix while not idle."""
 
-    def __init__(self, mixer: PlaybackMixer, members: list[_MemberProbe]) -> None:
+    def __init__(self, mixer: PlaybackMixer, members: list[MemberProbe]) -> None:
         self._mixer = mixer
         self._members = members
         self._encoder = discord.opus.Encoder()
@@ -269,7 +276,7 @@ class Rig:
             self.members.append(Member(user_id, 5000 + k, group.add_member(user_id),
                                        RtpSender(5000 + k, XCHACHA, KEY, sequence=k * 997),
                                        speech, opus))
-        self._member_probes = [_MemberProbe(self.probes) for _ in range(speakers)]
+        self._member_probes = [MemberProbe(self.probes) for _ in range(speakers)]
         self._stack = contextlib.AsyncExitStack()
 
     def build(self, seconds: float) -> list[list[tuple[int, bytes, bool]]]:

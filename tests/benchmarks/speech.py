@@ -4,11 +4,11 @@ client does, DAVE- and transport-encrypted, with the first packet of each phrase
 The signal is deterministic (seeded): phrases of 2–4 syllables, each syllable a voiced
 sound (a fundamental of 95–230 Hz gliding, 14 harmonics shaped by two formants, a
 little breath noise) under a fast-attack, slow-decay envelope; 40–110 ms gaps of
-silence between syllables and 0.45–0.8 s pauses between phrases (the loop's wrap
-included: the benchmarks replay it). A Discord client
-encodes with the VOIP application at ~64 kbps, in-band FEC on with a packet-loss
-expectation, 20 ms stereo 48 kHz frames; in a pause it sends five Opus silence
-frames and then nothing (DTX) until the next phrase, whose RTP timestamp jumps.
+silence between syllables and 0.45–0.8 s pauses between phrases (by default; the
+loop's wrap included: the benchmarks replay it). A Discord client encodes with the
+VOIP application at ~64 kbps, in-band FEC on with a packet-loss expectation, 20 ms
+stereo 48 kHz frames; in a pause it sends five Opus silence frames and then nothing
+(DTX) until the next phrase, whose RTP timestamp jumps.
 """
 
 from __future__ import annotations
@@ -46,9 +46,11 @@ class Utterances:
     phrase_starts: frozenset[int]
 
 
-def speech_like(seconds: float, seed: int) -> Utterances:
+def speech_like(seconds: float, seed: int,
+                pause_s: tuple[float, float] = PHRASE_PAUSE_S) -> Utterances:
     """``seconds`` of speech-like mono audio as stereo frames, phrase starts on frame
-    boundaries so the first packet of a phrase is its mark."""
+    boundaries so the first packet of a phrase is its mark; phrases ``pause_s`` apart
+    (from, to)."""
     rng = np.random.default_rng(seed)
     total = int(seconds * RATE) // FRAME * FRAME
     mono = np.zeros(total, dtype=np.float64)
@@ -59,7 +61,7 @@ def speech_like(seconds: float, seed: int) -> Utterances:
     # The benchmarks loop this audio: the last phrase ends a whole phrase pause before
     # the end, so the wrap is a pause like any other (a shorter one would merge two
     # phrases and leave a mark without its onset).
-    limit = total - int(PHRASE_PAUSE_S[0] * RATE)
+    limit = total - int(pause_s[0] * RATE)
     while pos + FRAME <= limit:
         phrase_begin = pos
         for _ in range(int(rng.integers(2, 5))):
@@ -73,7 +75,7 @@ def speech_like(seconds: float, seed: int) -> Utterances:
             break  # not even a syllable fits: no phrase, so no mark
         starts.add(phrase_begin // FRAME)
         voiced[phrase_begin // FRAME : min(len(voiced), pos // FRAME + 1)] = True
-        pos = (pos + int(rng.uniform(*PHRASE_PAUSE_S) * RATE)) // FRAME * FRAME
+        pos = (pos + int(rng.uniform(*pause_s) * RATE)) // FRAME * FRAME
     pcm16 = np.clip(mono * 32767, -32768, 32767).astype("<i2")
     stereo = np.repeat(pcm16, 2).reshape(-1, FRAME * 2)
     return Utterances([row.tobytes() for row in stereo], voiced.tolist(), frozenset(starts))
@@ -107,9 +109,11 @@ def client_encoder() -> discord.opus.Encoder:
 
 
 @cache
-def encoded_speech(seed: int, seconds: float = 12.0) -> tuple[Utterances, tuple[bytes, ...]]:
+def encoded_speech(seed: int, seconds: float = 12.0,
+                   pause_s: tuple[float, float] = PHRASE_PAUSE_S,
+                   ) -> tuple[Utterances, tuple[bytes, ...]]:
     """One member's speech and its Opus packets (silence frames in pauses), cached."""
-    speech = speech_like(seconds, seed)
+    speech = speech_like(seconds, seed, pause_s)
     encoder = client_encoder()
     packets = tuple(encoder.encode(pcm, FRAME) if v else SILENCE_FRAME
                     for pcm, v in zip(speech.pcm, speech.voiced, strict=True))

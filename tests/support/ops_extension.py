@@ -6,6 +6,9 @@ cogs when a test asks for them:
 - ``/ops start`` starts an interpretation of the guild's first voice channel through
   the bot's real :class:`~bot.interpretation.manager.SessionManager` and answers
   ``shard <id>: started`` (so a test sees which process served the guild);
+- ``/ops links`` answers, as JSON, which Pinch session (LiveKit room or WebSocket
+  session id) each member of the guild's run is interpreted in, so a benchmark can
+  tell whose a simulator's session is (``scripts/bench load``);
 - with ``OPS_FLUSH_HANGS=1`` in the environment it registers a flush hook that never
   returns (a stuck writer), so a test can show the shutdown bound holds.
 """
@@ -13,6 +16,7 @@ cogs when a test asks for them:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 
@@ -52,6 +56,16 @@ class OpsTestCog(commands.Cog):
             await interaction.edit_original_response(content=str(exc))
             return
         await interaction.edit_original_response(content=f"shard {guild.shard_id}: started")
+
+    @ops.command(name="links", description="The Pinch session of each member of this run")
+    async def links(self, interaction: discord.Interaction) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        manager = self.bot.interpretations
+        run = manager.get(guild.id) if manager is not None else None
+        rooms = {} if run is None else {str(member): room
+                                        for member, room in run.link_rooms().items() if room}
+        await interaction.response.send_message(json.dumps(rooms), ephemeral=True)
 
     async def flush(self) -> None:
         log.info("flush hook hanging on purpose")

@@ -160,6 +160,11 @@ class BotProcess:
                    if line.startswith("VmRSS:"))
         return kib / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far, user and system."""
+        assert self._proc is not None
+        return cpu_seconds_of(self._proc.pid)
+
     def send(self, sig: signal.Signals) -> None:
         assert self._proc is not None
         self._proc.send_signal(sig)
@@ -183,6 +188,13 @@ class BotProcess:
         if self._proc.poll() is not None:
             raise RuntimeError(f"bot exited with {self._proc.returncode}; log:\n"
                                f"{self.log()[-4000:]}")
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """CPU time process ``pid`` has used so far, user and system (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

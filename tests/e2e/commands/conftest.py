@@ -127,12 +127,14 @@ class Interpret:
         return write_wav(self.tmp_path / f"{name}-{freq:.0f}-{seconds}.wav", freq, seconds)
 
     def bursts(self, name: str, freq: float, *, count: int, burst_s: float = 0.5,
-               gap_s: float = 0.8) -> Path:
-        """A WAV of ``count`` tone bursts separated by silence: one segment each."""
+               gap_s: float = 0.8, lead_s: float = 0.0) -> Path:
+        """A WAV of ``count`` tone bursts separated by silence: one segment each
+        (after ``lead_s`` of silence)."""
         burst = tone(freq, burst_s, amplitude=0.3)
         gap = np.zeros(round(gap_s * 48_000), dtype=np.int16)
-        mono = np.concatenate([np.concatenate([burst, gap]) for _ in range(count)])
-        path = self.tmp_path / f"{name}-bursts-{freq:.0f}-{count}.wav"
+        lead = np.zeros(round(lead_s * 48_000), dtype=np.int16)
+        mono = np.concatenate([lead, *(np.concatenate([burst, gap]) for _ in range(count))])
+        path = self.tmp_path / f"{name}-bursts-{freq:.0f}-{count}-{lead_s:g}.wav"
         with wave.open(str(path), "wb") as wav:
             wav.setnchannels(2)
             wav.setsampwidth(2)
