@@ -36,6 +36,13 @@ class LinkSnapshot:
     failures: int
     """Sessions that failed or ended before they were healthy."""
     transcripts: int
+    captions: tuple[str, ...] = ()
+    """Caption languages it has a text-only session for (open or opening)."""
+
+    @property
+    def sessions(self) -> int:
+        """Pinch sessions of this speaker: the interpreted one and one per caption."""
+        return 1 + len(self.captions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class RunSnapshot:
     """Frames the router did not forward, by reason (excluded, silence, link_cap...)."""
     playback_inputs: int
     """Playback inputs attached to the mixer (one per live link)."""
+    caption_languages: tuple[str, ...] = ()
+    """The caption languages served now (each a text-only session per speaker)."""
 
     @property
     def minutes(self) -> float:
@@ -70,6 +79,7 @@ class RunSnapshot:
 def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnapshot:
     """The run as it is now."""
     now = time.monotonic() if now is None else now
+    captions = run.caption_links()
     links = tuple(
         LinkSnapshot(
             member_id=None if key == MIXED_LINK else key,
@@ -82,6 +92,7 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
             frames_published=link.stats.frames_published,
             failures=link.stats.failures,
             transcripts=link.stats.transcripts,
+            captions=tuple(captions.get(key, {})),
         )
         for key, link in sorted(run.interpreter_links().items())
     )
@@ -103,4 +114,5 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
         forwarded_frames=router.forwarded_frames if router is not None else 0,
         dropped_frames=MappingProxyType(dict(router.dropped) if router is not None else {}),
         playback_inputs=len(playback.inputs) if playback is not None else 0,
+        caption_languages=run.caption_languages,
     )

@@ -24,6 +24,9 @@ class StoredSegment:
     ended_at: datetime
     original: str
     translation: str | None
+    caption_language: str | None = None
+    """Posted in the run's caption thread of this language (``target_language`` then
+    is the same); ``None``: in the run's own thread."""
 
     def __post_init__(self) -> None:
         for name in ("started_at", "ended_at"):

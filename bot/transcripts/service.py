@@ -1,4 +1,5 @@
-"""The bot's transcript service: one :class:`TranscriptWriter` per run, keyed by its id.
+"""The bot's transcript service: one :class:`TranscriptWriter` per run and language,
+keyed by the run's id.
 
 Owned by the bot (created in ``setup_hook``, closed in ``close`` after the runs
 stopped and before the bot leaves Discord). Whoever starts a run (the
@@ -12,9 +13,15 @@ or a stopped run's late status, can never touch another run's writer.
 :meth:`finish` does the same on demand (the stop command awaits it, so the
 posts are in the thread when it answers).
 
+A run's caption languages (transcripts carrying ``caption_language``) each get a
+writer and thread of their own (``Voice · Français · 2026-12-07``), opened on the
+first transcript of that language and closed with the run's own: the same
+guarantees (order, pairing, attribution, escaping, rate limits, live captions,
+storing: segments carry their caption language) in every language.
+
 A run that restarts in the same voice channel, transcript channel and
 languages within ten minutes posts into the previous thread
-(:class:`~bot.transcripts.threads.ThreadRegistry`).
+(:class:`~bot.transcripts.threads.ThreadRegistry`), caption threads too.
 """
 
 from __future__ import annotations
@@ -34,7 +41,13 @@ from bot.observability.logs import new_run_id
 from bot.transcripts.poster import Poster
 from bot.transcripts.records import SegmentSink
 from bot.transcripts.speakers import SpeakerDirectory
-from bot.transcripts.threads import ThreadKeeper, ThreadKey, ThreadRegistry, thread_name
+from bot.transcripts.threads import (
+    ThreadKeeper,
+    ThreadKey,
+    ThreadRegistry,
+    caption_thread_name,
+    thread_name,
+)
 from bot.transcripts.writer import PostObserver, RunContext, TranscriptWriter, WriterConfig
 
 log = logging.getLogger(__name__)
@@ -71,6 +84,20 @@ class TranscriptRun:
         return self.voice_channel.guild.id
 
 
+@dataclass(eq=False)
+class _RunWriters:
+    """One run's writers: its own thread's, and one per caption language."""
+
+    run: TranscriptRun
+    primary: TranscriptWriter
+    captions: dict[str, TranscriptWriter] = field(default_factory=dict)
+    starting: set[asyncio.Task[None]] = field(default_factory=set)
+    """Caption writers creating their thread."""
+
+    def all(self) -> list[TranscriptWriter]:
+        return [self.primary, *self.captions.values()]
+
+
 class TranscriptService:
     def __init__(
         self,
@@ -88,7 +115,7 @@ class TranscriptService:
         self._observer = observer
         self._clock = clock
         self._threads = ThreadRegistry()
-        self._writers: dict[str, tuple[TranscriptRun, TranscriptWriter]] = {}
+        self._writers: dict[str, _RunWriters] = {}
         self._run_starts: OrderedDict[str, datetime] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # run id → its flush
         self._closed = False
@@ -103,22 +130,35 @@ class TranscriptService:
             raise TranscriptsClosed("the transcript service is closed")
         if run.run_id in self._writers or run.run_id in self._finishing:
             raise ValueError(f"run {run.run_id} already has a transcript")
-        key = self._key(run)
+        writer = self._writer(run, None)
+        self._writers[run.run_id] = _RunWriters(run, writer)
+        self._run_starts[run.run_id] = run.started_at
+        while len(self._run_starts) > _RUNS_REMEMBERED:
+            self._run_starts.popitem(last=False)
+        await writer.start()
+        return writer
+
+    def _writer(self, run: TranscriptRun, caption: str | None) -> TranscriptWriter:
+        """The writer of ``run``'s own thread, or (``caption``) of one caption language."""
         day = run.started_at.date()
         voice_name = run.voice_channel.name
-        keeper = ThreadKeeper(
-            run.transcript_channel,
-            thread_name(voice_name, run.source_language, run.target_language, day,
-                        pair=run.pair),
-            continued_name=thread_name(voice_name, run.source_language, run.target_language,
-                                       day, continued=True, pair=run.pair),
-            reuse_id=self._threads.reusable(key, self._clock()),
-        )
-        writer = TranscriptWriter(
+        if caption is None:
+            name = thread_name(voice_name, run.source_language, run.target_language, day,
+                               pair=run.pair)
+            continued = thread_name(voice_name, run.source_language, run.target_language,
+                                    day, continued=True, pair=run.pair)
+        else:
+            name = caption_thread_name(voice_name, caption, day)
+            continued = caption_thread_name(voice_name, caption, day, continued=True)
+        keeper = ThreadKeeper(run.transcript_channel, name, continued_name=continued,
+                              reuse_id=self._threads.reusable(self._key(run, caption),
+                                                              self._clock()))
+        return TranscriptWriter(
             RunContext(guild_id=run.guild_id, voice_channel_id=run.voice_channel.id,
                        run_id=run.run_id, source_language=run.source_language,
-                       target_language=run.target_language, started_at=run.started_at,
-                       member_sources=dict(run.member_sources)),
+                       target_language=caption or run.target_language,
+                       started_at=run.started_at,
+                       member_sources=dict(run.member_sources), caption_language=caption),
             keeper,
             Poster(run.transcript_channel, use_webhooks=self.use_webhooks),
             SpeakerDirectory(run.voice_channel.guild),
@@ -127,11 +167,18 @@ class TranscriptService:
             config=_with_captions(self.config, run.live_captions),
             clock=self._clock,
         )
-        self._writers[run.run_id] = (run, writer)
-        self._run_starts[run.run_id] = run.started_at
-        while len(self._run_starts) > _RUNS_REMEMBERED:
-            self._run_starts.popitem(last=False)
-        await writer.start()
+
+    def _caption_writer(self, entry: _RunWriters, language: str) -> TranscriptWriter:
+        """The run's writer for ``language``, opened (its thread created in the
+        background: transcripts wait in it meanwhile) on its first transcript."""
+        writer = entry.captions.get(language)
+        if writer is None:
+            writer = entry.captions[language] = self._writer(entry.run, language)
+            task = asyncio.get_running_loop().create_task(
+                writer.start(), name=f"transcripts:open:{entry.run.run_id}:{language}")
+            entry.starting.add(task)
+            task.add_done_callback(entry.starting.discard)
+            log.info("run %s: caption thread for %s opened", entry.run.run_id, language)
         return writer
 
     async def finish(self, run_id: str) -> None:
@@ -141,7 +188,7 @@ class TranscriptService:
         if entry is not None:
             # The flush outlives a cancelled caller (an event handler, a command that timed
             # out) and aclose() waits for it, so shutting down never cuts a flush short.
-            task = asyncio.create_task(self._finish(*entry),
+            task = asyncio.create_task(self._finish(entry),
                                        name=f"transcripts:finish:{run_id}")
             self._finishing[run_id] = task
             task.add_done_callback(lambda t: self._finished(run_id, t))
@@ -149,13 +196,17 @@ class TranscriptService:
         if task_or_none is not None:
             await asyncio.shield(task_or_none)
 
-    async def _finish(self, run: TranscriptRun, writer: TranscriptWriter) -> None:
-        try:
-            await writer.aclose()
-        finally:
+    async def _finish(self, entry: _RunWriters) -> None:
+        # A thread being created is waited for (bounded by the writer's start timeout).
+        await asyncio.gather(*list(entry.starting), return_exceptions=True)
+        languages: list[str | None] = [None, *entry.captions]
+        await asyncio.gather(*(writer.aclose() for writer in entry.all()),
+                             return_exceptions=True)
+        for language, writer in zip(languages, entry.all(), strict=True):
             thread = writer.keeper.thread
             if thread is not None:
-                self._threads.remember(self._key(run), thread.id, self._clock())
+                self._threads.remember(self._key(entry.run, language), thread.id,
+                                       self._clock())
 
     def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._finishing.get(run_id) is task:
@@ -174,39 +225,48 @@ class TranscriptService:
         if entry is None:
             self.unrouted += 1
             return
-        entry[1].push(transcript)
+        language = transcript.caption_language
+        writer = entry.primary if language is None else self._caption_writer(entry, language)
+        writer.push(transcript)
 
     async def on_status(self, status: RunStatus) -> None:
         if status.state is RunState.STOPPED:
             await self.finish(status.run_id)
 
     def thread_deleted(self, thread_id: int) -> None:
-        for _, writer in self._writers.values():
-            writer.thread_deleted(thread_id)
+        for entry in self._writers.values():
+            for writer in entry.all():
+                writer.thread_deleted(thread_id)
 
     # -- lookups -------------------------------------------------------------------------
 
-    def writer(self, run_id: str) -> TranscriptWriter | None:
+    def writer(self, run_id: str, caption_language: str | None = None
+               ) -> TranscriptWriter | None:
+        """The run's writer of its own thread, or of one caption language's."""
         entry = self._writers.get(run_id)
-        return None if entry is None else entry[1]
+        if entry is None:
+            return None
+        return entry.primary if caption_language is None else entry.captions.get(
+            caption_language)
 
     def open_runs(self) -> frozenset[str]:
         """Ids of the runs with a writer open or still flushing."""
         return frozenset(self._writers) | frozenset(self._finishing)
 
     def current_run(self, guild_id: int) -> TranscriptRun | None:
-        for run, _ in self._writers.values():
-            if run.guild_id == guild_id:
-                return run
+        for entry in self._writers.values():
+            if entry.run.guild_id == guild_id:
+                return entry.run
         return None
 
     def run_started_at(self, run_id: str) -> datetime | None:
         return self._run_starts.get(run_id)
 
     @staticmethod
-    def _key(run: TranscriptRun) -> ThreadKey:
+    def _key(run: TranscriptRun, caption: str | None = None) -> ThreadKey:
         return ThreadKey(run.guild_id, run.voice_channel.id, run.transcript_channel.id,
-                         run.source_language, run.target_language, run.pair)
+                         run.source_language, caption or run.target_language, run.pair,
+                         caption=caption is not None)
 
 
 def _with_captions(config: WriterConfig, live_captions: bool) -> WriterConfig:

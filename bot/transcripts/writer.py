@@ -99,6 +99,9 @@ class RunContext:
     target_language: str
     started_at: datetime
     member_sources: Mapping[int, str] = field(default_factory=dict)
+    caption_language: str | None = None
+    """A caption language's writer (``target_language`` is that language); ``None``:
+    the run's own thread."""
 
     def source_of(self, member_id: int | None) -> str:
         if member_id is None:
@@ -509,7 +512,8 @@ class TranscriptWriter:
             target_language=direction.target if direction is not None else run.target_language,
             started_at=datetime.fromtimestamp(utterance.started_at, UTC),
             ended_at=datetime.fromtimestamp(utterance.ended_at, UTC),
-            original=utterance.original, translation=utterance.translation)
+            original=utterance.original, translation=utterance.translation,
+            caption_language=run.caption_language)
         self.storer.put(segment)
 
     # -- closing -----------------------------------------------------------------------
