@@ -508,7 +508,7 @@ class RunService:
             report_channel_id=run.report_channel_id,
             duration_s=self.running_s(run), speakers=len(run.speakers),
             segments=run.segments, languages=tuple(run.languages), reason=reason,
-            segments_by_language=tuple(run.segments_by_language.items()))
+            segments_by_language=_by_language(run))
         log.info("run %s ended (%s): %d segments from %d speakers in %.0f s", run.run_id,
                  reason, summary.segments, summary.speakers, summary.duration_s)
         self._emit(self._on_ended, summary)
@@ -542,6 +542,14 @@ class RunService:
             outlet(item)
         except Exception:
             log.exception("run event outlet failed")
+
+
+def _by_language(run: Run) -> tuple[tuple[str, int], ...]:
+    """Segments per language: the run's own thread's languages, then the captions'."""
+    own = [code for code in (run.config.target_language, run.config.source_language)
+           if code in run.segments_by_language]
+    rest = sorted(code for code in run.segments_by_language if code not in own)
+    return tuple((code, run.segments_by_language[code]) for code in (*own, *rest))
 
 
 def refusal(exc: BaseException, channel: discord.VoiceChannel) -> UserError:

@@ -71,7 +71,7 @@ async def transcript_file(store: SegmentSource, service: TranscriptService,
         if not segments:
             raise TranscriptCommandError("Nothing was transcribed in that run's own thread.")
     else:
-        languages = list(dict.fromkeys(seg.target_language for seg in segments))
+        languages = sorted({seg.target_language for seg in segments})
         segments = [seg for seg in segments if seg.target_language == language]
         if not segments:
             shown = ", ".join(f"{SUPPORTED.get(c, c)} ({c})" for c in languages)
