@@ -98,7 +98,7 @@ from bot.interpretation.router import (
     SpeakerRouter,
 )
 from bot.interpretation.transport import Transport
-from bot.languages import normalize_language, primary_language
+from bot.languages import native_name, normalize_language, primary_language
 from bot.pinch import (
     VOICE_TYPES,
     AuthenticationError,
@@ -685,8 +685,10 @@ class ChannelInterpretation:
                     "retried" if retryable else "no retry", reason)
         if count == 1:
             member = None if entry.key == MIXED_LINK else entry.key
+            why = error.user_message if isinstance(error, PinchError) else reason
             notice = None if retryable else (
-                f"Captions in {language} could not be opened: {reason}.")
+                f"Captions in {native_name(language)} ({language}) could not be opened: "
+                f"{why.rstrip('.')}.")
             self._emit(RunStatus(self.channel_id, self.state,
                                  f"caption {language} failed: {reason}", member_id=member,
                                  notice=notice))

@@ -127,10 +127,13 @@ def consent_notice(active: Run) -> str:
     target = language(active.config.target_language)
     where = (f"and posted as text in <#{active.transcript_channel_id}>"
              if active.post_transcripts else "and not stored as text")
+    captions = (" (and into the caption languages members here read, each in a thread of "
+                "its own)" if active.post_transcripts and active.config.max_caption_languages
+                else "")
     return (
         "🔴 **Live interpretation is on in this channel.** What you say here is sent to "
-        f"Pinch (startpinch.com) to be translated into {target}; the translation is "
-        f"played here {where}. "
+        f"Pinch (startpinch.com) to be translated into {target}{captions}; the "
+        f"translation is played here {where}. "
         "To keep your voice out of it, use `/interpret me opt_out:True`: your audio then "
         "never leaves the bot."
     )

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.service.captions import DEFAULT_GRACE_S
+from bot.transcripts.text import escape
 from tests.e2e.commands.conftest import Interpret
 from tests.e2e.conftest import ALICE_HZ
 from tests.fakes.discord import FakeDiscord, Message
@@ -270,3 +271,53 @@ async def test_forget_deletes_the_members_segments_in_every_language(
     assert await interpret.answer(record) == (
         "Deleted 3 stored transcript segments of yours in this server.")
     assert await interpret.bot.services.store.count_segments(interpret.fake.guild.id) == 0
+
+
+async def test_pair_mode_keeps_its_two_directions_and_adds_the_caption_languages(
+    interpret: Interpret,
+) -> None:
+    await interpret.invoke("me", user="bob", captions="fr")
+    await interpret.join("admin", "alice", "bob")
+    await interpret.start(target="es", source="en", mode="pair")
+    await interpret.speak("alice", ALICE_HZ, 0.8)
+
+    await eventually(lambda: "\n> " in "".join(c for _, c in said(
+        interpret, thread_named(interpret, "Français"))), 30)
+    [(speaker, french)] = said(interpret, thread_named(interpret, "Français"))
+    tag = escape("(en-US → fr-FR)")  # each post shows its direction, as in pair mode
+    assert (speaker, french) == ("Alice", f"{tag} {FRENCH[0][0]}\n> {FRENCH[0][1]}")
+    await eventually(lambda: said(interpret, thread_named(interpret, "en-US ↔ es-ES")), 15)
+    assert sorted(s.request.target_language for s in interpret.sessions()) == ["es-ES", "fr-FR"]
+
+
+async def test_a_channels_configured_languages_are_captioned_with_nobody_asking(
+    interpret: Interpret,
+) -> None:
+    await interpret.invoke("config", channel=interpret.fake.voice_channel,
+                           caption_languages="de")
+    await interpret.join("admin", "alice")
+    await interpret.start(target="es")
+    await interpret.speak("alice", ALICE_HZ, 0.8)
+
+    await eventually(lambda: said(interpret, thread_named(interpret, "Deutsch"))
+                     == [post("Alice", GERMAN[0])], 30)
+
+
+@pytest.mark.parametrize("pinch_transport_setting", TRANSPORTS)
+async def test_a_caption_language_the_service_refuses_is_told_once_and_spares_the_run(
+    interpret: Interpret, pinch_transport_setting: str,
+) -> None:
+    interpret.simulator.languages = interpret.simulator.languages - {"it-IT"}
+    await interpret.invoke("me", user="bob", captions="it")
+    await interpret.join("admin", "alice", "bob")
+    await interpret.start(target="es")
+
+    await interpret.fake.speak("alice", interpret.bursts("alice", ALICE_HZ, count=2))
+
+    spanish = thread_named(interpret, "en-US → es-ES")
+    await eventually(lambda: said(interpret, spanish) == [post("Alice", line)
+                                                          for line in SPANISH], 30)
+    notices = [m.content for m in interpret.bot_messages() if "Captions in" in m.content]
+    assert notices == ["⚠️ Captions in Italiano (it-IT) could not be opened: That language "
+                       "is not supported by the translation service."]
+    assert thread_named(interpret, "Italiano") is None
