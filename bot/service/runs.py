@@ -114,8 +114,8 @@ class RunSummary:
     """The configured source and target, then any other language Pinch detected."""
     reason: str
     segments_by_language: tuple[tuple[str, int], ...] = ()
-    """Segments per language translated into (the run's thread's, then each caption
-    thread's), in the order first seen."""
+    """Segments per language translated into: the run's own thread's languages, then
+    each caption thread's, by code."""
 
 
 @dataclass(frozen=True, slots=True)
