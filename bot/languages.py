@@ -60,6 +60,55 @@ SUPPORTED: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
+#: Each supported language in itself, as its readers name it (caption thread names).
+#: The region is named only where the table has several regions of the language and
+#: this one is not the default (``fr-FR`` is "Français", ``fr-CA`` "Français (Canada)").
+NATIVE_NAMES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "ar-SA": "العربية",
+        "bg-BG": "Български",
+        "ca-ES": "Català",
+        "cs-CZ": "Čeština",
+        "da-DK": "Dansk",
+        "de-DE": "Deutsch",
+        "el-GR": "Ελληνικά",
+        "en-AU": "English (Australia)",
+        "en-GB": "English (UK)",
+        "en-IN": "English (India)",
+        "en-US": "English",
+        "es-ES": "Español",
+        "es-MX": "Español (México)",
+        "es-US": "Español (EE. UU.)",
+        "fi-FI": "Suomi",
+        "fr-CA": "Français (Canada)",
+        "fr-FR": "Français",
+        "he-IL": "עברית",
+        "hi-IN": "हिन्दी",
+        "hr-HR": "Hrvatski",
+        "hu-HU": "Magyar",
+        "id-ID": "Bahasa Indonesia",
+        "it-IT": "Italiano",
+        "ja-JP": "日本語",
+        "ko-KR": "한국어",
+        "ms-MY": "Bahasa Melayu",
+        "nb-NO": "Norsk bokmål",
+        "nl-NL": "Nederlands",
+        "pl-PL": "Polski",
+        "pt-BR": "Português",
+        "pt-PT": "Português (Portugal)",
+        "ro-RO": "Română",
+        "ru-RU": "Русский",
+        "sk-SK": "Slovenčina",
+        "sv-SE": "Svenska",
+        "th-TH": "ไทย",
+        "tr-TR": "Türkçe",
+        "uk-UA": "Українська",
+        "vi-VN": "Tiếng Việt",
+        "zh-CN": "中文（简体）",
+        "zh-TW": "中文（繁體）",
+    }
+)
+
 # The region a bare language code means. Chosen as the variant with the most
 # speakers, except where the API reference's own examples fix it (en-US, es-ES).
 DEFAULT_REGION: Final[Mapping[str, str]] = MappingProxyType(
@@ -160,6 +209,11 @@ def suggest(prefix: str, limit: int = 25) -> list[tuple[str, str]]:
 def language_name(code: str) -> str:
     """The English name of a supported code (after normalisation)."""
     return SUPPORTED[normalize_language(code)]
+
+
+def native_name(code: str) -> str:
+    """The language of a supported code in itself: ``fr-FR`` → ``Français``."""
+    return NATIVE_NAMES[normalize_language(code)]
 
 
 def primary_language(code: str) -> str:

@@ -4,7 +4,8 @@ Every event names its run (``run_id``, minted once when the start was accepted) 
 well as its channel, so nothing downstream keys a run's state by a channel that
 may already hold the next run:
 
-- :class:`AttributedTranscript`: a transcript event with its member and utterance;
+- :class:`AttributedTranscript`: a transcript event with its member and utterance (and
+  its caption language, when it comes from a text-only caption session);
 - :class:`RunStatus`: the run's state, a link's state, a notice for the channel, a
   pair-mode decision;
 - :class:`MemberPreference` (through a :class:`PreferenceLookup`): what a member
@@ -30,6 +31,9 @@ class MemberPreference:
     opted_out: bool = False
     source_language: str | None = None
     voice_type: str | None = None
+    caption_language: str | None = None
+    """The language they read: the run serves it as a caption language while they are
+    in its voice channel (``None``: no captions of their own)."""
 
 
 class PreferenceLookup(Protocol):
@@ -55,6 +59,9 @@ class AttributedTranscript:
     member); ``None`` otherwise (the run's own source and target)."""
     run_id: str = ""
     """The run it belongs to (the id minted when ``start`` was accepted)."""
+    caption_language: str | None = None
+    """From a text-only caption session into this language (its own thread);
+    ``None``: from the member's interpreted session (the run's thread)."""
 
 
 class RunState(enum.Enum):

@@ -350,7 +350,9 @@ class LiveKitConnection:
         self._translated = publication
         self._update()
         if not self._options.audio_output:
-            return  # text only: the interpreter is there; its speech is not wanted
+            # Text only: the interpreter is there; its speech is not wanted, nor decoded.
+            publication.set_subscribed(False)
+            return
         self._playing_track = track.sid
         self._player = asyncio.current_task()
         capacity = max(1, self._config.playback_queue_ms // FRAME_MS)

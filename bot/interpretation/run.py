@@ -38,10 +38,20 @@ so their first words are interpreted again, the right way round. The decision
 goes out as a :class:`RunStatus` with ``pair`` set (and a ``notice`` when the
 member speaks neither language of the pair).
 
+Caption languages (``RunConfig.caption_languages``, then
+:meth:`ChannelInterpretation.set_caption_languages`, which the run service calls as
+members come and go): every speaker's link gets, besides its interpreted session, one
+text-only session per caption language (``audio_output`` off: no speech synthesised,
+nothing played), fed the same speech. Their transcripts carry the caption language and
+go to that language's thread. A speaker never has more than
+``1 + max_caption_languages`` sessions; a caption language in the speaker's own
+language gets no session for them (their words are the original). A caption session
+that fails is retried after the router's backoff without touching the interpreted one.
+
 Utterance numbers are per member and never reused within a run: each new link
-of a member counts on from its own base (:data:`_UTTERANCE_STRIDE`), so the
-transcript writer can never pair a translation from one of a member's sessions
-with an original from an earlier one.
+of a member (and each new caption session of theirs, per language) counts on from its
+own base (:data:`_UTTERANCE_STRIDE`), so the transcript writer can never pair a
+translation from one of a member's sessions with an original from an earlier one.
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ import collections
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,7 +99,7 @@ from bot.interpretation.router import (
     SpeakerRouter,
 )
 from bot.interpretation.transport import Transport
-from bot.languages import normalize_language
+from bot.languages import native_name, normalize_language, primary_language
 from bot.pinch import (
     VOICE_TYPES,
     AuthenticationError,
@@ -116,6 +126,8 @@ BEHIND_NOTICE = ("Interpretation is running behind: to keep the translation clos
 _UTTERANCES_REMEMBERED = 256
 _UTTERANCE_STRIDE = 1_000_000
 """Utterance numbers of a member's n-th link start at n × this (no link says a million)."""
+MAX_CAPTION_LANGUAGES = 10
+"""The most caption languages a run may be configured with (each a session per speaker)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +158,11 @@ class RunConfig:
     into the other one (per-speaker routing only; see :mod:`~bot.interpretation.pair_mode`).
     With mixed routing, construction raises
     :class:`~bot.interpretation.pair_mode.PairModeError` (its message is for the user)."""
+    caption_languages: tuple[str, ...] = ()
+    """Caption languages served from the start (a text-only session per speaker each)."""
+    max_caption_languages: int = 3
+    """Caption languages served at most at once: a speaker never has more than
+    ``1 + max_caption_languages`` sessions (0 to :data:`MAX_CAPTION_LANGUAGES`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "context", clean_context(self.context))
@@ -164,6 +181,13 @@ class RunConfig:
                        mixed=self.router.mode is RoutingMode.MIXED)
             if self.pair.replay_ms > self.link.uplink_queue_ms:
                 raise ValueError("pair.replay_ms must fit the link's uplink queue")
+        if not 0 <= self.max_caption_languages <= MAX_CAPTION_LANGUAGES:
+            raise ValueError(f"max_caption_languages must be between 0 and "
+                             f"{MAX_CAPTION_LANGUAGES}")
+        captions = tuple(dict.fromkeys(normalize_language(c) for c in self.caption_languages))
+        if len(captions) > self.max_caption_languages:
+            raise ValueError("more caption languages than max_caption_languages")
+        object.__setattr__(self, "caption_languages", captions)
 
 
 def _discard_audio(pcm: bytes) -> None:
@@ -174,9 +198,27 @@ MemberSettingsOutcome = Literal["updated", "reopened", "no_link"]
 """What :meth:`ChannelInterpretation.apply_member_settings` did."""
 
 
+def _no_caption(caption: _CaptionLink) -> None:
+    """Until the run wires a link: nothing to start."""
+
+
+def _nothing() -> None:
+    """Until the run wires a link: nothing to open."""
+
+
+class _CaptionLink:
+    """A text-only session of one member's speech into one caption language."""
+
+    def __init__(self, language: str, number_base: int) -> None:
+        self.language = language
+        self.number_base = number_base
+        self.link: InterpreterLink  # set by the run right after construction
+
+
 class _PlaybackLink:
     """A router link: one InterpreterLink plus the playback input it feeds, its
-    direction, and (pair mode, while undecided) a recording of what it was given."""
+    direction, (pair mode, while undecided) a recording of what it was given, and the
+    member's text-only caption sessions, which hear the same speech."""
 
     def __init__(self, key: int, playback: PlaybackInput, direction: Direction,
                  number_base: int, recording: SpeechRecording | None) -> None:
@@ -188,25 +230,61 @@ class _PlaybackLink:
         self.superseded = False
         """Pair mode: replaced by a link in the right direction; nothing more from it."""
         self.link: InterpreterLink  # set by the run right after construction
+        self.captions: dict[str, _CaptionLink] = {}
+        """Caption language → its session (opened, or opening)."""
+        self.caption_failures: dict[str, tuple[int, float | None]] = {}
+        """Caption language → (failed starts, monotonic time a retry is due; ``None``:
+        not until the caption languages change)."""
+        self.retry_due: float | None = None
+        """The earliest caption retry due (checked as frames come in)."""
+        self.started = False
+        self.closed = False
+        self.tasks: set[asyncio.Task[None]] = set()
+        """Caption sessions starting or closing."""
+        self.start_caption: Callable[[_CaptionLink], None] = _no_caption
+        self.resync: Callable[[], None] = _nothing
+        """Set by the run: start a caption session; open the captions now due."""
 
     def push_frame(self, pcm_48k_stereo: bytes) -> None:
         if self.recording is not None:
             self.recording.frame(pcm_48k_stereo)
         self.link.push_frame(pcm_48k_stereo)
+        for caption in self.captions.values():
+            caption.link.push_frame(pcm_48k_stereo)
+        if self.retry_due is not None and time.monotonic() >= self.retry_due:
+            self.retry_due = None
+            self.resync()
 
     def end_of_speech(self, pad_ms: float = 0.0) -> None:
         if self.recording is not None:
             self.recording.end(pad_ms)
         self.link.end_of_speech(pad_ms)
+        for caption in self.captions.values():
+            caption.link.end_of_speech(pad_ms)
+
+    def spawn(self, work: Any, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def start(self) -> None:
+        self.started = True
+        for caption in self.captions.values():
+            self.start_caption(caption)  # in the background: never fails the link
         await self.link.start()
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
-        await self.link.drain(timeout)
+        await asyncio.gather(self.link.drain(timeout),
+                             *(c.link.drain(timeout) for c in self.captions.values()),
+                             return_exceptions=True)
 
     async def aclose(self) -> None:
+        self.closed = True
+        captions, self.captions = list(self.captions.values()), {}
         try:
+            # Closing ones finish their close; starting ones are closed with the others.
+            await asyncio.gather(*list(self.tasks), *(c.link.aclose() for c in captions),
+                                 return_exceptions=True)
             await self.link.aclose()
         finally:
             self.playback.close()
@@ -258,6 +336,8 @@ class ChannelInterpretation:
         self._pair = (PairDirections(config.source_language, config.target_language)
                       if config.pair is not None else None)
         self._links_made: collections.Counter[int] = collections.Counter()
+        self._captions_made: collections.Counter[tuple[int, str]] = collections.Counter()
+        self._caption_languages = config.caption_languages
         self.superseded_events = 0
         """Pair mode: transcripts dropped from links replaced by a reversed one."""
         # (link name, utterance) → member, decided once from the original's end time.
@@ -279,6 +359,41 @@ class ChannelInterpretation:
             return {}
         return {key: link.link for key, link in self._router.links.items()
                 if isinstance(link, _PlaybackLink)}
+
+    def caption_links(self) -> dict[int, dict[str, InterpreterLink]]:
+        """Router key → caption language → its text-only session (open or opening)."""
+        if self._router is None:
+            return {}
+        return {key: {lang: c.link for lang, c in link.captions.items()}
+                for key, link in self._router.links.items() if isinstance(link, _PlaybackLink)}
+
+    @property
+    def caption_languages(self) -> tuple[str, ...]:
+        """The caption languages served now (each a text-only session per speaker)."""
+        return self._caption_languages
+
+    def set_caption_languages(self, languages: Iterable[str]) -> None:
+        """Serve these caption languages from now on: every live speaker's sessions into
+        a language no longer served are drained and closed, new ones are opened (and
+        every speaker's next link has them). At most ``max_caption_languages`` are
+        taken, in the order given."""
+        wanted = tuple(dict.fromkeys(normalize_language(c) for c in languages))
+        cap = self.config.max_caption_languages
+        if len(wanted) > cap:
+            log.warning("channel %d: %d caption languages asked, %d served (the cap)",
+                        self.channel_id, len(wanted), cap)
+            wanted = wanted[:cap]
+        if wanted == self._caption_languages:
+            return
+        self._caption_languages = wanted
+        log.info("channel %d: caption languages now %s", self.channel_id,
+                 ", ".join(wanted) or "none")
+        if self._router is None or self.state is RunState.STOPPED:
+            return
+        for entry in self._router.links.values():
+            if isinstance(entry, _PlaybackLink):
+                entry.caption_failures.clear()  # a new set of languages: try again
+                self._sync_captions(entry)
 
     def playback_stats(self) -> PlaybackStats | None:
         """The playback mixer's counters and open inputs (one per live link)."""
@@ -376,10 +491,15 @@ class ChannelInterpretation:
             return "no_link"
         pref = self._preferences(member_id)
         if self._pair is None and not pref.opted_out:
-            options = self._session_options(pref, Direction(
-                pref.source_language or self.config.source_language,
-                self.config.target_language))
-            if await entry.link.update_options(options):
+            direction = Direction(pref.source_language or self.config.source_language,
+                                  self.config.target_language)
+            options = self._session_options(pref, direction)
+            if await entry.link.update_options(options) and all([
+                    await c.link.update_options(dataclasses.replace(
+                        options, target_language=c.language, audio_output=False))
+                    for c in list(entry.captions.values())]):
+                entry.direction = direction
+                self._sync_captions(entry)  # their language may now be a caption's
                 log.info("channel %d: member %d's new settings applied in place",
                          self.channel_id, member_id)
                 return "updated"
@@ -470,7 +590,143 @@ class ChannelInterpretation:
             config=self.config.link,
             on_behind=lambda: self._link_behind(key),
         )
+        wrapper.start_caption = lambda caption: self._start_caption(wrapper, caption)
+        wrapper.resync = lambda: self._sync_captions(wrapper)
+        self._sync_captions(wrapper)
         return wrapper
+
+    # -- caption sessions ----------------------------------------------------------
+
+    def _caption_targets(self, entry: _PlaybackLink) -> list[str]:
+        """The caption languages ``entry``'s member gets a session for: not the language
+        their link interprets into, nor their own (their words are the original)."""
+        spoken = primary_language(entry.direction.source)
+        return [lang for lang in self._caption_languages
+                if lang != entry.direction.target and primary_language(lang) != spoken]
+
+    def _sync_captions(self, entry: _PlaybackLink) -> None:
+        """Open and close ``entry``'s caption sessions to match the languages served."""
+        if entry.closed or entry.superseded or self._stopping.locked() or \
+                self.state is RunState.STOPPED:
+            return
+        wanted = self._caption_targets(entry)
+        for language in [lang for lang in entry.captions if lang not in wanted]:
+            caption = entry.captions.pop(language)
+            # What was said is still captioned, then the session ends.
+            entry.spawn(self._close_caption(caption), f"run:{self.channel_id}:caption-close")
+        now = time.monotonic()
+        for language in wanted:
+            if language in entry.captions:
+                continue
+            failures = entry.caption_failures.get(language)
+            if failures is not None:
+                retry_at = failures[1]
+                if retry_at is None:
+                    continue
+                if now < retry_at:
+                    entry.retry_due = min(entry.retry_due or retry_at, retry_at)
+                    continue
+            caption = self._make_caption(entry, language)
+            entry.captions[language] = caption
+            if entry.started:
+                self._start_caption(entry, caption)
+
+    def _make_caption(self, entry: _PlaybackLink, language: str) -> _CaptionLink:
+        key = entry.key
+        made = self._captions_made[(key, language)]
+        self._captions_made[(key, language)] += 1
+        caption = _CaptionLink(language, made * _UTTERANCE_STRIDE)
+        base = "mixed" if key == MIXED_LINK else f"member-{key}"
+        name = f"{base}-{language}"
+        options = dataclasses.replace(
+            self._session_options(self._preferences(key) if key != MIXED_LINK
+                                  else MemberPreference(), entry.direction),
+            target_language=language, audio_output=False)
+        caption.link = InterpreterLink(
+            name, self._transport, options,
+            on_transcript=lambda event, utterance: self._caption_transcript(
+                entry, caption, name, event, utterance),
+            on_audio=_discard_audio,
+            on_status=lambda status: self._caption_status(entry, caption, status),
+            config=self.config.link,
+        )
+        return caption
+
+    def _start_caption(self, entry: _PlaybackLink, caption: _CaptionLink) -> None:
+        entry.spawn(self._run_caption_start(entry, caption),
+                    f"run:{self.channel_id}:caption-start")
+
+    async def _run_caption_start(self, entry: _PlaybackLink, caption: _CaptionLink) -> None:
+        try:
+            await caption.link.start()
+        except Exception as exc:
+            self._caption_failed(entry, caption, exc, retryable=getattr(exc, "retryable", True))
+        else:
+            entry.caption_failures.pop(caption.language, None)
+
+    async def _close_caption(self, caption: _CaptionLink) -> None:
+        try:
+            await caption.link.drain(self.config.drain_timeout_s)
+        finally:
+            await caption.link.aclose()
+
+    def _caption_failed(self, entry: _PlaybackLink, caption: _CaptionLink,
+                        error: BaseException, *, retryable: bool) -> None:
+        """A caption session failed to start (or for good): the member's interpreted
+        session goes on; this language is retried after the router's backoff, or (a
+        failure retrying cannot fix) not until the caption languages change."""
+        language = caption.language
+        if entry.captions.get(language) is caption:
+            del entry.captions[language]
+            entry.spawn(caption.link.aclose(), f"run:{self.channel_id}:caption-close")
+        if entry.closed or self._stopping.locked() or self.state is RunState.STOPPED:
+            return
+        count = entry.caption_failures.get(language, (0, None))[0] + 1
+        retry_at: float | None = None
+        if retryable:
+            retry_at = time.monotonic() + self.config.router.retry_delay(count)
+            entry.retry_due = min(entry.retry_due or retry_at, retry_at)
+        entry.caption_failures[language] = (count, retry_at)
+        reason = describe_failure(error)
+        log.warning("channel %d: caption session %s failed (attempt %d, %s): %s",
+                    self.channel_id, caption.link.name, count,
+                    "retried" if retryable else "no retry", reason)
+        if count == 1:
+            member = None if entry.key == MIXED_LINK else entry.key
+            why = error.user_message if isinstance(error, PinchError) else reason
+            notice = None if retryable else (
+                f"Captions in {native_name(language)} ({language}) could not be opened: "
+                f"{why.rstrip('.')}.")
+            self._emit(RunStatus(self.channel_id, self.state,
+                                 f"caption {language} failed: {reason}", member_id=member,
+                                 notice=notice))
+
+    def _caption_status(self, entry: _PlaybackLink, caption: _CaptionLink,
+                        status: LinkStatus) -> None:
+        if self._stopping.locked() or self.state is RunState.STOPPED:
+            return
+        if status.state is LinkState.FAILED and status.error is not None:
+            self._caption_failed(entry, caption, status.error, retryable=False)
+            return
+        if status.state in (LinkState.RECONNECTING, LinkState.ACTIVE):
+            self._emit(RunStatus(self.channel_id, self.state, status.reason, link=status,
+                                 member_id=None if entry.key == MIXED_LINK else entry.key))
+
+    def _caption_transcript(self, entry: _PlaybackLink, caption: _CaptionLink,
+                            link_name: str, event: TranscriptEvent, utterance: int) -> None:
+        if entry.superseded:
+            self.superseded_events += 1
+            return
+        number = caption.number_base + utterance
+        member = self._speaker_of(entry.key, link_name, event, number)
+        direction = (Direction(entry.direction.source, caption.language)
+                     if self._pair is not None else None)
+        try:
+            self._on_transcript(AttributedTranscript(
+                self.channel_id, member, event, link_name, number, direction, self.run_id,
+                caption_language=caption.language))
+        except Exception:
+            log.exception("transcript outlet failed")
 
     def _direction_for(self, key: int,
                        pref: MemberPreference) -> tuple[Direction, SpeechRecording | None]:

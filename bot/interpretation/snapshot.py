@@ -38,6 +38,13 @@ class LinkSnapshot:
     transcripts: int
     behind: bool = False
     """It dropped audio in the last few seconds to keep its delay within the bound."""
+    captions: tuple[str, ...] = ()
+    """Caption languages it has a text-only session for (open or opening)."""
+
+    @property
+    def sessions(self) -> int:
+        """Pinch sessions of this speaker: the interpreted one and one per caption."""
+        return 1 + len(self.captions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,8 @@ class RunSnapshot:
     """Frames the router did not forward, by reason (excluded, silence, link_cap...)."""
     playback_inputs: int
     """Playback inputs attached to the mixer (one per live link)."""
+    caption_languages: tuple[str, ...] = ()
+    """The caption languages served now (each a text-only session per speaker)."""
 
     @property
     def minutes(self) -> float:
@@ -72,6 +81,7 @@ class RunSnapshot:
 def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnapshot:
     """The run as it is now."""
     now = time.monotonic() if now is None else now
+    captions = run.caption_links()
     links = tuple(
         LinkSnapshot(
             member_id=None if key == MIXED_LINK else key,
@@ -85,6 +95,7 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
             failures=link.stats.failures,
             transcripts=link.stats.transcripts,
             behind=link.stats.behind.behind(now),
+            captions=tuple(captions.get(key, {})),
         )
         for key, link in sorted(run.interpreter_links().items())
     )
@@ -106,4 +117,5 @@ def snapshot(run: ChannelInterpretation, *, now: float | None = None) -> RunSnap
         forwarded_frames=router.forwarded_frames if router is not None else 0,
         dropped_frames=MappingProxyType(dict(router.dropped) if router is not None else {}),
         playback_inputs=len(playback.inputs) if playback is not None else 0,
+        caption_languages=run.caption_languages,
     )

@@ -1,4 +1,4 @@
-"""Members' own choices (language, voice, opt-out), readable without I/O.
+"""Members' own choices (language, voice, opt-out, caption language), readable without I/O.
 
 The engine asks for a member's preference on the audio path (every frame, to
 drop opted-out members), so it must never wait on the database. This class
@@ -102,7 +102,7 @@ class MemberPreferences:
 
     async def update(self, guild_id: int, member_id: int, *,
                      source_language: str | None = None, voice: str | None = None,
-                     opted_out: bool | None = None,
+                     opted_out: bool | None = None, caption_language: str | None = None,
                      clear: frozenset[str] = frozenset()) -> StoredPreference:
         """Change some of the member's choices (``clear`` names fields to unset)."""
         guild = self._use(guild_id)
@@ -115,7 +115,7 @@ class MemberPreferences:
                 # The store writes only the given fields, atomically.
                 new = await self._store.update_member_preference(
                     guild_id, member_id, source_language=source_language, voice=voice,
-                    opted_out=opted_out, clear=clear)
+                    opted_out=opted_out, caption_language=caption_language, clear=clear)
                 if new == StoredPreference():
                     view.pop(member_id, None)
                 else:
@@ -159,4 +159,5 @@ class MemberPreferences:
 def _engine(stored: StoredPreference) -> MemberPreference:
     return MemberPreference(opted_out=stored.opted_out,
                             source_language=stored.source_language,
-                            voice_type=stored.voice)
+                            voice_type=stored.voice,
+                            caption_language=stored.caption_language)

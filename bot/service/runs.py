@@ -29,8 +29,15 @@ Then the service watches the run:
   ``max_run_minutes``;
 - engine statuses (each naming its run) update the run's last error; the ones
   carrying a notice go to ``on_failure`` for the channel;
-- transcripts are counted (speakers, segments, detected languages) so that when
-  the run ends, for whatever reason, ``on_ended`` gets a :class:`RunSummary`.
+- transcripts are counted (speakers, segments, detected languages, segments per
+  thread language) so that when the run ends, for whatever reason, ``on_ended`` gets
+  a :class:`RunSummary`;
+- caption languages (:mod:`bot.service.captions`) follow who is in the voice channel:
+  at every watchdog tick (and at once when a member changes theirs) the members
+  present and their caption language, with the channel's configured list, decide the
+  languages served, with a grace period on the run's clock before one closes; the
+  engine is told the new set. A member asking for a language that would pass the cap,
+  or asking where captions are off, gets one sentence (:meth:`check_caption_request`).
 
 Every refusal of the engine (:mod:`bot.interpretation.errors`), a start during
 shutdown and discord.py's "already connected" become one :class:`UserError`
@@ -42,7 +49,9 @@ block. Every watchdog is cancelled and awaited by ``aclose``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import enum
 import logging
 import time
@@ -60,7 +69,12 @@ from bot.interpretation.errors import (
     StartCancelled,
     VoiceUnavailable,
 )
-from bot.interpretation.events import AttributedTranscript, RunState, RunStatus
+from bot.interpretation.events import (
+    AttributedTranscript,
+    PreferenceLookup,
+    RunState,
+    RunStatus,
+)
 from bot.interpretation.link import LinkState
 from bot.interpretation.manager import SessionManager
 from bot.interpretation.pair_mode import PairConfig, PairModeError
@@ -68,9 +82,11 @@ from bot.interpretation.router import RouterConfig, RoutingMode
 from bot.interpretation.run import ChannelInterpretation, RunConfig
 from bot.interpretation.snapshot import RunSnapshot, snapshot
 from bot.observability import logs
+from bot.service.captions import DEFAULT_GRACE_S, CaptionLanguages, CaptionPolicy
 from bot.service.errors import UserError
 from bot.service.preferences import MemberPreferences
 from bot.store import ConfigLayer, Effective, Store, resolve
+from bot.store.config import caption_language_list
 from bot.transcripts import TranscriptRun, TranscriptService
 from bot.transcripts.service import TranscriptsClosed
 
@@ -79,6 +95,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SHUTTING_DOWN = "The bot is restarting; try again in a minute."
+CAPTIONS_OFF = ("Captions in other languages are turned off here (a manager set "
+                "`max_caption_languages` to 0).")
+NO_TRANSCRIPTS = ("This channel's interpretation posts no transcripts, so it shows no "
+                  "captions.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,9 @@ class RunSummary:
     segments_waiting: int = 0
     """Not stored yet: the database is unavailable (they are stored when it is back)."""
     posts_undeliverable: int = 0
+    segments_by_language: tuple[tuple[str, int], ...] = ()
+    """Segments per language translated into: the run's own thread's languages, then
+    each caption thread's, by code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +165,12 @@ class Run:
     languages: dict[str, None] = field(default_factory=dict)
     last_error: str | None = None
     watchdog: asyncio.Task[None] | None = None
+    captions: CaptionLanguages | None = None
+    """The caption languages served (``None`` until the start resolved them)."""
+    preferences: PreferenceLookup | None = None
+    """The guild's members' choices, held for the run's life."""
+    segments_by_language: collections.Counter[str] = field(
+        default_factory=collections.Counter)
 
     @property
     def post_transcripts(self) -> bool:
@@ -164,6 +193,7 @@ class RunService:
         on_failure: Callable[[FailureNotice], None],
         clock: Callable[[], float] = time.monotonic,
         tick_s: float = 1.0,
+        caption_grace_s: float = DEFAULT_GRACE_S,
     ) -> None:
         self._manager = manager
         self._store = store
@@ -173,6 +203,7 @@ class RunService:
         self._on_failure = on_failure
         self._clock = clock
         self._tick_s = tick_s
+        self._caption_grace_s = caption_grace_s
         self._runs: dict[int, Run] = {}
         """guild → its run, in any phase (Discord allows one voice connection per guild)."""
         self._by_id: dict[str, Run] = {}
@@ -237,6 +268,7 @@ class RunService:
                                     else RoutingMode(effective["mode"]),
                                     max_links=int(effective["max_speakers"])),
                 pair=PairConfig() if pair else None,
+                max_caption_languages=int(effective["max_caption_languages"]),
             )
         except PairModeError as exc:
             raise UserError(str(exc)) from None
@@ -268,6 +300,7 @@ class RunService:
         )
         run.languages[config.source_language] = None
         run.languages[config.target_language] = None
+        run.captions = CaptionLanguages(self._caption_policy(run))
         self._runs[guild_id] = run
         self._by_id[run.run_id] = run
         with logs.bind(guild_id=guild_id, channel_id=channel.id, run_id=run.run_id):
@@ -300,7 +333,7 @@ class RunService:
         channel, config = run.voice_channel, run.config
         await self._preferences.load(run.guild_id)
         # Held from here on: the guild's view stays loaded for as long as the run lives.
-        preferences = self._preferences.lookup(run.guild_id)
+        preferences = run.preferences = self._preferences.lookup(run.guild_id)
         if run.post_transcripts:
             assert transcript_channel is not None
             try:
@@ -319,6 +352,10 @@ class RunService:
         if announce is not None:
             await announce(run)  # nobody's audio leaves the bot before this is posted
         self._raise_if_cancelled(run)
+        # The caption languages of the members already there, from the first word on.
+        self._update_captions(run)
+        assert run.captions is not None
+        config = run.config = dataclasses.replace(config, caption_languages=run.captions.served)
         return await self._manager.start(channel, config, own_user_id,
                                          preferences=preferences, run_id=run.run_id)
 
@@ -364,6 +401,56 @@ class RunService:
             # reads the preference view per frame); this closes their open session.
             run.member_settings_changed(member_id)
 
+    # -- captions ------------------------------------------------------------------
+
+    async def check_caption_request(self, guild_id: int, channel_id: int | None,
+                                    language: str) -> None:
+        """Refuse (one sentence) a member's caption language where captions are off, or
+        one that would pass the cap of the run in ``channel_id`` (where they are)."""
+        effective = await self.effective(guild_id, channel_id)
+        if not int(effective["max_caption_languages"]):
+            raise UserError(CAPTIONS_OFF)
+        run = self._runs.get(guild_id)
+        if run is None or run.captions is None or run.voice_channel.id != channel_id:
+            return
+        if not run.post_transcripts:
+            raise UserError(NO_TRANSCRIPTS)
+        if not run.captions.admits(language):
+            raise UserError(run.captions.refusal(language))
+
+    def captions_changed(self, guild_id: int) -> None:
+        """A member changed their caption language: the guild's run follows at once."""
+        run = self._runs.get(guild_id)
+        if run is not None and run.phase is RunPhase.RUNNING:
+            self._update_captions(run)
+
+    def _caption_policy(self, run: Run) -> CaptionPolicy:
+        config = run.config
+        own = ((config.source_language, config.target_language) if config.pair is not None
+               else (config.target_language,))
+        # Nothing to show them in without a thread: no session is paid for.
+        cap = config.max_caption_languages if run.post_transcripts else 0
+        return CaptionPolicy(own=own, configured=caption_language_list(
+            run.effective["caption_languages"]), max_languages=cap,
+            grace_s=self._caption_grace_s)
+
+    def _update_captions(self, run: Run) -> None:
+        """Members present → the caption languages served; the engine follows."""
+        captions, lookup = run.captions, run.preferences
+        if captions is None or lookup is None:
+            return
+        wants = {m.id: lookup(m.id).caption_language for m in run.voice_channel.members
+                 if not m.bot}
+        change = captions.update(wants, self._clock())
+        if change and run.engine is not None:
+            log.info("run %s: caption languages %s (opened %s, closed %s)", run.run_id,
+                     ", ".join(captions.served) or "none", ", ".join(change.opened) or "-",
+                     ", ".join(change.closed) or "-")
+            run.engine.set_caption_languages(captions.served)
+        for language in change.refused:
+            self._emit(self._on_failure, FailureNotice(run.guild_id, run.report_channel_id,
+                                                       captions.refusal(language)))
+
     async def aclose(self) -> None:
         if self._refusal is None:
             self._refusal = SHUTTING_DOWN
@@ -379,6 +466,12 @@ class RunService:
         event = transcript.event
         if run is None or not event.is_final or event.kind != "original":
             return
+        into = transcript.caption_language or (
+            transcript.direction.target if transcript.direction is not None
+            else run.config.target_language)
+        run.segments_by_language[into] += 1
+        if transcript.caption_language is not None:
+            return  # the same utterance, in another thread
         run.segments += 1
         if transcript.member_id is not None:
             run.speakers.add(transcript.member_id)
@@ -422,7 +515,8 @@ class RunService:
             segments=run.segments, languages=tuple(run.languages), reason=reason,
             segments_not_stored=lost.segments_not_stored,
             segments_waiting=lost.segments_waiting,
-            posts_undeliverable=lost.posts_undeliverable)
+            posts_undeliverable=lost.posts_undeliverable,
+            segments_by_language=_by_language(run))
         log.info("run %s ended (%s): %d segments from %d speakers in %.0f s", run.run_id,
                  reason, summary.segments, summary.speakers, summary.duration_s)
         self._emit(self._on_ended, summary)
@@ -433,6 +527,7 @@ class RunService:
         alone_since: float | None = None
         while True:
             await asyncio.sleep(self._tick_s)
+            self._update_captions(run)
             now = self._clock()
             reason = None
             if cap_minutes and now - run.started_mono >= cap_minutes * 60:
@@ -455,6 +550,14 @@ class RunService:
             outlet(item)
         except Exception:
             log.exception("run event outlet failed")
+
+
+def _by_language(run: Run) -> tuple[tuple[str, int], ...]:
+    """Segments per language: the run's own thread's languages, then the captions'."""
+    own = [code for code in (run.config.target_language, run.config.source_language)
+           if code in run.segments_by_language]
+    rest = sorted(code for code in run.segments_by_language if code not in own)
+    return tuple((code, run.segments_by_language[code]) for code in (*own, *rest))
 
 
 def refusal(exc: BaseException, channel: discord.VoiceChannel) -> UserError:

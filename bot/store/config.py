@@ -67,6 +67,11 @@ class ConfigLayer:
     context: str | None = field(default=None, repr=False)
     """Names and jargon sent with WebSocket sessions (at most ``MAX_CONTEXT_CHARS``);
     never logged, so no ``repr`` shows it."""
+    caption_languages: str | None = None
+    """Caption languages every run here serves, comma-separated codes (``fr-FR,de-DE``;
+    at most :data:`MAX_CAPTION_LIST`): each a text-only session per speaker and a thread."""
+    max_caption_languages: int | None = None
+    """Caption languages served at once at most (0 turns captions off)."""
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
@@ -93,6 +98,8 @@ DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType({
     "manager_role_id": None,
     "retention_days": 7,
     "context": None,
+    "caption_languages": None,
+    "max_caption_languages": 3,
 })
 
 #: Inclusive ranges of the numeric settings.
@@ -101,7 +108,20 @@ RANGES: Final[Mapping[str, tuple[int, int]]] = MappingProxyType({
     "max_run_minutes": (0, 24 * 60),
     "max_speakers": (1, 25),
     "retention_days": (0, 365),
+    "max_caption_languages": (0, 10),
 })
+
+MAX_CAPTION_LIST: Final = 10
+"""The most languages ``caption_languages`` may name."""
+
+
+def caption_language_list(text: str | None) -> tuple[str, ...]:
+    """A ``caption_languages`` value (``"fr, de-DE"``) as normalised codes, in order,
+    without repeats; :class:`~bot.languages.UnknownLanguage` for a code not supported."""
+    if not text:
+        return ()
+    parts = (part.strip() for part in text.replace(";", ",").split(","))
+    return tuple(dict.fromkeys(normalize_language(part) for part in parts if part))
 
 
 def validate_layer(layer: ConfigLayer) -> ConfigLayer:
@@ -121,6 +141,18 @@ def validate_layer(layer: ConfigLayer) -> ConfigLayer:
         values["mode"] = str(values["mode"]).strip().lower()
         if values["mode"] not in MODES:
             raise ConfigError(f"Mode must be one of {', '.join(MODES)}.")
+    if values["caption_languages"] is not None:
+        try:
+            languages = caption_language_list(values["caption_languages"])
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if not languages:
+            raise ConfigError("Name at least one language in `caption_languages` (or clear "
+                              "it with `clear:caption_languages`).")
+        if len(languages) > MAX_CAPTION_LIST:
+            raise ConfigError(f"`caption_languages` may name at most {MAX_CAPTION_LIST} "
+                              "languages.")
+        values["caption_languages"] = ",".join(languages)
     try:
         values["context"] = clean_context(values["context"])
     except ContextTooLong as exc:

@@ -28,6 +28,9 @@ class StoredSegment:
     """Its number in its run (1, 2, ...: the order the writer finished it), unique in the run,
     so a write retried after a lost answer is not stored twice (``None``: not numbered,
     e.g. a segment written by hand)."""
+    caption_language: str | None = None
+    """Posted in the run's caption thread of this language (``target_language`` then
+    is the same); ``None``: in the run's own thread."""
 
     def __post_init__(self) -> None:
         for name in ("started_at", "ended_at"):

@@ -63,6 +63,11 @@ class StoredPreference:
     source_language: str | None = None
     voice: str | None = None
     opted_out: bool = False
+    caption_language: str | None = None
+    """The language they read captions in (``None``: no captions of their own)."""
+
+
+_PREFERENCE_CLEARABLE: Final = ("source_language", "voice", "caption_language")
 
 
 class Store:
@@ -216,16 +221,18 @@ class Store:
                                        source_language: str | None = None,
                                        voice: str | None = None,
                                        opted_out: bool | None = None,
+                                       caption_language: str | None = None,
                                        clear: Collection[str] = ()) -> StoredPreference:
         """Set the given choices of the member in this guild and unset those named in
-        ``clear`` (``source_language``, ``voice``); returns the preference as stored (a
-        default one leaves no row)."""
-        given = {"source_language": source_language, "voice": voice, "opted_out": opted_out}
+        ``clear`` (``source_language``, ``voice``, ``caption_language``); returns the
+        preference as stored (a default one leaves no row)."""
+        given = {"source_language": source_language, "voice": voice, "opted_out": opted_out,
+                 "caption_language": caption_language}
         assignments = _cleared({name: value for name, value in given.items()
-                                if value is not None}, clear, ("source_language", "voice"))
+                                if value is not None}, clear, _PREFERENCE_CLEARABLE)
         row = await self._write(
             MemberPreferenceRow, {"guild_id": guild_id, "member_id": member_id}, assignments,
-            empty=(*_unset(MemberPreferenceRow, ("source_language", "voice")),
+            empty=(*_unset(MemberPreferenceRow, _PREFERENCE_CLEARABLE),
                    MemberPreferenceRow.opted_out.is_(False)),
             inserted={"opted_out": False})
         return StoredPreference() if row is None else _preference(row)
@@ -416,7 +423,8 @@ def _layer(row: Any, fields: tuple[str, ...]) -> ConfigLayer:
 
 
 def _preference(row: Any) -> StoredPreference:
-    return StoredPreference(row.source_language, row.voice, bool(row.opted_out))
+    return StoredPreference(row.source_language, row.voice, bool(row.opted_out),
+                            row.caption_language)
 
 
 def _segment(row: SegmentRow) -> StoredSegment:
@@ -425,7 +433,7 @@ def _segment(row: SegmentRow) -> StoredSegment:
         member_id=row.member_id, source_language=row.source_language,
         target_language=row.target_language, started_at=row.started_at,
         ended_at=row.ended_at, original=row.original, translation=row.translation,
-        seq=row.seq)
+        seq=row.seq, caption_language=row.caption_language)
 
 
 def _aware(value: datetime) -> datetime:

@@ -64,6 +64,9 @@ class _Settings:
     manager_role_id: Mapped[int | None] = mapped_column(BigInteger)
     context: Mapped[str | None] = mapped_column(Text)
     """Names and jargon sent with WebSocket sessions (never logged)."""
+    caption_languages: Mapped[str | None] = mapped_column(String(128))
+    """Comma-separated language codes served as captions in every run."""
+    max_caption_languages: Mapped[int | None] = mapped_column(Integer)
 
 
 class GuildConfigRow(_Settings, Base):
@@ -88,6 +91,8 @@ class MemberPreferenceRow(Base):
     source_language: Mapped[str | None] = mapped_column(String(16))
     voice: Mapped[str | None] = mapped_column(String(16))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    caption_language: Mapped[str | None] = mapped_column(String(16))
+    """The language the member reads captions in (``None``: no captions of their own)."""
 
 
 class CommandSyncRow(Base):
@@ -122,3 +127,5 @@ class SegmentRow(Base):
     original: Mapped[str] = mapped_column(Text)
     translation: Mapped[str | None] = mapped_column(Text)
     seq: Mapped[int | None] = mapped_column(Integer)
+    caption_language: Mapped[str | None] = mapped_column(String(16))
+    """The caption thread it was posted in (``None``: the run's own thread)."""

@@ -5,7 +5,9 @@ the file or the sentence returned; :class:`TranscriptCommandError` carries the
 one sentence a user sees when there is nothing to give.
 
 - :func:`transcript_file`: the current run of the guild (or ``run_id``, or the
-  last stored run) as a ``txt``/``srt``/``vtt`` file, timings from the run start.
+  last stored run) as a ``txt``/``srt``/``vtt`` file, timings from the run start:
+  its own thread's segments, or (``language``) the segments translated into one
+  language (a caption thread's, or one direction of a pair).
   Whoever asks must be allowed to read the run's voice channel: ``check_reader``
   (the caller's rule) is asked before anything of the run is read or named.
   Speakers missing from the member cache are looked up concurrently (at most
@@ -22,6 +24,7 @@ from collections.abc import Callable
 
 import discord
 
+from bot.languages import SUPPORTED
 from bot.transcripts.export import FORMATS, export_transcript
 from bot.transcripts.records import MemberSegmentEraser, SegmentSource
 from bot.transcripts.service import TranscriptService
@@ -40,9 +43,11 @@ class TranscriptCommandError(Exception):
 async def transcript_file(store: SegmentSource, service: TranscriptService,
                           guild: discord.Guild, fmt: str = "txt",
                           run_id: str | None = None, *,
-                          check_reader: Callable[[int], None]) -> discord.File:
+                          check_reader: Callable[[int], None],
+                          language: str | None = None) -> discord.File:
     """The run as a file; ``check_reader(voice_channel_id)`` raises when the person
-    asking may not read what was said in that voice channel."""
+    asking may not read what was said in that voice channel. ``language``: only what
+    was translated into it (the run's own thread's otherwise)."""
     if fmt not in FORMATS:
         raise TranscriptCommandError(f"Choose a format among {', '.join(FORMATS)}.")
     current = service.current_run(guild.id)
@@ -61,6 +66,18 @@ async def transcript_file(store: SegmentSource, service: TranscriptService,
             "period).")
     for voice_channel_id in {seg.voice_channel_id for seg in segments}:
         check_reader(voice_channel_id)
+    if language is None:
+        segments = [seg for seg in segments if seg.caption_language is None]
+        if not segments:
+            raise TranscriptCommandError("Nothing was transcribed in that run's own thread.")
+    else:
+        languages = sorted({seg.target_language for seg in segments})
+        segments = [seg for seg in segments if seg.target_language == language]
+        if not segments:
+            shown = ", ".join(f"{SUPPORTED.get(c, c)} ({c})" for c in languages)
+            raise TranscriptCommandError(
+                f"That run has no transcript in {SUPPORTED.get(language, language)}; it has "
+                f"{shown}.")
 
     names = SpeakerDirectory(guild, timeout_s=NAME_LOOKUP_TIMEOUT_S)
     await names.resolve_all({seg.member_id for seg in segments},
@@ -71,7 +88,8 @@ async def transcript_file(store: SegmentSource, service: TranscriptService,
 
     data = export_transcript(segments, fmt, name_of=name_of,
                              run_started_at=service.run_started_at(run_id))
-    return discord.File(io.BytesIO(data), filename=f"transcript-{run_id[:12]}.{fmt}")
+    suffix = f"-{language}" if language is not None else ""
+    return discord.File(io.BytesIO(data), filename=f"transcript-{run_id[:12]}{suffix}.{fmt}")
 
 
 async def forget_member(store: MemberSegmentEraser, guild_id: int, member_id: int) -> str:

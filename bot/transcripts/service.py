@@ -1,4 +1,5 @@
-"""The bot's transcript service: one :class:`TranscriptWriter` per run, keyed by its id.
+"""The bot's transcript service: one :class:`TranscriptWriter` per run and language,
+keyed by the run's id.
 
 Owned by the bot (created in ``setup_hook``, closed in ``close`` after the runs
 stopped and before the bot leaves Discord). Whoever starts a run (the
@@ -12,9 +13,15 @@ or a stopped run's late status, can never touch another run's writer.
 :meth:`finish` does the same on demand (the stop command awaits it, so the
 posts are in the thread when it answers).
 
+A run's caption languages (transcripts carrying ``caption_language``) each get a
+writer and thread of their own (``Voice · Français · 2026-12-07``), opened on the
+first transcript of that language and closed with the run's own: the same
+guarantees (order, pairing, attribution, escaping, rate limits, live captions,
+storing: segments carry their caption language) in every language.
+
 A run that restarts in the same voice channel, transcript channel and
 languages within ten minutes posts into the previous thread
-(:class:`~bot.transcripts.threads.ThreadRegistry`).
+(:class:`~bot.transcripts.threads.ThreadRegistry`), caption threads too.
 
 What is lost is counted: per run (:meth:`TranscriptService.losses`, for the run's
 summary) and for the process (:meth:`TranscriptService.totals`, for the metrics):
@@ -28,10 +35,11 @@ stores them when the database is back and stops it at shutdown.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -43,7 +51,13 @@ from bot.transcripts.poster import Poster
 from bot.transcripts.records import SegmentSink
 from bot.transcripts.speakers import SpeakerDirectory
 from bot.transcripts.storing import DEFAULT_BACKLOG, SegmentStorer, StoreBacklog
-from bot.transcripts.threads import ThreadKeeper, ThreadKey, ThreadRegistry, thread_name
+from bot.transcripts.threads import (
+    ThreadKeeper,
+    ThreadKey,
+    ThreadRegistry,
+    caption_thread_name,
+    thread_name,
+)
 from bot.transcripts.writer import PostObserver, RunContext, TranscriptWriter, WriterConfig
 
 log = logging.getLogger(__name__)
@@ -103,6 +117,22 @@ class TranscriptTotals:
     unrouted: int
 
 
+@dataclass(eq=False)
+class _RunWriters:
+    """One run's writers: its own thread's, and one per caption language."""
+
+    run: TranscriptRun
+    primary: TranscriptWriter
+    captions: dict[str, TranscriptWriter] = field(default_factory=dict)
+    starting: set[asyncio.Task[None]] = field(default_factory=set)
+    """Caption writers creating their thread."""
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    """Segment numbers, shared by the run's writers (unique per run in the store)."""
+
+    def all(self) -> list[TranscriptWriter]:
+        return [self.primary, *self.captions.values()]
+
+
 class TranscriptService:
     def __init__(
         self,
@@ -121,10 +151,10 @@ class TranscriptService:
         self._observer = observer
         self._clock = clock
         self._threads = ThreadRegistry()
-        self._writers: dict[str, tuple[TranscriptRun, TranscriptWriter]] = {}
+        self._writers: dict[str, _RunWriters] = {}
         self._run_starts: OrderedDict[str, datetime] = OrderedDict()
         self._finishing: dict[str, asyncio.Task[None]] = {}  # run id → its flush
-        self._flushing: dict[str, TranscriptWriter] = {}  # run id → its writer, flushing
+        self._flushing: dict[str, _RunWriters] = {}  # run id → its writers, flushing
         self._closed = False
         self.backlog = StoreBacklog(store_backlog)
         """Segments waiting for the database, every run's together (bounded)."""
@@ -141,22 +171,37 @@ class TranscriptService:
             raise TranscriptsClosed("the transcript service is closed")
         if run.run_id in self._writers or run.run_id in self._finishing:
             raise ValueError(f"run {run.run_id} already has a transcript")
-        key = self._key(run)
+        numbers = itertools.count(1)
+        writer = self._writer(run, None, numbers)
+        self._writers[run.run_id] = _RunWriters(run, writer, numbers=numbers)
+        self._run_starts[run.run_id] = run.started_at
+        while len(self._run_starts) > _RUNS_REMEMBERED:
+            self._run_starts.popitem(last=False)
+        await writer.start()
+        return writer
+
+    def _writer(self, run: TranscriptRun, caption: str | None,
+                numbers: Iterator[int]) -> TranscriptWriter:
+        """The writer of ``run``'s own thread, or (``caption``) of one caption language."""
         day = run.started_at.date()
         voice_name = run.voice_channel.name
-        keeper = ThreadKeeper(
-            run.transcript_channel,
-            thread_name(voice_name, run.source_language, run.target_language, day,
-                        pair=run.pair),
-            continued_name=thread_name(voice_name, run.source_language, run.target_language,
-                                       day, continued=True, pair=run.pair),
-            reuse_id=self._threads.reusable(key, self._clock()),
-        )
-        writer = TranscriptWriter(
+        if caption is None:
+            name = thread_name(voice_name, run.source_language, run.target_language, day,
+                               pair=run.pair)
+            continued = thread_name(voice_name, run.source_language, run.target_language,
+                                    day, continued=True, pair=run.pair)
+        else:
+            name = caption_thread_name(voice_name, caption, day)
+            continued = caption_thread_name(voice_name, caption, day, continued=True)
+        keeper = ThreadKeeper(run.transcript_channel, name, continued_name=continued,
+                              reuse_id=self._threads.reusable(self._key(run, caption),
+                                                              self._clock()))
+        return TranscriptWriter(
             RunContext(guild_id=run.guild_id, voice_channel_id=run.voice_channel.id,
                        run_id=run.run_id, source_language=run.source_language,
-                       target_language=run.target_language, started_at=run.started_at,
-                       member_sources=dict(run.member_sources)),
+                       target_language=caption or run.target_language,
+                       started_at=run.started_at,
+                       member_sources=dict(run.member_sources), caption_language=caption),
             keeper,
             Poster(run.transcript_channel, use_webhooks=self.use_webhooks),
             SpeakerDirectory(run.voice_channel.guild),
@@ -165,12 +210,21 @@ class TranscriptService:
             observer=self._observer,
             config=_with_captions(self.config, run.live_captions),
             clock=self._clock,
+            segment_numbers=numbers.__next__,
         )
-        self._writers[run.run_id] = (run, writer)
-        self._run_starts[run.run_id] = run.started_at
-        while len(self._run_starts) > _RUNS_REMEMBERED:
-            self._run_starts.popitem(last=False)
-        await writer.start()
+
+    def _caption_writer(self, entry: _RunWriters, language: str) -> TranscriptWriter:
+        """The run's writer for ``language``, opened (its thread created in the
+        background: transcripts wait in it meanwhile) on its first transcript."""
+        writer = entry.captions.get(language)
+        if writer is None:
+            writer = entry.captions[language] = self._writer(entry.run, language,
+                                                             entry.numbers)
+            task = asyncio.get_running_loop().create_task(
+                writer.start(), name=f"transcripts:open:{entry.run.run_id}:{language}")
+            entry.starting.add(task)
+            task.add_done_callback(entry.starting.discard)
+            log.info("run %s: caption thread for %s opened", entry.run.run_id, language)
         return writer
 
     async def finish(self, run_id: str) -> None:
@@ -180,22 +234,26 @@ class TranscriptService:
         if entry is not None:
             # The flush outlives a cancelled caller (an event handler, a command that timed
             # out) and aclose() waits for it, so shutting down never cuts a flush short.
-            task = asyncio.create_task(self._finish(*entry),
+            task = asyncio.create_task(self._finish(entry),
                                        name=f"transcripts:finish:{run_id}")
             self._finishing[run_id] = task
-            self._flushing[run_id] = entry[1]
+            self._flushing[run_id] = entry
             task.add_done_callback(lambda t: self._finished(run_id, t))
         task_or_none = self._finishing.get(run_id)
         if task_or_none is not None:
             await asyncio.shield(task_or_none)
 
-    async def _finish(self, run: TranscriptRun, writer: TranscriptWriter) -> None:
-        try:
-            await writer.aclose()
-        finally:
+    async def _finish(self, entry: _RunWriters) -> None:
+        # A thread being created is waited for (bounded by the writer's start timeout).
+        await asyncio.gather(*list(entry.starting), return_exceptions=True)
+        languages: list[str | None] = [None, *entry.captions]
+        await asyncio.gather(*(writer.aclose() for writer in entry.all()),
+                             return_exceptions=True)
+        for language, writer in zip(languages, entry.all(), strict=True):
             thread = writer.keeper.thread
             if thread is not None:
-                self._threads.remember(self._key(run), thread.id, self._clock())
+                self._threads.remember(self._key(entry.run, language), thread.id,
+                                       self._clock())
             if writer.storer is not None and not writer.storer.done:
                 # The database is away: the run's segments wait for it here.
                 self._storing = {s for s in self._storing if not s.done}
@@ -204,8 +262,8 @@ class TranscriptService:
     def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._finishing.get(run_id) is task:
             del self._finishing[run_id]
-            writer = self._flushing.pop(run_id)
-            self._undeliverable_before += writer.counters.undeliverable
+            entry = self._flushing.pop(run_id)
+            self._undeliverable_before += sum(w.counters.undeliverable for w in entry.all())
 
     async def aclose(self) -> None:
         """Flush every writer (the bot's shutdown: before it leaves Discord), then stop
@@ -224,30 +282,38 @@ class TranscriptService:
             if transcript.run_id in self._run_starts:  # not a run without a transcript
                 self.unrouted += 1
             return
-        entry[1].push(transcript)
+        language = transcript.caption_language
+        writer = entry.primary if language is None else self._caption_writer(entry, language)
+        writer.push(transcript)
 
     async def on_status(self, status: RunStatus) -> None:
         if status.state is RunState.STOPPED:
             await self.finish(status.run_id)
 
     def thread_deleted(self, thread_id: int) -> None:
-        for _, writer in self._writers.values():
-            writer.thread_deleted(thread_id)
+        for entry in self._writers.values():
+            for writer in entry.all():
+                writer.thread_deleted(thread_id)
 
     # -- lookups -------------------------------------------------------------------------
 
-    def writer(self, run_id: str) -> TranscriptWriter | None:
+    def writer(self, run_id: str, caption_language: str | None = None
+               ) -> TranscriptWriter | None:
+        """The run's writer of its own thread, or of one caption language's."""
         entry = self._writers.get(run_id)
-        return None if entry is None else entry[1]
+        if entry is None:
+            return None
+        return entry.primary if caption_language is None else entry.captions.get(
+            caption_language)
 
     def open_runs(self) -> frozenset[str]:
         """Ids of the runs with a writer open or still flushing."""
         return frozenset(self._writers) | frozenset(self._finishing)
 
     def current_run(self, guild_id: int) -> TranscriptRun | None:
-        for run, _ in self._writers.values():
-            if run.guild_id == guild_id:
-                return run
+        for entry in self._writers.values():
+            if entry.run.guild_id == guild_id:
+                return entry.run
         return None
 
     def run_started_at(self, run_id: str) -> datetime | None:
@@ -255,20 +321,21 @@ class TranscriptService:
 
     def losses(self, run_id: str) -> RunLosses:
         """What the run's transcript lost so far (nothing for a run without one)."""
-        entry = self._writers.get(run_id)
-        writer = entry[1] if entry is not None else self._flushing.get(run_id)
-        if writer is None:
+        entry = self._writers.get(run_id) or self._flushing.get(run_id)
+        if entry is None:
             return RunLosses()
-        storer = writer.storer
+        writers = entry.all()
+        storers = [w.storer for w in writers if w.storer is not None]
         return RunLosses(
-            segments_not_stored=storer.counters.not_stored if storer is not None else 0,
+            segments_not_stored=sum(s.counters.not_stored for s in storers),
             # Waiting only counts while the database is away (else it is a moment's).
-            segments_waiting=storer.waiting if storer is not None and storer.outage else 0,
-            posts_undeliverable=writer.counters.undeliverable)
+            segments_waiting=sum(s.waiting for s in storers if s.outage),
+            posts_undeliverable=sum(w.counters.undeliverable for w in writers))
 
     def totals(self) -> TranscriptTotals:
         """What every run of this process lost so far (counters: they never go down)."""
-        live = [w for _, w in self._writers.values()] + list(self._flushing.values())
+        live = [w for entry in [*self._writers.values(), *self._flushing.values()]
+                for w in entry.all()]
         store = self.backlog.totals
         return TranscriptTotals(
             segments_dropped=store.dropped, segments_refused=store.refused,
@@ -279,13 +346,15 @@ class TranscriptService:
 
     def storing_outage(self, run_id: str) -> str | None:
         """Why the run's segments cannot be stored right now (``None``: they can)."""
-        writer = self.writer(run_id)
-        return writer.storer.outage if writer is not None and writer.storer else None
+        entry = self._writers.get(run_id)
+        writers = entry.all() if entry is not None else []
+        return next((w.storer.outage for w in writers if w.storer and w.storer.outage), None)
 
     @staticmethod
-    def _key(run: TranscriptRun) -> ThreadKey:
+    def _key(run: TranscriptRun, caption: str | None = None) -> ThreadKey:
         return ThreadKey(run.guild_id, run.voice_channel.id, run.transcript_channel.id,
-                         run.source_language, run.target_language, run.pair)
+                         run.source_language, caption or run.target_language, run.pair,
+                         caption=caption is not None)
 
 
 def _with_captions(config: WriterConfig, live_captions: bool) -> WriterConfig:

@@ -1,9 +1,11 @@
 """The transcript thread of a run: created on start, reused on a quick restart, kept alive.
 
-:class:`ThreadKeeper` owns "the thread we post into" for one run. It creates a
-public thread in the transcript channel, named with the voice channel, language
-pair and date (:func:`thread_name`), or takes back the thread of a run that ended
-in the same place less than :data:`REUSE_WINDOW_S` ago (:class:`ThreadRegistry`
+:class:`ThreadKeeper` owns "the thread we post into" for one run (or one of its
+caption languages). It creates a public thread in the transcript channel, named
+with the voice channel, language pair and date (:func:`thread_name`; a caption
+thread: the language as its readers name it, :func:`caption_thread_name`), or
+takes back the thread of a run that ended in the same place less than
+:data:`REUSE_WINDOW_S` ago (:class:`ThreadRegistry`
 remembers them; in memory, so a bot restart starts a new thread).
 
 If the thread goes away mid-run, the writer's failed request comes back here
@@ -28,6 +30,8 @@ from typing import Final
 
 import discord
 
+from bot.languages import native_name
+
 log = logging.getLogger(__name__)
 
 REUSE_WINDOW_S: Final = 600.0
@@ -46,7 +50,17 @@ def thread_name(voice_channel: str, source: str, target: str, day: dt.date,
     """``"Voice · en-US → es-ES · 2025-06-01"`` (``↔`` in pair mode), shortened to
     Discord's 100 characters."""
     arrow = "↔" if pair else "→"
-    tail = (f" · {source} {arrow} {target} · {day.isoformat()}"
+    return _named(voice_channel, f"{source} {arrow} {target}", day, continued)
+
+
+def caption_thread_name(voice_channel: str, language: str, day: dt.date,
+                        *, continued: bool = False) -> str:
+    """``"Voice · Français · 2025-06-01"``: a caption language's thread."""
+    return _named(voice_channel, native_name(language), day, continued)
+
+
+def _named(voice_channel: str, languages: str, day: dt.date, continued: bool) -> str:
+    tail = (f" · {languages} · {day.isoformat()}"
             + (" (continued)" if continued else ""))
     room = max(1, THREAD_NAME_MAX - len(tail))
     voice = " ".join(voice_channel.split()) or "voice"
@@ -65,6 +79,8 @@ class ThreadKey:
     source_language: str
     target_language: str
     pair: bool = False
+    caption: bool = False
+    """A caption language's thread (``target_language`` is that language)."""
 
 
 class ThreadRegistry:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -105,6 +106,9 @@ class RunContext:
     target_language: str
     started_at: datetime
     member_sources: Mapping[int, str] = field(default_factory=dict)
+    caption_language: str | None = None
+    """A caption language's writer (``target_language`` is that language); ``None``:
+    the run's own thread."""
 
     def source_of(self, member_id: int | None) -> str:
         if member_id is None:
@@ -150,6 +154,7 @@ class TranscriptWriter:
         observer: PostObserver | None = None,
         config: WriterConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        segment_numbers: Callable[[], int] | None = None,
     ) -> None:
         self.run = run
         self._observer = observer
@@ -175,7 +180,9 @@ class TranscriptWriter:
             timeout_s=self.config.store_timeout_s,
             retry_base_s=min(self.config.retry_base_s, self.config.store_retry_max_s),
             retry_max_s=self.config.store_retry_max_s)
-        self._segments_made = 0
+        # A run's writers (its own thread's and each caption language's) share one
+        # numbering, so each segment's (run, seq) is unique in the store.
+        self._number_segment = segment_numbers or itertools.count(1).__next__
         self._wake = asyncio.Event()
         self._closing = False
         self._worker: asyncio.Task[None] | None = None
@@ -520,8 +527,8 @@ class TranscriptWriter:
             started_at=datetime.fromtimestamp(utterance.started_at, UTC),
             ended_at=datetime.fromtimestamp(utterance.ended_at, UTC),
             original=utterance.original, translation=utterance.translation,
-            seq=self._segments_made + 1)
-        self._segments_made += 1
+            seq=self._number_segment(),
+            caption_language=run.caption_language)
         self.storer.put(segment)
 
     # -- closing -----------------------------------------------------------------------

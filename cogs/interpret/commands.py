@@ -36,12 +36,15 @@ from bot.transcripts import commands as transcript_commands
 from bot.transcripts.text import escape
 from cogs.interpret import formatting
 from cogs.interpret.options import (
+    CAPTIONS_OFF,
     CLEAR_CHOICES,
     FORMAT_CHOICES,
     MODE_CHOICES,
     SCOPE_CHOICES,
     VOICE_CHOICES,
+    Captions,
     Language,
+    LanguageList,
 )
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -78,12 +81,14 @@ def _cleared_field(clear: app_commands.Choice[str] | None,
 
 
 def _reset_preferences(reset: bool, **given: object) -> frozenset[str]:
-    """What ``/interpret me reset:True`` unsets: the language and voice, but not one
-    the same command sets."""
-    if not reset:
-        return frozenset()
-    names = {"language": "source_language", "voice": "voice"}
-    return frozenset(field for option, field in names.items() if given[option] is None)
+    """What ``/interpret me`` unsets: ``captions:off``'s caption language, and with
+    ``reset:True`` the language, voice and captions, but not one the same command sets."""
+    cleared = {"caption_language"} if given["captions"] == CAPTIONS_OFF else set()
+    if reset:
+        names = {"language": "source_language", "voice": "voice",
+                 "captions": "caption_language"}
+        cleared |= {field for option, field in names.items() if given[option] is None}
+    return frozenset(cleared)
 
 
 async def _defer(interaction: discord.Interaction[Any]) -> None:
@@ -248,6 +253,10 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         idle_leave_seconds="Leave after this long with nobody in the channel (10-3600)",
         max_run_minutes="Stop a run after this many minutes (0 = no limit)",
         max_speakers="Speakers interpreted at once (1-25; each is a Pinch session)",
+        caption_languages="Caption languages every run here shows, e.g. 'fr, de' (a thread "
+                          "each)",
+        max_caption_languages="Caption languages at once (0-10, default 3; each is a "
+                              "text-only session per speaker; 0 turns captions off)",
         manager_role="Members with this role may start, stop and configure",
         retention_days="Server only: days stored transcripts are kept (0-365)",
         context="Names and terms the interpreter should know (WebSocket transport; ≤ 500 "
@@ -272,6 +281,8 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
         idle_leave_seconds: app_commands.Range[int, 10, 3600] | None = None,
         max_run_minutes: app_commands.Range[int, 0, 1440] | None = None,
         max_speakers: app_commands.Range[int, 1, 25] | None = None,
+        caption_languages: LanguageList | None = None,
+        max_caption_languages: app_commands.Range[int, 0, 10] | None = None,
         manager_role: discord.Role | None = None,
         retention_days: app_commands.Range[int, 0, 365] | None = None,
         context: app_commands.Range[str, 1, MAX_CONTEXT_CHARS] | None = None,
@@ -290,6 +301,8 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             live_captions=live_captions, idle_leave_s=idle_leave_seconds,
             max_run_minutes=max_run_minutes,
             max_speakers=max_speakers,
+            caption_languages=caption_languages,
+            max_caption_languages=max_caption_languages,
             manager_role_id=manager_role.id if manager_role else None,
             retention_days=retention_days,
             context=context,
@@ -335,17 +348,21 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
 
     # -- me ------------------------------------------------------------------------
 
-    @app_commands.command(name="me", description="Your own language, voice, and opt-out")
+    @app_commands.command(name="me",
+                          description="Your own language, voice, captions, and opt-out")
     @app_commands.describe(
         language="The language you speak (a hint for the interpreter)",
         voice="The voice your translated speech uses",
+        captions="The language you read: a thread of captions in it while you are in the "
+                 "channel ('off': none)",
         opt_out="True: your voice is never sent for interpretation; False: opt back in",
-        reset="Forget your language and voice (your opt-out stays as it is)",
+        reset="Forget your language, voice and captions (your opt-out stays as it is)",
         forget="Delete your stored transcripts in this server",
     )
     @app_commands.choices(voice=VOICE_CHOICES)
     async def me(self, interaction: discord.Interaction[Any], language: Language | None = None,
-                 voice: app_commands.Choice[str] | None = None, opt_out: bool | None = None,
+                 voice: app_commands.Choice[str] | None = None,
+                 captions: Captions | None = None, opt_out: bool | None = None,
                  reset: bool = False, forget: bool = False) -> None:
         member = _member(interaction)
         await _defer(interaction)
@@ -356,19 +373,30 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             await interaction.edit_original_response(content=text)
             return
         preferences, runs = self.services.preferences, self.services.runs
-        changing = reset or language is not None or voice is not None or opt_out is not None
+        here = _voice_of(member)
+        if captions is not None and captions != CAPTIONS_OFF:
+            # Refused with one sentence (captions off here, or past the run's cap):
+            # nothing is stored and nothing opens.
+            await runs.check_caption_request(guild_id, here.id if here else None, captions)
+        speaking = reset or language is not None or voice is not None or opt_out is not None
+        changing = speaking or captions is not None
         with outage.settings_store(changing=changing):
             if changing:
                 pref = await preferences.update(
                     guild_id, member.id, source_language=language, voice=_choice(voice),
                     opted_out=opt_out,
-                    clear=_reset_preferences(reset, language=language, voice=voice))
-                runs.refresh_member(guild_id, member.id)  # their live session takes it
+                    caption_language=None if captions == CAPTIONS_OFF else captions,
+                    clear=_reset_preferences(reset, language=language, voice=voice,
+                                             captions=captions))
+                if speaking:
+                    runs.refresh_member(guild_id, member.id)  # their live session takes it
+                if captions is not None or reset:
+                    runs.captions_changed(guild_id)  # the run serves (or stops) it
             else:
                 pref = await preferences.get(guild_id, member.id)
             active = runs.active(guild_id)
             channel_id = active.voice_channel.id if active is not None else (
-                v.id if (v := _voice_of(member)) is not None else None)
+                here.id if here is not None else None)
             effective = await runs.effective(guild_id, channel_id)
         text = formatting.preference_view(pref, effective["source_language"])
         if changing:
@@ -381,11 +409,13 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
     @app_commands.command(name="transcript",
                           description="The current or last run's transcript as a file")
     @app_commands.describe(format="txt (default), srt or vtt subtitles",
-                           run="A run id (default: the current run, else the last one)")
+                           run="A run id (default: the current run, else the last one)",
+                           language="Only what was translated into this language (a "
+                                    "caption thread; default: the run's own thread)")
     @app_commands.choices(format=FORMAT_CHOICES)
     async def transcript(self, interaction: discord.Interaction[Any],
                          format: app_commands.Choice[str] | None = None,
-                         run: str | None = None) -> None:
+                         run: str | None = None, language: Language | None = None) -> None:
         member = _member(interaction)
         await _defer(interaction)
 
@@ -396,7 +426,7 @@ class InterpretCommands(commands.GroupCog, group_name="interpret",
             file = await transcript_commands.transcript_file(
                 self.services.store, self.services.transcripts, member.guild,
                 _choice(format) or "txt", run.strip() if run else None,
-                check_reader=check_reader)
+                check_reader=check_reader, language=language)
         except transcript_commands.TranscriptCommandError as exc:
             raise UserError(str(exc)) from None
         await interaction.edit_original_response(attachments=[file])

@@ -14,6 +14,7 @@ import discord
 from bot.interpretation.link import LinkState
 from bot.interpretation.snapshot import RunSnapshot
 from bot.languages import SUPPORTED
+from bot.service.captions import describe
 from bot.service.runs import Run, RunSummary
 from bot.store import Effective, Source, StoredPreference
 from bot.transcripts.service import RunLosses
@@ -34,6 +35,8 @@ SETTING_LABELS: dict[str, str] = {
     "idle_leave_s": "idle_leave_seconds",
     "max_run_minutes": "max_run_minutes",
     "max_speakers": "max_speakers",
+    "caption_languages": "caption_languages",
+    "max_caption_languages": "max_caption_languages",
     "manager_role_id": "manager_role",
     "retention_days": "retention_days",
     "context": "context",
@@ -61,7 +64,14 @@ def value(name: str, raw: Any) -> str:
     if raw is None:
         return {"transcript_channel_id": "the channel where `start` is run",
                 "manager_role_id": "none (Manage Channels only)",
+                "caption_languages": "none (members choose theirs with "
+                                     "`/interpret me captions:`)",
                 "target_language": "not set"}.get(name, "not set")
+    if name == "caption_languages":
+        return ", ".join(language(code) for code in str(raw).split(","))
+    if name == "max_caption_languages":
+        return (f"{raw} (each a text-only session per speaker)" if raw
+                else "0 (captions off)")
     if name in ("target_language", "source_language"):
         return language(raw)
     if name == "transcript_channel_id":
@@ -118,10 +128,13 @@ def consent_notice(active: Run) -> str:
     target = language(active.config.target_language)
     where = (f"and posted as text in <#{active.transcript_channel_id}>"
              if active.post_transcripts else "and not stored as text")
+    captions = (" (and into the caption languages members here read, each in a thread of "
+                "its own)" if active.post_transcripts and active.config.max_caption_languages
+                else "")
     return (
         "🔴 **Live interpretation is on in this channel.** What you say here is sent to "
-        f"Pinch (startpinch.com) to be translated into {target}; the translation is "
-        f"played here {where}. "
+        f"Pinch (startpinch.com) to be translated into {target}{captions}; the "
+        f"translation is played here {where}. "
         "To keep your voice out of it, use `/interpret me opt_out:True`: your audio then "
         "never leaves the bot."
     )
@@ -146,6 +159,7 @@ def status(snap: RunSnapshot, active: Run | None, outage: RunLosses | None = Non
         lines.append("Sessions: " + "; ".join(sessions) + ".")
     else:
         lines.append("Sessions: none open (one opens when someone speaks).")
+    lines.extend(_caption_lines(snap, active))
     if active is not None:
         lines.append(f"Segments so far: {active.segments} from {len(active.speakers)} "
                      "speaker(s).")
@@ -153,6 +167,32 @@ def status(snap: RunSnapshot, active: Run | None, outage: RunLosses | None = Non
     if outage is not None:
         lines.append(store_down(outage))
     return "\n".join(lines)
+
+
+def _caption_lines(snap: RunSnapshot, active: Run | None) -> list[str]:
+    """The caption languages served, who asked for each, and sessions per speaker."""
+    captions = active.captions if active is not None else None
+    served = snap.caption_languages
+    if not served:
+        return ["Caption languages: none (members add theirs with `/interpret me captions:`)."]
+    shown = []
+    for code in served:
+        why = []
+        if captions is not None:
+            askers = captions.askers(code)
+            if askers:
+                why.append("asked by " + ", ".join(f"<@{m}>" for m in askers))
+            if captions.configured(code):
+                why.append("set for the channel")
+            if captions.in_grace(code):
+                why.append("closing soon: nobody here reads it")
+        shown.append(describe(code) + (f" — {'; '.join(why)}" if why else ""))
+    lines = ["Caption languages (a thread each): " + " · ".join(shown) + "."]
+    if snap.links:
+        per = [f"{_who(link.member_id)}: {link.sessions} "
+               f"({', '.join(('interpreted', *link.captions))})" for link in snap.links]
+        lines.append("Sessions per speaker: " + "; ".join(per) + ".")
+    return lines
 
 
 _TRANSPORTS = {"livekit": "LiveKit", "websocket": "WebSocket"}
@@ -182,7 +222,7 @@ def summary(s: RunSummary) -> str:
     if s.segments_waiting:
         text += (f" {_count(s.segments_waiting, 'segment')} {_wait(s.segments_waiting)} for "
                  "the database, unavailable now, and will be stored when it is back.")
-    return text
+    return text + _per_language(s)
 
 
 def _count(n: int, noun: str) -> str:
@@ -204,14 +244,25 @@ def store_down(lost: RunLosses) -> str:
             f"stored when it is back{dropped}, and settings cannot be changed meanwhile.")
 
 
+def _per_language(s: RunSummary) -> str:
+    """Segments per thread language, when the run had caption threads."""
+    if len(s.segments_by_language) < 2:
+        return ""
+    counts = ", ".join(f"{code} {n}" for code, n in s.segments_by_language)
+    return f"\nSegments per language: {counts}."
+
+
 def preference_view(pref: StoredPreference, effective_source: str) -> str:
     spoken = (language(pref.source_language) if pref.source_language
               else f"not set (the channel's, now {language(effective_source)})")
     voice = pref.voice or "not set (the channel's)"
+    captions = (f"{language(pref.caption_language)}, in a thread of their own"
+                if pref.caption_language else "off (the run's own thread only)")
     state = ("opted out: your voice is never sent for interpretation" if pref.opted_out
              else "interpreted when you speak in a channel with interpretation on")
     return (f"**Your interpretation preferences in this server**\n"
-            f"• spoken language: {spoken}\n• voice: {voice}\n• {state}.")
+            f"• spoken language: {spoken}\n• voice: {voice}\n• captions: {captions}\n"
+            f"• {state}.")
 
 
 def languages_list(entries: Iterable[tuple[str, str]]) -> str:

@@ -112,6 +112,7 @@ async def test_me_without_options_shows_the_preferences(interpret: Interpret) ->
     assert record.ephemeral
     assert record.texts == ["**Your interpretation preferences in this server**\n"
                             "• spoken language: German (Germany) (`de-DE`)\n• voice: male\n"
+                            "• captions: off (the run's own thread only)\n"
                             "• interpreted when you speak in a channel with interpretation on."]
 
 

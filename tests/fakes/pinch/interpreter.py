@@ -254,6 +254,7 @@ class InterpreterCore:
             record.audio_started_at = time.time()
             for chunk in samples.reshape(-1, outlet.play_frame):
                 await outlet.play(chunk)
+                self.session.translated_audio_chunks += 1
             await outlet.drain()
             record.audio_ended_at = time.time()
 

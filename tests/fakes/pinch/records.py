@@ -85,6 +85,7 @@ class SimulatedSession:
     tracks_listened: int = 0  # client audio tracks the agent listened to (a republish adds one)
     tracks_lost: int = 0  # listened tracks the client unpublished (or took away by leaving)
     audio_segments_dropped: int = 0  # translated tones dropped because the player queue was full
+    translated_audio_chunks: int = 0  # chunks of translated speech sent (none if text only)
     messages_dropped: int = 0  # data messages dropped because the agent's outbox was full
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     transport: str = "livekit"  # or "websocket"

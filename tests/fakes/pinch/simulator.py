@@ -34,7 +34,7 @@ import enum
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Final
 
 from aiohttp import web
@@ -81,6 +81,7 @@ class PinchSimulator:
         livekit_api_secret: str,
         api_token: str = "sim-pinch-token",
         script: Sequence[tuple[str, str]] = DEFAULT_SCRIPT,
+        scripts: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         faults: SimulatorFaults | None = None,
         tuning: AgentTuning | None = None,
         languages: Collection[str] = tuple(SUPPORTED),
@@ -92,6 +93,9 @@ class PinchSimulator:
         self._api_secret = livekit_api_secret
         self.api_token = api_token
         self.script = list(script)
+        self.scripts = {target: list(lines) for target, lines in (scripts or {}).items()}
+        """Target language → its own script (the translations in that language); a
+        session into any other target follows ``script``."""
         self.faults = faults or SimulatorFaults()
         self.tuning = tuning or AgentTuning()
         self.languages = frozenset(languages)
@@ -147,6 +151,10 @@ class PinchSimulator:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
+    def script_for(self, request: SessionRequest) -> list[tuple[str, str]]:
+        """What a session into ``request``'s target language says."""
+        return self.scripts.get(request.target_language, self.script)
 
     def next_segment_number(self) -> int:
         number = self._segment_numbers
@@ -316,7 +324,7 @@ class PinchSimulator:
             session=session,
             livekit_url=self.livekit_url,
             token=agent_token(self._api_key, self._api_secret, room_name),
-            script=self.script,
+            script=self.script_for(request),
             faults=self.faults,
             tuning=self.tuning,
             next_number=self.next_segment_number,
@@ -398,8 +406,8 @@ class PinchSimulator:
             return ws
         session = entry[0]
         interpreter = WebSocketInterpreter(
-            session=session, ws=ws, request=request, script=self.script, faults=self.faults,
-            tuning=self.tuning, next_number=self.next_segment_number)
+            session=session, ws=ws, request=request, script=self.script_for(session.request),
+            faults=self.faults, tuning=self.tuning, next_number=self.next_segment_number)
         self.ws_interpreters.append(interpreter)
         await interpreter.run()
         return ws

@@ -7,11 +7,13 @@ Every test here runs twice (``[sqlite]``, ``[postgresql]``) through the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -19,12 +21,20 @@ from sqlalchemy.engine import Connection
 
 from bot.store import ConfigError, ConfigLayer, Store, StoredPreference, StoredSegment
 from bot.store.migrate import current_revision, head_revision
-from bot.store.tables import Base
+from bot.store.tables import Base, UtcDateTime
 
 GUILD, OTHER_GUILD = 1_100_000_000_000_000_001, 1_100_000_000_000_000_002
 VOICE, OTHER_VOICE = 2_200_000_000_000_000_001, 2_200_000_000_000_000_002
 ALICE, BOB = 3_300_000_000_000_000_001, 3_300_000_000_000_000_002
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+# transcript_segment as revision 0001 created it.
+_SEGMENT_0001 = sa.table(
+    "transcript_segment", *(sa.column(name) for name in (
+        "guild_id", "voice_channel_id", "run_id", "member_id", "source_language",
+        "target_language", "original", "translation")),
+    sa.column("started_at", UtcDateTime()), sa.column("ended_at", UtcDateTime()))
 
 
 def segment(run: str = "run-1", *, guild: int = GUILD, member: int | None = ALICE,
@@ -270,6 +280,36 @@ async def test_forget_member_deletes_only_that_member_in_that_guild(store: Store
     assert [s.member_id for s in await store.segments(OTHER_GUILD, "run-1")] == [ALICE]
 
 
+async def test_a_members_caption_language_is_kept_until_cleared(store: Store) -> None:
+    stored = await store.update_member_preference(GUILD, ALICE, caption_language="fr-FR")
+    assert stored == StoredPreference(caption_language="fr-FR")
+    assert await store.member_preferences(GUILD) == {ALICE: stored}
+
+    cleared = await store.update_member_preference(GUILD, ALICE, clear={"caption_language"})
+    assert cleared == StoredPreference()
+    assert await store.member_preferences(GUILD) == {}  # nothing left: no row
+
+
+async def test_forget_and_retention_delete_the_segments_of_every_caption_thread(
+    store: Store,
+) -> None:
+    own = segment("run-1", member=ALICE)
+    await store.add_segment(own)
+    for language in ("fr-FR", "de-DE"):
+        await store.add_segment(dataclasses.replace(own, target_language=language,
+                                                    caption_language=language))
+    await store.add_segment(segment("run-2", member=BOB, at=T0 - timedelta(days=30)))
+    await store.add_segment(dataclasses.replace(
+        segment("run-2", member=BOB, at=T0 - timedelta(days=30)), caption_language="fr-FR",
+        target_language="fr-FR"))
+
+    assert {s.caption_language for s in await store.segments(GUILD, "run-1")} == {
+        None, "fr-FR", "de-DE"}
+    assert await store.forget_member(GUILD, ALICE) == 3
+    assert await store.purge_expired(T0) == 2
+    assert await store.count_segments(GUILD) == 0
+
+
 async def test_a_naive_datetime_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         StoredSegment(GUILD, VOICE, "r", ALICE, "en-US", "es-ES",
@@ -303,8 +343,15 @@ async def test_a_database_at_an_older_revision_is_upgraded_keeping_its_rows(
 
         async with first.engine.begin() as conn:
             await conn.run_sync(downgrade)
+            # Written as revision 0001 knew the table (today's model has more columns).
+            seg = segment("kept")
+            await conn.execute(sa.insert(_SEGMENT_0001).values(
+                guild_id=seg.guild_id, voice_channel_id=seg.voice_channel_id,
+                run_id=seg.run_id, member_id=seg.member_id,
+                source_language=seg.source_language, target_language=seg.target_language,
+                started_at=seg.started_at, ended_at=seg.ended_at, original=seg.original,
+                translation=seg.translation))
         assert await current_revision(first.engine) == "0001"
-        await first.add_segment(segment("kept"))
 
     async with await Store.open(database_url) as upgraded:
         assert await current_revision(upgraded.engine) == head_revision()

@@ -6,9 +6,11 @@ import pytest
 
 from bot.languages import (
     DEFAULT_REGION,
+    NATIVE_NAMES,
     SUPPORTED,
     UnknownLanguage,
     language_name,
+    native_name,
     normalize_language,
     suggest,
 )
@@ -68,6 +70,12 @@ def test_unknown_language_message_does_not_echo_an_endless_input() -> None:
 def test_non_string_code_is_an_unknown_language() -> None:
     with pytest.raises(UnknownLanguage):
         normalize_language(None)  # type: ignore[arg-type]
+
+
+def test_every_supported_language_has_its_own_name_for_itself() -> None:
+    assert set(NATIVE_NAMES) == set(SUPPORTED)
+    assert native_name("fr") == "Français"
+    assert native_name("fr-CA") == "Français (Canada)"
 
 
 def test_language_name_reads_the_table_after_normalisation() -> None:

@@ -70,10 +70,26 @@ def test_validation_normalises_languages_voices_and_modes() -> None:
     (ConfigLayer(idle_leave_s=5), "between 10 and 3600"),
     (ConfigLayer(max_run_minutes=-1), "between 0 and 1440"),
     (ConfigLayer(context="x" * 501), "501 characters long; at most 500"),
+    (ConfigLayer(caption_languages="fr, xx-XX"), "Unsupported language code 'xx-XX'"),
+    (ConfigLayer(caption_languages=" , "), "at least one language"),
+    (ConfigLayer(caption_languages=",".join(["fr", "de", "it", "es", "pt", "nl", "pl", "sv",
+                                             "da", "fi", "ru"])), "at most 10"),
+    (ConfigLayer(max_caption_languages=11), "between 0 and 10"),
 ])
 def test_validation_refuses_bad_values_with_a_sentence(layer: ConfigLayer, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         validate_layer(layer)
+
+
+def test_caption_languages_are_normalised_in_order_without_repeats() -> None:
+    layer = validate_layer(ConfigLayer(caption_languages="fr; de-de, FR-fr ,it"))
+    assert layer.caption_languages == "fr-FR,de-DE,it-IT"
+
+
+def test_the_caption_cap_defaults_to_three_and_zero_is_a_value() -> None:
+    assert resolve(ConfigLayer(), ConfigLayer())["max_caption_languages"] == 3
+    assert resolve(ConfigLayer(max_caption_languages=0),
+                   ConfigLayer())["max_caption_languages"] == 0
 
 
 def test_the_context_is_trimmed_and_never_shown_by_a_repr() -> None:

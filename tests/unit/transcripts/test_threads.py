@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.transcripts.threads import ThreadKey, ThreadRegistry, thread_name
+from bot.transcripts.threads import ThreadKey, ThreadRegistry, caption_thread_name, thread_name
 
 DAY = dt.date(2025, 6, 1)
 KEY = ThreadKey(1, 2, 3, "en-US", "es-ES")
@@ -18,6 +18,18 @@ def test_the_name_says_channel_language_pair_and_date() -> None:
 def test_a_pair_mode_thread_names_both_directions() -> None:
     assert thread_name("Voice", "en-US", "es-ES", DAY, pair=True) == (
         "Voice · en-US ↔ es-ES · 2025-06-01")
+
+
+def test_a_caption_thread_is_named_in_its_own_language() -> None:
+    assert caption_thread_name("Voice", "fr-FR", DAY) == "Voice · Français · 2025-06-01"
+    assert caption_thread_name("Voice", "de-DE", DAY, continued=True) == (
+        "Voice · Deutsch · 2025-06-01 (continued)")
+
+
+def test_a_caption_thread_is_never_reused_as_a_runs_own_thread() -> None:
+    registry = ThreadRegistry()
+    registry.remember(ThreadKey(1, 2, 3, "en-US", "fr-FR", caption=True), 42, now=1000.0)
+    assert registry.reusable(ThreadKey(1, 2, 3, "en-US", "fr-FR"), now=1001.0) is None
 
 
 def test_a_long_channel_name_is_shortened_to_100_characters() -> None:
