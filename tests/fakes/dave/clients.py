@@ -20,7 +20,7 @@ come back as a short cause string, never as an exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
@@ -292,5 +292,3 @@ class LibdaveClient:
         return Decrypted(None, "DecryptFailed")
 
 
-#: Builds a member's client: (implementation, protocol version, user id, channel id).
-ClientFactory = Callable[[DaveImpl, int, int, int], DaveClient]
