@@ -48,12 +48,13 @@ class RestClient:
                    query: dict[str, str] | None = None, raw: bytes | None = None,
                    files: dict[str, bytes] | None = None) -> Answer:
         """``body`` as JSON (or ``raw`` bytes as the JSON body); with ``files``, as
-        multipart like discord.py (``payload_json`` then ``files[n]``)."""
+        multipart like discord.py (``payload_json``, or ``raw``, then ``files[n]``)."""
         headers = {"Authorization": f"Bot {self._token}"}
         data: Any = raw if raw is not None else None if body is None else json.dumps(body)
         if files:
             form = aiohttp.FormData()
-            form.add_field("payload_json", json.dumps(body), content_type="application/json")
+            text = raw.decode("latin-1") if raw is not None else json.dumps(body)
+            form.add_field("payload_json", text, content_type="application/json")
             for i, (filename, content) in enumerate(files.items()):
                 form.add_field(f"files[{i}]", content, filename=filename,
                                content_type="application/octet-stream")

@@ -349,3 +349,6 @@ async def test_a_body_that_is_not_json_is_refused_with_discords_code(
 ) -> None:
     answer = await api.call("POST", f"/channels/{places.channel}/messages", raw=raw)
     assert (answer.status, answer.body["code"]) == (400, 50109)
+    with_file = await api.call("POST", f"/channels/{places.channel}/messages", raw=raw,
+                               files={"transcript.txt": b"x"})
+    assert (with_file.status, with_file.body["code"]) == (400, 50109)
