@@ -32,6 +32,7 @@ from bot.transcripts.text import Line, escape, split_lines
 UNKNOWN_SPEAKER: Final = "Unknown speaker"
 _WEBHOOK_NAME_MAX: Final = 80
 _BANNED_IN_WEBHOOK_NAMES: Final = ("discord", "clyde")
+_RESERVED_WEBHOOK_NAMES: Final = ("everyone", "here")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,14 @@ class Speaker:
 def webhook_username(display_name: str) -> str | None:
     """A name Discord accepts for a webhook post, or ``None`` (post as the bot instead).
 
-    Discord refuses webhook names containing "discord" or "clyde" and names longer
-    than 80 characters; we shorten long names and give up on the banned ones.
+    Discord refuses webhook names containing "discord" or "clyde", the names
+    "everyone" and "here", and names longer than 80 characters; we shorten long names
+    and give up on the refused ones.
     """
     name = " ".join(display_name.split())[:_WEBHOOK_NAME_MAX].strip()
-    if not name or any(word in name.lower() for word in _BANNED_IN_WEBHOOK_NAMES):
+    lowered = name.lower()
+    if (not name or lowered in _RESERVED_WEBHOOK_NAMES
+            or any(word in lowered for word in _BANNED_IN_WEBHOOK_NAMES)):
         return None
     return name
 

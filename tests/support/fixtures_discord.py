@@ -1,7 +1,10 @@
 """pytest fixtures for the discord fakes (registered by tests/conftest.py).
 
 - ``fake_discord``: a started :class:`~tests.fakes.discord.FakeDiscord` with the
-  default guild (text + voice channel, admin, two humans, one other bot).
+  default guild (text + voice channel, admin, two humans, one other bot). Its
+  members' DAVE clients run the ``dave_impl`` fixture's implementation ("davey" by
+  default); a DAVE test runs with both by parametrising it
+  (``pytestmark = both_dave_impls``).
 - ``discord_bot``: our :class:`~bot.app.InterpretBot` logged in to it, connected and
   ready. Its extensions come from the ``discord_bot_extensions`` fixture (override it
   in a test module, default none); ``discord_bot_setup`` may register test-only
@@ -30,6 +33,7 @@ import pytest
 from bot.app import InterpretBot
 from bot.secrets import Secret
 from bot.settings import Settings
+from tests.fakes.dave.clients import DAVE_IMPLS, DaveImpl
 from tests.fakes.discord import FakeDiscord
 
 #: A hook run on the constructed bot before login (register test commands here).
@@ -38,6 +42,9 @@ BotSetup = Callable[[InterpretBot], None]
 BotBuilder = Callable[..., InterpretBot]
 
 READY_TIMEOUT = 5.0
+
+#: Runs a module's tests with members on davey and on libdave (Discord's clients).
+both_dave_impls = pytest.mark.parametrize("dave_impl", DAVE_IMPLS)
 
 
 def bot_settings(fake: FakeDiscord) -> Settings:
@@ -102,8 +109,13 @@ async def running_bot(
 
 
 @pytest.fixture
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
+def dave_impl() -> DaveImpl:
+    return "davey"
+
+
+@pytest.fixture
+async def fake_discord(dave_impl: DaveImpl) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(dave_impl=dave_impl) as fake:
         yield fake
 
 

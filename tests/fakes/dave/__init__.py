@@ -1,7 +1,8 @@
 """A fake of Discord's voice-server side of DAVE (MLS external sender), for offline tests.
 
 `DaveVoiceGroup` is the sans-I/O server model (one voice channel); `LocalDaveGroup`
-drives real `davey.DaveSession` members against it in-process.
+drives real `davey.DaveSession` members against it in-process; `clients` are the fake
+Discord's members' DAVE clients, on davey or on libdave (`dave-py`).
 """
 
 from tests.fakes.dave.external_sender import ExternalSender

@@ -51,6 +51,9 @@ class Outgoing:
     to: int
     opcode: int
     payload: bytes | dict[str, Any]
+    #: For ops 29/30: the epoch the commit starts (bookkeeping for the fake's own
+    #: members, whose client libraries do not expose it; never on the wire).
+    epoch: int | None = None
 
     @property
     def is_binary(self) -> bool:

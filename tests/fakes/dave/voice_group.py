@@ -350,13 +350,13 @@ class DaveVoiceGroup:
         tid = transition_id.to_bytes(2, "big")
         stayed = [uid for uid in self.members if uid in previous and uid not in added]
         out = [
-            Outgoing(uid, DaveOp.MLS_ANNOUNCE_COMMIT_TRANSITION, tid + commit)
+            Outgoing(uid, DaveOp.MLS_ANNOUNCE_COMMIT_TRANSITION, tid + commit, self.epoch)
             for uid in stayed
             if uid in self._connected
         ]
         if welcome is not None:
             out += [
-                Outgoing(uid, DaveOp.MLS_WELCOME, tid + welcome)
+                Outgoing(uid, DaveOp.MLS_WELCOME, tid + welcome, self.epoch)
                 for uid in added
                 if uid in self._connected
             ]

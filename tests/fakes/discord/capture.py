@@ -6,6 +6,11 @@ marker, decode Opus, and keep the PCM with its arrival time. Written from the
 protocol description, independently of ``bot.voice``, so it is an oracle for the
 bot rather than a mirror of it. Nothing here raises on bad input: drops are counted
 by reason.
+
+Every member in the DAVE group decrypts every frame with its own client (davey or
+libdave), as each Discord client in the call would: ``heard[member]`` counts the
+frames each one decrypted and ``lost[member]`` the others by cause. The PCM kept is
+the first member's plaintext; a frame no member could decrypt is a drop.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from __future__ import annotations
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-import davey
 import discord.opus
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
 from nacl.exceptions import CryptoError
+
+from tests.fakes.dave.clients import DaveClient
 
 SILENCE = b"\xf8\xff\xfe"
 #: DAVE frames end with this 2-byte magic marker.
@@ -90,6 +97,13 @@ class CapturedFrame:
     dave: bool
 
 
+class Listener(Protocol):
+    """A member's voice client in the bot's call (``VoiceMember``)."""
+
+    user_id: int
+    client: DaveClient | None
+
+
 @dataclass
 class CapturedAudio:
     """Everything the bot sent, decoded, in arrival order."""
@@ -97,6 +111,21 @@ class CapturedAudio:
     frames: list[CapturedFrame] = field(default_factory=list)
     drops: Counter[str] = field(default_factory=Counter)
     silence_frames: int = 0
+    #: DAVE-encrypted frames the bot sent (whoever could decrypt them).
+    dave_sent: int = 0
+    #: Member id -> DAVE frames of the bot that member's client decrypted.
+    heard: Counter[int] = field(default_factory=Counter)
+    #: Member id -> frames of the bot that member's client could not decrypt, by cause.
+    lost: dict[int, Counter[str]] = field(default_factory=dict)
+
+    def merge(self, other: CapturedAudio) -> None:
+        self.frames.extend(other.frames)
+        self.drops.update(other.drops)
+        self.silence_frames += other.silence_frames
+        self.dave_sent += other.dave_sent
+        self.heard.update(other.heard)
+        for member, causes in other.lost.items():
+            self.lost.setdefault(member, Counter()).update(causes)
 
     def pcm(self) -> npt.NDArray[np.int16]:
         """All decoded audio, stereo int16 of shape (n, 2)."""
@@ -121,9 +150,9 @@ class OutgoingAudioRecorder:
     """Turns the bot's RTP datagrams into :class:`CapturedAudio` for one connection."""
 
     def __init__(self, bot_user_id: int,
-                 dave_decryptor: Callable[[], davey.DaveSession | None]) -> None:
+                 listeners: Callable[[], Sequence[Listener]]) -> None:
         self.bot_user_id = bot_user_id
-        self._dave = dave_decryptor
+        self._listeners = listeners
         self.audio = CapturedAudio()
         self._decoder: discord.opus.Decoder | None = None
         self.mode = ""
@@ -148,18 +177,11 @@ class OutgoingAudioRecorder:
             return
         is_dave = frame.endswith(DAVE_MAGIC)
         if is_dave:
-            session = self._dave()
-            if session is None:
-                drops["dave_no_session"] += 1
+            self.audio.dave_sent += 1
+            plain = self._dave_decrypt(frame)
+            if plain is None:
                 return
-            try:
-                frame = session.decrypt(self.bot_user_id, davey.MediaType.audio, frame)
-            except ValueError as exc:
-                drops[f"dave:{str(exc)[:40]}"] += 1
-                return
-            if frame is None:
-                drops["dave_none"] += 1
-                return
+            frame = plain
         if self._decoder is None:
             self._decoder = discord.opus.Decoder()  # type: ignore[no-untyped-call]
         try:
@@ -170,3 +192,24 @@ class OutgoingAudioRecorder:
         samples = np.frombuffer(pcm, dtype=np.int16).reshape(-1, 2).copy()
         self.audio.frames.append(CapturedFrame(time.monotonic(), packet.sequence,
                                                packet.timestamp, samples, is_dave))
+
+    def _dave_decrypt(self, frame: bytes) -> bytes | None:
+        """Every listening member decrypts; the first plaintext, or None (a drop)."""
+        audio = self.audio
+        plain: bytes | None = None
+        first_cause = "dave_no_session"
+        for member in self._listeners():
+            if member.client is None:
+                continue
+            outcome = member.client.decrypt(self.bot_user_id, frame)
+            if outcome.frame is None:
+                audio.lost.setdefault(member.user_id, Counter())[outcome.cause] += 1
+                if first_cause == "dave_no_session":
+                    first_cause = f"dave:{outcome.cause}"
+                continue
+            audio.heard[member.user_id] += 1
+            if plain is None:
+                plain = outcome.frame
+        if plain is None:
+            audio.drops[first_cause] += 1
+        return plain

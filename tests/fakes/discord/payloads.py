@@ -1,12 +1,15 @@
 """Model objects rendered as Discord API JSON (the shapes discord.py parses).
 
-Pure functions: no state, no I/O. Snowflakes are strings, as on the wire.
+Pure functions: no state, no I/O. Snowflakes are strings, as on the wire. Each
+object carries every field Discord's OpenAPI document marks required for it
+(``UserResponse``, ``MessageResponse``, ``ThreadResponse``, ...), with Discord's
+defaults where the fake has nothing to say.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.fakes.discord.model import (
     Channel,
@@ -19,6 +22,9 @@ from tests.fakes.discord.model import (
     VoiceState,
     Webhook,
 )
+
+if TYPE_CHECKING:
+    from tests.fakes.discord.world import Application
 
 
 def iso_now() -> str:
@@ -34,6 +40,8 @@ def user(u: User) -> dict[str, Any]:
         "avatar": u.avatar,
         "bot": u.bot,
         "public_flags": 0,
+        "flags": 0,
+        "primary_guild": None,
     }
 
 
@@ -59,6 +67,7 @@ def member(m: Member, *, with_user: bool = True) -> dict[str, Any]:
         "roles": [str(r) for r in m.roles],
         "nick": m.nick,
         "avatar": None,
+        "banner": None,
         "joined_at": m.joined_at,
         "premium_since": None,
         "deaf": False,
@@ -99,6 +108,7 @@ def channel(c: Channel) -> dict[str, Any]:
             rate_limit_per_user=0,
             message_count=0,
             member_count=1,
+            total_message_sent=0,
             thread_metadata={
                 "archived": c.archived,
                 "auto_archive_duration": c.auto_archive_duration,
@@ -191,9 +201,9 @@ def message(m: Message, guild: Guild | None) -> dict[str, Any]:
         "mention_everyone": False,
         "mentions": [],
         "mention_roles": [],
-        "attachments": [],
-        "embeds": m.embeds,
-        "components": m.components,
+        "attachments": [attachment(m, i, meta) for i, meta in enumerate(m.attachments)],
+        "embeds": [embed(e) for e in m.embeds],
+        "components": [component(c, n) for n, c in enumerate(m.components, start=1)],
         "pinned": False,
         "type": 0,
         "flags": m.flags,
@@ -219,3 +229,104 @@ def webhook(w: Webhook, creator: User, application_id: int | None = None) -> dic
         "token": w.token,
         "application_id": None if application_id is None else str(application_id),
     }
+
+
+def attachment(m: Message, index: int, meta: dict[str, Any]) -> dict[str, Any]:
+    """``MessageAttachmentResponse`` of an uploaded file (Discord gives it an id and URLs)."""
+    filename = str(meta.get("filename") or f"file{index}")
+    attachment_id = m.id + index + 1
+    path = f"attachments/{m.channel_id}/{attachment_id}/{filename}"
+    return {
+        "id": str(attachment_id),
+        "filename": filename,
+        "size": len(m.files.get(filename, b"")),
+        "url": f"https://cdn.discordapp.com/{path}",
+        "proxy_url": f"https://media.discordapp.net/{path}",
+        **({"description": meta["description"]} if meta.get("description") else {}),
+    }
+
+
+def embed(e: dict[str, Any]) -> dict[str, Any]:
+    """``MessageEmbedResponse``: what was sent, typed ``rich``, fields ``inline`` or not."""
+    out = {k: v for k, v in e.items() if v is not None}
+    out["type"] = out.get("type") or "rich"
+    if "fields" in out:
+        out["fields"] = [{"name": f["name"], "value": f["value"],
+                          "inline": bool(f.get("inline"))} for f in out["fields"]]
+    return out
+
+
+def component(c: dict[str, Any], number: int) -> dict[str, Any]:
+    """A component as sent, numbered (Discord gives every component an ``id``)."""
+    out = dict(c)
+    out["id"] = out.get("id") or number
+    if isinstance(out.get("components"), list):
+        out["components"] = [component(child, number * 100 + i)
+                             for i, child in enumerate(out["components"], start=1)]
+    return out
+
+
+def application(app: Application, bot: User, guild_count: int) -> dict[str, Any]:
+    """``PrivateApplicationResponse`` (GET /oauth2/applications/@me)."""
+    return {
+        "id": str(app.id), "name": app.name, "icon": None, "description": "",
+        "type": None, "verify_key": "00" * 32, "flags": 0, "flags_new": "0",
+        "redirect_uris": [], "interactions_endpoint_url": None,
+        "role_connections_verification_url": None, "owner": user(app.owner),
+        "approximate_guild_count": guild_count, "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0, "explicit_content_filter": 0,
+        "team": None, "eligible_oauth2_scopes": ["bot", "applications.commands"],
+        "rpc_origins": [], "bot_public": True, "bot_require_code_grant": False,
+        "bot": user(bot), "summary": "", "tags": [],
+    }
+
+
+def guild_with_counts(g: Guild, application_id: int | None = None) -> dict[str, Any]:
+    """``GuildWithCountsResponse`` (GET /guilds/{guild_id})."""
+    data = guild_create(g, include_voice_states=False)
+    for key in ("members", "channels", "threads", "voice_states", "presences", "joined_at",
+                "large", "unavailable", "member_count", "stage_instances",
+                "guild_scheduled_events", "soundboard_sounds"):
+        data.pop(key)
+    data.update(
+        home_header=None, application_id=None if application_id is None else str(application_id),
+        region="deprecated", widget_enabled=False, widget_channel_id=None, max_presences=None,
+        max_members=25_000_000, max_stage_video_channel_users=50, max_video_channel_users=25,
+        premium_subscription_count=0, safety_alerts_channel_id=None, nsfw=False,
+        incidents_data=None, approximate_member_count=len(g.members),
+        approximate_presence_count=0,
+    )
+    return data
+
+
+def application_command(cmd: dict[str, Any], *, command_id: str, application_id: int,
+                        version: int, guild_id: int | None) -> dict[str, Any]:
+    """``ApplicationCommandResponse`` of a command as the bot sent it (already checked)."""
+    permissions = cmd.get("default_member_permissions")
+    out: dict[str, Any] = {
+        "id": command_id,
+        "application_id": str(application_id),
+        "version": str(version),
+        "default_member_permissions": None if permissions is None else str(permissions),
+        "type": int(cmd.get("type") or 1),
+        "name": cmd["name"],
+        "name_localizations": cmd.get("name_localizations"),
+        "description": cmd.get("description") or "",
+        "description_localizations": cmd.get("description_localizations"),
+        "options": [command_option(o) for o in cmd.get("options") or []],
+        "dm_permission": cmd.get("dm_permission") is not False,
+        "contexts": cmd.get("contexts"),
+        # Discord installs a command for guilds unless told otherwise.
+        "integration_types": cmd.get("integration_types") or [0],
+        "nsfw": bool(cmd.get("nsfw")),
+    }
+    if guild_id is not None:
+        out["guild_id"] = str(guild_id)
+    return out
+
+
+def command_option(option: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in option.items() if v is not None}
+    if "options" in out:
+        out["options"] = [command_option(o) for o in out["options"]]
+    return out

@@ -196,17 +196,10 @@ async def _read_body(request: web.Request) -> tuple[Any, dict[str, bytes]]:
         return None, {}
     ctype = request.content_type
     if ctype == "multipart/form-data":
-        body: Any = None
-        files: dict[str, bytes] = {}
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name == "payload_json":
-                body = json.loads(await part.text())
-            else:
-                files[part.name or f"files[{len(files)}]"] = bytes(await part.read())
-        return body, files
+        try:
+            return await _read_multipart(request)
+        except ValueError:  # bad JSON, bad text encoding, a broken multipart body
+            raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
     raw = await request.read()
     if not raw:
         return None, {}
@@ -214,3 +207,17 @@ async def _read_body(request: web.Request) -> tuple[Any, dict[str, bytes]]:
         return json.loads(raw), {}
     except ValueError:
         raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
+
+
+async def _read_multipart(request: web.Request) -> tuple[Any, dict[str, bytes]]:
+    body: Any = None
+    files: dict[str, bytes] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "payload_json":
+            body = json.loads(await part.text())
+        else:
+            files[part.name or f"files[{len(files)}]"] = bytes(await part.read())
+    return body, files

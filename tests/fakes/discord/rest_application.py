@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord import payloads
+from tests.fakes.discord import api_schemas, payloads
 from tests.fakes.discord.rest_base import (
     Request,
     RestResource,
@@ -12,9 +12,10 @@ from tests.fakes.discord.rest_base import (
     S,
 )
 from tests.fakes.discord.validation import (
-    form_error,
+    check_body,
     missing_access,
     unknown,
+    validate_commands,
 )
 
 
@@ -36,14 +37,8 @@ class ApplicationRoutes(RestResource):
         return 200, me
 
     async def get_application(self, req: Request) -> tuple[int, Any]:
-        app = self.world.application
-        return 200, {
-            "id": str(app.id), "name": app.name, "icon": None, "description": "",
-            "rpc_origins": [], "bot_public": True, "bot_require_code_grant": False,
-            "owner": payloads.user(app.owner), "team": None, "verify_key": "00" * 32,
-            "flags": 0, "bot": payloads.user(self.world.bot_user), "summary": "",
-            "interactions_endpoint_url": None, "tags": [],
-        }
+        return 200, payloads.application(self.world.application, self.world.bot_user,
+                                         len(self.world.guilds))
 
     async def get_gateway_bot(self, req: Request) -> tuple[int, Any]:
         return 200, {"url": "wss://gateway.discord.gg", "shards": self.world.recommended_shards,
@@ -54,39 +49,18 @@ class ApplicationRoutes(RestResource):
                         body: Any) -> list[dict[str, Any]]:
         if int(app_id) != self.world.application.id:
             raise missing_access()
-        if not isinstance(body, list):
-            raise form_error("_", "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
-        names: set[tuple[int, str]] = set()
+        check_body(api_schemas.COMMANDS_OVERWRITE, body)
+        commands: list[dict[str, Any]] = body or []
+        validate_commands(commands)
         stored = []
         previous = {(c["type"], c["name"]): c for c in self.world.commands.get(guild_id, [])}
-        for i, cmd in enumerate(body):
-            name = cmd.get("name")
-            ctype = int(cmd.get("type", 1))
-            if not isinstance(name, str) or not 1 <= len(name) <= 32:
-                raise form_error(f"{i}.name", "BASE_TYPE_BAD_LENGTH",
-                                 "Must be between 1 and 32 in length.")
-            if ctype == 1 and (name != name.lower() or " " in name):
-                raise form_error(f"{i}.name", "APPLICATION_COMMAND_INVALID_NAME",
-                                 "Command name is invalid")
-            if (ctype, name) in names:
-                raise form_error(f"{i}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                                 "Application command names must be unique")
-            names.add((ctype, name))
-            old = previous.get((ctype, name))
-            out = dict(cmd)
-            out.update(
-                id=old["id"] if old else str(self.world.new_id()),
-                application_id=str(self.world.application.id),
-                version=str(self.world.new_id()),
-                type=ctype,
-                options=cmd.get("options") or [],
-                default_member_permissions=cmd.get("default_member_permissions"),
-                nsfw=bool(cmd.get("nsfw", False)),
-                description=cmd.get("description", ""),
-            )
-            if guild_id is not None:
-                out["guild_id"] = str(guild_id)
-            stored.append(out)
+        for cmd in commands:
+            ctype = int(cmd.get("type") or 1)
+            old = previous.get((ctype, cmd["name"]))
+            stored.append(payloads.application_command(
+                cmd, command_id=old["id"] if old else str(self.world.new_id()),
+                application_id=self.world.application.id, version=self.world.new_id(),
+                guild_id=guild_id))
         self.world.commands[guild_id] = stored
         return stored
 

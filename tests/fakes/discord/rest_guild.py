@@ -1,12 +1,13 @@
 """REST resources of a guild: channels, messages, threads, channel webhooks, and the
-guild/member/role lookups. Permission checks use the bot's computed permissions."""
+guild/member/role lookups. Permission checks use the bot's computed permissions;
+every body is checked against its route's schema (``api_schemas``) before use."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
-from tests.fakes.discord import payloads
+from tests.fakes.discord import api_schemas, payloads
 from tests.fakes.discord.model import Channel as ChannelModel
 from tests.fakes.discord.model import (
     ChannelType,
@@ -23,11 +24,11 @@ from tests.fakes.discord.rest_base import (
 from tests.fakes.discord.thread_admin import check_thread_open
 from tests.fakes.discord.validation import (
     ApiError,
+    check_body,
+    form_error,
     unknown,
-    validate_allowed_mentions,
     validate_message,
-    validate_thread_name,
-    validate_webhook_username,
+    validate_webhook_name,
 )
 
 
@@ -60,20 +61,24 @@ class GuildRoutes(RestResource):
 
     async def edit_channel(self, req: Request, channel_id: str) -> tuple[int, Any]:
         guild, channel = self._channel(channel_id)
-        body = req.json
         if channel.is_thread:
             if channel.owner_id != self.world.bot_user.id:
                 self._require(guild, channel, Permission.MANAGE_THREADS)
         else:
             self._require(guild, channel, Permission.MANAGE_CHANNELS)
-        if "name" in body:
-            validate_thread_name(body["name"])
+        check_body(api_schemas.THREAD_UPDATE if channel.is_thread else api_schemas.CHANNEL_UPDATE,
+                   req.body)
+        body = req.json
+        if body.get("name"):
             channel.name = body["name"]
-        if "archived" in body:
-            channel.archived = bool(body["archived"])
-        if "locked" in body and channel.is_thread:
-            channel.locked = bool(body["locked"])
-        if "topic" in body:
+        if channel.is_thread:
+            if body.get("archived") is not None:
+                channel.archived = body["archived"]
+            if body.get("locked") is not None:
+                channel.locked = body["locked"]
+            if body.get("auto_archive_duration") is not None:
+                channel.auto_archive_duration = int(body["auto_archive_duration"])
+        elif "topic" in body:
             channel.topic = body["topic"]
         data = payloads.channel(channel)
         await self._dispatch("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", data)
@@ -103,9 +108,9 @@ class GuildRoutes(RestResource):
         needed = (Permission.SEND_MESSAGES_IN_THREADS if channel.is_thread
                   else Permission.SEND_MESSAGES)
         self._require(guild, channel, needed)
+        check_body(api_schemas.MESSAGE_CREATE, req.body)
         body = req.json
         validate_message(body, attachments=req.attachments)
-        validate_allowed_mentions(body)
         check_thread_open(channel)
         if channel.is_thread:
             channel.archived = False
@@ -126,6 +131,7 @@ class GuildRoutes(RestResource):
         if msg.author.id != self.world.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
         check_thread_open(channel)
+        check_body(api_schemas.MESSAGE_EDIT, req.body)
         self._apply_edit(msg, req.json)
         data = self._message_json(msg)
         await self._dispatch("MESSAGE_UPDATE", data)
@@ -146,8 +152,11 @@ class GuildRoutes(RestResource):
                           starter: int | None = None) -> tuple[int, Any]:
         if parent.type != ChannelType.TEXT:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
-        validate_thread_name(body.get("name"))
-        ttype = ChannelType(int(body.get("type") or ChannelType.PUBLIC_THREAD))
+        kind = int(body.get("type") or ChannelType.PUBLIC_THREAD)
+        if kind not in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD):
+            # Announcement threads (10) live in announcement channels only.
+            raise form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {11, 12}.")
+        ttype = ChannelType(kind)
         needed = (Permission.CREATE_PRIVATE_THREADS if ttype == ChannelType.PRIVATE_THREAD
                   else Permission.CREATE_PUBLIC_THREADS)
         self._require(guild, parent, needed)
@@ -168,6 +177,7 @@ class GuildRoutes(RestResource):
 
     async def create_thread(self, req: Request, channel_id: str) -> tuple[int, Any]:
         guild, parent = self._channel(channel_id)
+        check_body(api_schemas.THREAD_CREATE, req.body)
         return await self._new_thread(guild, parent, req.json)
 
     async def create_thread_from_message(self, req: Request, channel_id: str,
@@ -175,6 +185,7 @@ class GuildRoutes(RestResource):
         guild, parent, msg = self._message_in(channel_id, message_id)
         if any(c.starter_message_id == msg.id for c in guild.channels.values()):
             raise ApiError(400, 160004, "A thread has already been created for this message")
+        check_body(api_schemas.THREAD_FROM_MESSAGE, req.body)
         body = dict(req.json)
         body["type"] = ChannelType.PUBLIC_THREAD
         # Discord gives a thread started from a message the message's id.
@@ -189,11 +200,12 @@ class GuildRoutes(RestResource):
         if channel.type != ChannelType.TEXT:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         self._require(guild, channel, Permission.MANAGE_WEBHOOKS)
+        check_body(api_schemas.WEBHOOK_CREATE, req.body)
         body = req.json
-        validate_webhook_username(body.get("name"), field="name")
+        validate_webhook_name(body["name"], field="name")
         hook = Webhook(id=self.world.new_id(), token=secrets.token_urlsafe(32),
                        channel_id=channel.id, guild_id=guild.id,
-                       name=body.get("name") or "Webhook", creator_id=self.world.bot_user.id)
+                       name=body["name"], creator_id=self.world.bot_user.id)
         self.world.webhooks[hook.id] = hook
         return 200, payloads.webhook(hook, self.world.bot_user, self.world.application.id)
 
@@ -206,10 +218,7 @@ class GuildRoutes(RestResource):
     # -- guilds -----------------------------------------------------------
 
     async def get_guild(self, req: Request, guild_id: str) -> tuple[int, Any]:
-        data = payloads.guild_create(self._guild(guild_id), include_voice_states=False)
-        for key in ("members", "channels", "threads", "voice_states", "presences"):
-            data.pop(key)
-        return 200, data
+        return 200, payloads.guild_with_counts(self._guild(guild_id))
 
     async def guild_channels(self, req: Request, guild_id: str) -> tuple[int, Any]:
         guild = self._guild(guild_id)

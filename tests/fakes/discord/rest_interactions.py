@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.fakes.discord import api_schemas
 from tests.fakes.discord.model import (
     INTERACTION_DEADLINE_S,
     InteractionRecord,
@@ -31,12 +32,11 @@ from tests.fakes.discord.rest_base import (
 from tests.fakes.discord.thread_admin import check_thread_open
 from tests.fakes.discord.validation import (
     ApiError,
-    form_error,
+    check_body,
+    snowflake_query,
     unknown,
-    validate_allowed_mentions,
-    validate_choices,
     validate_message,
-    validate_webhook_username,
+    validate_webhook_name,
 )
 
 
@@ -63,8 +63,9 @@ class InteractionRoutes(RestResource):
         rec = self.world.interactions.get(int(interaction_id))
         if rec is None or rec.token != token:
             raise unknown("interaction")
+        check_body(api_schemas.INTERACTION_CALLBACK, req.body)
         body = req.json
-        rtype = int(body.get("type", 0))
+        rtype = int(body["type"])
         if rec.responses:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - rec.created_at > INTERACTION_DEADLINE_S:
@@ -73,21 +74,15 @@ class InteractionRoutes(RestResource):
         data = body.get("data") or {}
         message: Message | None = None
         if rtype == 4:
-            validate_message(data, attachments=req.attachments)
-            validate_allowed_mentions(data)
+            validate_message(data, attachments=req.attachments, prefix="data.")
             message = self._new_message(rec.channel_id, data, interaction_id=rec.id)
             self._keep_files(message, req)
         elif rtype == 5:
             flags = (int(data.get("flags") or 0) & EPHEMERAL) | LOADING
             message = self._new_message(rec.channel_id, {"flags": flags},
                                         interaction_id=rec.id)
-        elif rtype == 8:
-            validate_choices(list(data.get("choices") or []))
         elif rtype == 7:
-            validate_message(data, editing=True)
-        elif rtype not in (6, 9):
-            raise form_error("type", "BASE_TYPE_CHOICES",
-                             "Value must be one of (1, 4, 5, 6, 7, 8, 9).")
+            validate_message(data, editing=True, prefix="data.")
         rec.responses.append(body)
         rec.answered_at = time.monotonic()
         if message is not None:
@@ -137,9 +132,10 @@ class InteractionRoutes(RestResource):
 
     async def execute_webhook(self, req: Request, webhook_id: str, token: str) -> tuple[int, Any]:
         target = self._webhook_target(webhook_id, token)
+        check_body(api_schemas.WEBHOOK_EXECUTE, req.body)
         body = req.json
         validate_message(body, attachments=req.attachments)
-        validate_allowed_mentions(body)
+        thread_id = snowflake_query(req.query, "thread_id")
         wait = req.query.get("wait", "false").lower() in ("1", "true")
         if isinstance(target, InteractionRecord):
             if not target.responses:
@@ -155,10 +151,10 @@ class InteractionRoutes(RestResource):
             target.followups.append(msg)
             await self._announce(msg)
             return (200, self._message_json(msg)) if wait else (204, None)
-        validate_webhook_username(body.get("username"))
+        validate_webhook_name(body.get("username"))
         channel_id = target.channel_id
-        if "thread_id" in req.query:
-            _, thread = self._channel(req.query["thread_id"])
+        if thread_id is not None:
+            _, thread = self._channel(str(thread_id))
             if not thread.is_thread or thread.parent_id != target.channel_id:
                 raise ApiError(400, 220001, "Webhooks can only be used with threads in the "
                                             "webhook's channel")
@@ -183,10 +179,12 @@ class InteractionRoutes(RestResource):
     async def edit_webhook_message(self, req: Request, webhook_id: str, token: str,
                                    message_id: str) -> tuple[int, Any]:
         target = self._webhook_target(webhook_id, token)
-        if "thread_id" in req.query:
-            _, thread = self._channel(req.query["thread_id"])  # 404 once the thread is gone
+        thread_id = snowflake_query(req.query, "thread_id")
+        if thread_id is not None:
+            _, thread = self._channel(str(thread_id))  # 404 once the thread is gone
             check_thread_open(thread)
         msg = self._webhook_message(target, message_id)
+        check_body(api_schemas.WEBHOOK_MESSAGE_EDIT, req.body)
         self._apply_edit(msg, req.json)
         self._keep_files(msg, req)
         return 200, self._message_json(msg)
@@ -194,8 +192,9 @@ class InteractionRoutes(RestResource):
     async def delete_webhook_message(self, req: Request, webhook_id: str, token: str,
                                      message_id: str) -> tuple[int, Any]:
         target = self._webhook_target(webhook_id, token)
-        if "thread_id" in req.query:
-            self._channel(req.query["thread_id"])  # 404 once the thread is gone
+        thread_id = snowflake_query(req.query, "thread_id")
+        if thread_id is not None:
+            self._channel(str(thread_id))  # 404 once the thread is gone
         msg = self._webhook_message(target, message_id)
         msg.deleted = True
         return 204, None

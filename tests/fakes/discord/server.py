@@ -24,10 +24,12 @@ import numpy as np
 import numpy.typing as npt
 from aiohttp import web
 
+from tests.fakes.dave.clients import DaveImpl
 from tests.fakes.discord import payloads
 from tests.fakes.discord.capture import CapturedAudio
 from tests.fakes.discord.gateway import GatewayHub, GatewaySession
 from tests.fakes.discord.interactions import build_interaction
+from tests.fakes.discord.member_stream import MemberStream
 from tests.fakes.discord.model import (
     Channel,
     ChannelType,
@@ -44,10 +46,9 @@ from tests.fakes.discord.model import (
 from tests.fakes.discord.rest import RestApi
 from tests.fakes.discord.rest_base import LOADING
 from tests.fakes.discord.speech import (
+    DTX_SILENCE_FRAMES,
     SpeechReport,
-    build_datagrams,
     load_pcm,
-    new_sender,
     opus_frames,
     pace,
 )
@@ -60,11 +61,14 @@ DEFAULT_WAIT = 5.0
 
 
 class FakeDiscord:
-    def __init__(self, world: World | None = None, *, dave_version: int = 1) -> None:
+    def __init__(self, world: World | None = None, *, dave_version: int = 1,
+                 dave_impl: DaveImpl = "davey") -> None:
+        """``dave_impl``: the DAVE implementation members' clients run ("davey", or
+        "libdave" as Discord's own clients); ``move_member`` may choose per member."""
         self.world = world or World.default()
         self.gateway = GatewayHub(self.world, self._on_bot_voice_state)
         self.rest = RestApi(self.world, self.gateway.dispatch)
-        self.voice = VoiceServer(self.world, dave_version=dave_version)
+        self.voice = VoiceServer(self.world, dave_version=dave_version, dave_impl=dave_impl)
         self.tls: FakeTls | None = None
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -358,8 +362,10 @@ class FakeDiscord:
         await self.gateway.dispatch("VOICE_SERVER_UPDATE", {
             "token": token, "guild_id": str(guild.id), "endpoint": VOICE_HOST})
 
-    async def move_member(self, member: Member | str, channel: Channel | None) -> None:
-        """A fake member joins, moves to, or (``None``) leaves a voice channel."""
+    async def move_member(self, member: Member | str, channel: Channel | None, *,
+                          dave_impl: DaveImpl | None = None) -> None:
+        """A fake member joins, moves to, or (``None``) leaves a voice channel; its voice
+        client runs ``dave_impl`` (default: the fake's)."""
         guild = (self.world.find_channel(channel.id)[0] if channel is not None
                  else self.guild)
         m = self.world.member_named(member, guild) if isinstance(member, str) else member
@@ -377,7 +383,7 @@ class FakeDiscord:
             await self.voice.member_left(old_channel, m.id)
         await self.gateway.dispatch("VOICE_STATE_UPDATE", payloads.voice_state(state, guild))
         if new_channel is not None:
-            await self.voice.member_joined(new_channel, m.id)
+            await self.voice.member_joined(new_channel, m.id, dave_impl)
         if channel is None:
             del guild.voice_states[m.id]
 
@@ -430,9 +436,7 @@ class FakeDiscord:
         """The bot's decoded outgoing audio in the call (all its connections, merged)."""
         merged = CapturedAudio()
         for conn in self.voice_call(channel).bot_history:
-            merged.frames.extend(conn.recorder.audio.frames)
-            merged.drops.update(conn.recorder.audio.drops)
-            merged.silence_frames += conn.recorder.audio.silence_frames
+            merged.merge(conn.recorder.audio)
         return merged
 
     async def speak(self, member: Member | str,
@@ -443,14 +447,15 @@ class FakeDiscord:
     async def start_speaking(
         self, member: Member | str, audio: str | Path | npt.NDArray[np.int16]
     ) -> asyncio.Task[SpeechReport]:
-        """Like :meth:`speak` but returns at once with the running task (owned by the fake)."""
+        """Like :meth:`speak` but returns at once with the running task (owned by the fake).
+
+        The bot need not be connected yet: the member's client sends from the start,
+        and the bot hears from whenever it is there (see ``member_stream``).
+        """
         m = self.member(member) if isinstance(member, str) else member
         call = self.voice.call_of(m.id)
         if call is None or m.id not in call.members:
             raise RuntimeError(f"{m.user.username} is not in a voice channel")
-        conn = call.bot
-        if conn is None or conn.mode is None or conn.secret_key is None:
-            raise RuntimeError("the bot is not connected to that call")
         voice_member = call.members[m.id]
         pcm = load_pcm(audio)
         # Inline, not in a worker thread: encoding is ~0.2 ms per frame and an
@@ -458,15 +463,13 @@ class FakeDiscord:
         frames = opus_frames(pcm)
 
         async def run() -> SpeechReport:
-            assert conn.mode is not None
-            assert conn.secret_key is not None
-            sender = new_sender(voice_member.ssrc, conn.mode, conn.secret_key)
-            session = voice_member.session if voice_member.ready else None
-            datagrams, dave = build_datagrams(frames, sender, session)
-            await self.voice.announce_speaking(conn, voice_member, 1)
-            await pace(datagrams, lambda d: self.voice.send_to_bot(conn, d))
-            return SpeechReport(len(frames), dave, len(datagrams) - len(frames),
-                                voice_member.ssrc)
+            report = SpeechReport(len(frames), 0, DTX_SILENCE_FRAMES, voice_member.ssrc)
+            stream = MemberStream(self.voice, call, voice_member, report)
+            conn = call.bot
+            if conn is not None and conn.described.is_set():
+                await self.voice.announce_speaking(conn, voice_member, 1)
+            await pace(stream.datagrams(frames), stream.send)
+            return report
 
         task = asyncio.create_task(run(), name=f"fake-discord-speak-{m.user.username}")
         self._speech_tasks.add(task)
@@ -487,3 +490,4 @@ class FakeDiscord:
     def rest_calls(self, method: str | None = None, path_contains: str = "") -> list[Any]:
         return [c for c in self.world.rest_calls
                 if (method is None or c.method == method) and path_contains in c.path]
+

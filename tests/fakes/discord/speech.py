@@ -1,10 +1,12 @@
 """Fake members speaking: PCM/WAV in, paced RTP to the bot out.
 
 Like a Discord client: 48 kHz stereo Opus in 20 ms frames (libopus through
-``discord.opus.Encoder``), DAVE-encrypted with the member's own session once its
-group is ready, transport-encrypted with the bot's key and mode
+``discord.opus.Encoder``), each DAVE-encrypted with the member's own client at the
+moment it is sent (so a frame carries whichever epoch's key the client sends with
+then), transport-encrypted with the bot's key and mode
 (:class:`tests.support.voice_packets.RtpSender`), paced on an absolute 20 ms clock,
-then five Opus silence frames (DTX) to end the burst.
+then five Opus silence frames (DTX) to end the burst. The stream itself (which
+connection, which key, how each frame is counted) is ``member_stream``.
 """
 
 from __future__ import annotations
@@ -12,21 +14,24 @@ from __future__ import annotations
 import asyncio
 import secrets
 import wave
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-import davey
 import discord.opus
 import numpy as np
 import numpy.typing as npt
 
-from tests.support.voice_packets import SILENCE_FRAME, RtpSender
+from tests.support.voice_packets import RtpSender
 
 SAMPLE_RATE = 48_000
 FRAME_SAMPLES = 960
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 DTX_SILENCE_FRAMES = 5
+
+T = TypeVar("T")
 
 
 def load_pcm(source: str | Path | npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
@@ -70,6 +75,18 @@ class SpeechReport:
     dave_encrypted: int
     silence_frames: int
     ssrc: int
+    #: DAVE frames by the epoch whose key encrypted them.
+    epochs: Counter[int] = field(default_factory=Counter)
+    #: Frames the protocol lets the bot decrypt: encrypted under an epoch its session
+    #: held (had acknowledged) when the frame was sent.
+    decryptable: int = 0
+    #: Frames it does not: sent before the bot was welcomed into the member's epoch
+    #: (or, from a davey member, who switches keys at the commit rather than at op 22,
+    #: before the bot acknowledged it), or sent in clear for want of a key.
+    undecryptable: int = 0
+    #: Datagrams (voiced or silence) sent while the bot was not connected: they went
+    #: nowhere.
+    unrouted: int = 0
 
 
 def new_sender(ssrc: int, mode: str, key: bytes) -> RtpSender:
@@ -77,8 +94,9 @@ def new_sender(ssrc: int, mode: str, key: bytes) -> RtpSender:
                      timestamp=secrets.randbelow(1 << 32), nonce=secrets.randbelow(1 << 16))
 
 
-async def pace(datagrams: list[bytes], send: Callable[[bytes], None]) -> None:
-    """Send one datagram per 20 ms on an absolute clock (no drift)."""
+async def pace(datagrams: Iterable[T], send: Callable[[T], None]) -> None:
+    """Send one datagram per 20 ms on an absolute clock (no drift); a lazy iterable
+    builds each datagram just before it is sent."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     for i, datagram in enumerate(datagrams):
@@ -87,22 +105,3 @@ async def pace(datagrams: list[bytes], send: Callable[[bytes], None]) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
 
-
-def build_datagrams(
-    frames: list[bytes], sender: RtpSender, encrypt: davey.DaveSession | None,
-) -> tuple[list[bytes], int]:
-    """RTP datagrams for the Opus frames plus DTX silence; returns (datagrams, dave count).
-
-    ``encrypt`` is the member's ``DaveSession`` (or ``None`` before its group is
-    ready); silence frames stay clear, as DAVE specifies.
-    """
-    out: list[bytes] = []
-    dave = 0
-    for i, frame in enumerate(frames):
-        payload = frame
-        if encrypt is not None:
-            payload = encrypt.encrypt_opus(frame)
-            dave += 1
-        out.append(sender.packet(payload, marker=i == 0))
-    out.extend(sender.packet(SILENCE_FRAME) for _ in range(DTX_SILENCE_FRAMES))
-    return out, dave

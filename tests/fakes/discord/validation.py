@@ -1,18 +1,31 @@
-"""The REST API's input rules the bot can get wrong, with Discord's real error codes.
+"""The REST API's input rules, with Discord's real error codes and error shape.
 
-Pure functions that raise :class:`ApiError`; the REST layer renders it as the JSON
-error body discord.py turns into ``HTTPException``/``Forbidden``/``NotFound``.
+Two layers, as on Discord: a body is first checked against the published schema of
+its route (:mod:`api_schemas`, by :func:`check_body`), then against the documented
+rules a schema cannot state (the functions below). Everything raises
+:class:`ApiError`; the REST layer renders it as the JSON error body discord.py turns
+into ``HTTPException``/``Forbidden``/``NotFound``. A form error is 400 / 50035 with
+the ``errors`` tree naming the field.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
-MAX_CONTENT = 2000
-MAX_EMBEDS = 10
-MAX_EMBED_TOTAL = 6000
-MAX_EMBED_DESCRIPTION = 4096
-MAX_AUTOCOMPLETE_CHOICES = 25
+from tests.fakes.discord.schema import Errors, Schema, check, error, merge
+
+#: A bot's message content (the document's 4,000 is for users with Nitro).
+MAX_CONTENT: Final = 2000
+MAX_EMBED_TOTAL: Final = 6000
+#: Webhook names may not contain these (any case) ...
+WEBHOOK_NAME_BANNED_PARTS: Final = ("discord", "clyde")
+#: ... nor be these (any case).
+WEBHOOK_NAME_BANNED: Final = ("everyone", "here")
+#: A chat input command's (and option's) name: lowercase letters, digits, - and _.
+COMMAND_NAME: Final = re.compile(r"^[-_\w]{1,32}$")
+CHAT_INPUT = 1
+SUBCOMMAND_KINDS: Final = (1, 2)
 
 
 class ApiError(Exception):
@@ -33,12 +46,22 @@ class ApiError(Exception):
         return out
 
 
+def invalid_form(errors: Errors) -> ApiError:
+    return ApiError(400, 50035, "Invalid Form Body", errors)
+
+
 def form_error(path: str, code: str, message: str) -> ApiError:
     """400 / 50035 Invalid Form Body with one field error at a dotted ``path``."""
-    errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
-    for part in reversed(path.split(".")):
-        errors = {part: errors}
-    return ApiError(400, 50035, "Invalid Form Body", errors)
+    errors: Errors = {}
+    merge(errors, path, error(code, message))
+    return invalid_form(errors)
+
+
+def check_body(schema: Schema, body: Any) -> None:
+    """The body against its route's schema; an absent body is an empty object."""
+    errors = check(schema, {} if body is None and not schema.nullable else body)
+    if errors:
+        raise invalid_form(errors)
 
 
 def unknown(kind: str) -> ApiError:
@@ -62,7 +85,21 @@ def unauthorized() -> ApiError:
     return ApiError(401, 0, "401: Unauthorized")
 
 
-def _embed_chars(embed: dict[str, Any]) -> int:
+def snowflake_query(query: dict[str, str], name: str) -> int | None:
+    """A snowflake query parameter (``thread_id``), or None when absent."""
+    value = query.get(name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise form_error(name, "NUMBER_TYPE_COERCE", f'Value "{value[:50]}" is not snowflake.')
+    return int(value)
+
+
+# -- messages ---------------------------------------------------------------------
+
+
+def embed_chars(embed: dict[str, Any]) -> int:
+    """The characters Discord counts toward the 6,000 of a message's embeds."""
     total = len(embed.get("title") or "") + len(embed.get("description") or "")
     total += len((embed.get("footer") or {}).get("text") or "")
     total += len((embed.get("author") or {}).get("name") or "")
@@ -71,26 +108,19 @@ def _embed_chars(embed: dict[str, Any]) -> int:
     return total
 
 
-def validate_message(body: dict[str, Any], *, attachments: int = 0,
-                     editing: bool = False) -> None:
-    """Content/embeds limits and the empty-message rule of message create/edit."""
+def validate_message(body: dict[str, Any], *, attachments: int = 0, editing: bool = False,
+                     prefix: str = "") -> None:
+    """The rules of a message beyond its schema (which has been checked): a bot's
+    content length, the embeds' total, ``parse`` beside explicit ids, not empty."""
     content = body.get("content")
-    if content is not None and not isinstance(content, str):
-        raise form_error("content", "STRING_TYPE_CONVERT", "Could not interpret value as string.")
     if content is not None and len(content) > MAX_CONTENT:
-        raise form_error("content", "BASE_TYPE_MAX_LENGTH",
+        raise form_error(f"{prefix}content", "BASE_TYPE_MAX_LENGTH",
                          f"Must be {MAX_CONTENT} or fewer in length.")
     embeds = body.get("embeds") or []
-    if len(embeds) > MAX_EMBEDS:
-        raise form_error("embeds", "BASE_TYPE_MAX_LENGTH",
-                         f"Must be {MAX_EMBEDS} or fewer in length.")
-    for i, embed in enumerate(embeds):
-        if len(embed.get("description") or "") > MAX_EMBED_DESCRIPTION:
-            raise form_error(f"embeds.{i}.description", "BASE_TYPE_MAX_LENGTH",
-                             f"Must be {MAX_EMBED_DESCRIPTION} or fewer in length.")
-    if sum(_embed_chars(e) for e in embeds) > MAX_EMBED_TOTAL:
-        raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED",
+    if sum(embed_chars(e) for e in embeds) > MAX_EMBED_TOTAL:
+        raise form_error(f"{prefix}embeds", "MAX_EMBED_SIZE_EXCEEDED",
                          f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
+    validate_allowed_mentions(body, prefix)
     if editing:
         return
     has_any = bool(content) or bool(embeds) or bool(body.get("components")) \
@@ -99,38 +129,83 @@ def validate_message(body: dict[str, Any], *, attachments: int = 0,
         raise ApiError(400, 50006, "Cannot send an empty message")
 
 
-def validate_allowed_mentions(body: dict[str, Any]) -> None:
+def validate_allowed_mentions(body: dict[str, Any], prefix: str = "") -> None:
     am = body.get("allowed_mentions")
     if am is None:
         return
     parse = am.get("parse") or []
     for kind in ("users", "roles"):
         if kind in parse and am.get(kind):
-            raise form_error(f"allowed_mentions.{kind}", "BASE_TYPE_BAD_VALUE",
+            raise form_error(f"{prefix}allowed_mentions",
+                             "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
                              f"parse:[\"{kind}\"] and {kind}: [ids...] are mutually exclusive.")
 
 
-def validate_webhook_username(name: str | None, field: str = "username") -> None:
+def validate_webhook_name(name: str | None, field: str = "username") -> None:
+    """A webhook's name (at creation) or a message's ``username`` (schema checked)."""
     if name is None:
         return
     lowered = name.lower()
-    if not 1 <= len(name) <= 80:
-        raise form_error(field, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")
-    for banned in ("discord", "clyde"):
+    for banned in WEBHOOK_NAME_BANNED_PARTS:
         if banned in lowered:
             raise form_error(field, "USERNAME_INVALID_CONTAINS",
                              f'Username cannot contain "{banned}"')
+    if lowered.strip() in WEBHOOK_NAME_BANNED:
+        raise form_error(field, "USERNAME_INVALID", f'Username cannot be "{lowered.strip()}"')
 
 
-def validate_thread_name(name: Any) -> None:
-    if not isinstance(name, str) or not 1 <= len(name) <= 100:
-        raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+# -- application commands ---------------------------------------------------------
 
 
-def validate_choices(choices: list[dict[str, Any]]) -> None:
-    if len(choices) > MAX_AUTOCOMPLETE_CHOICES:
-        raise form_error("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-    for i, c in enumerate(choices):
-        if not 1 <= len(str(c.get("name", ""))) <= 100:
-            raise form_error(f"data.choices.{i}.name", "BASE_TYPE_BAD_LENGTH",
+def validate_commands(commands: list[dict[str, Any]]) -> None:
+    """The documented rules of a command list beyond its schema (which has been checked)."""
+    names: set[tuple[int, str]] = set()
+    for i, cmd in enumerate(commands):
+        kind = int(cmd.get("type") or CHAT_INPUT)
+        name = cmd["name"]
+        if (kind, name) in names:
+            raise form_error(f"{i}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                             "Application command names must be unique")
+        names.add((kind, name))
+        if kind != CHAT_INPUT:
+            continue
+        _check_chat_input_name(f"{i}.name", name)
+        if not 1 <= len(cmd.get("description") or "") <= 100:
+            raise form_error(f"{i}.description", "BASE_TYPE_BAD_LENGTH",
                              "Must be between 1 and 100 in length.")
+        _check_options(f"{i}.options", cmd.get("options") or [])
+
+
+def _check_chat_input_name(path: str, name: str) -> None:
+    if name != name.lower() or not COMMAND_NAME.match(name):
+        raise form_error(path, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+
+
+def _check_options(path: str, options: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    optional_seen = False
+    kinds = {int(o["type"]) in SUBCOMMAND_KINDS for o in options}
+    if len(kinds) > 1:
+        raise form_error(path, "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                         "Sub-command and sub-command group option types are mutually "
+                         "exclusive to all other types")
+    for j, option in enumerate(options):
+        here = f"{path}.{j}"
+        _check_chat_input_name(f"{here}.name", option["name"])
+        if option["name"] in seen:
+            raise form_error(f"{here}.name", "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                             "Option names must be unique")
+        seen.add(option["name"])
+        if option.get("required"):
+            if optional_seen:
+                raise form_error(f"{here}.required",
+                                 "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                                 "Required options must be placed before non-required options")
+        else:
+            optional_seen = True
+        if option.get("autocomplete") and option.get("choices"):
+            raise form_error(f"{here}.autocomplete",
+                             "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_WITH_CHOICES",
+                             "Autocomplete cannot be set with choices")
+        if int(option["type"]) in SUBCOMMAND_KINDS:
+            _check_options(f"{here}.options", option.get("options") or [])

@@ -1,7 +1,8 @@
 """The fake voice server: voice gateway v8 (``wss://{endpoint}/?v=8``), UDP and DAVE.
 
 One :class:`VoiceCall` per voice channel holds the fake members' voice clients
-(in-process, each with its own ``davey`` session), the bot's websocket connection and
+(in-process, each with its own DAVE client: ``davey``, or ``libdave`` as Discord's
+own clients run it, chosen by ``dave_impl``), the bot's websocket connection and
 the channel's :class:`~tests.fakes.dave.voice_group.DaveVoiceGroup`. The server routes
 the group's messages: to the bot over its websocket (binary ops framed
 ``seq + opcode + payload``), to members by calling them directly.
@@ -25,6 +26,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.dave.clients import DaveImpl
 from tests.fakes.dave.framing import DaveOp, Outgoing
 from tests.fakes.dave.voice_group import DaveVoiceGroup
 from tests.fakes.discord.capture import OutgoingAudioRecorder
@@ -74,6 +76,15 @@ class BotConnection:
     binary_received: Counter[int] = field(default_factory=Counter)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     described: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Epochs this connection's DAVE session holds: those whose commit or welcome it
+    #: acknowledged (op 23). A member's frame under any other epoch is one the
+    #: protocol does not let the bot decrypt.
+    dave_epochs: set[int] = field(default_factory=set)
+    #: Transition id -> the epoch its commit/welcome (sent to the bot) starts.
+    offered_epochs: dict[int, int] = field(default_factory=dict)
+
+    def holds_epoch(self, epoch: int) -> bool:
+        return epoch in self.dave_epochs
 
 
 @dataclass
@@ -96,9 +107,12 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
 
 class VoiceServer:
-    def __init__(self, world: World, *, dave_version: int = 1) -> None:
+    def __init__(self, world: World, *, dave_version: int = 1,
+                 dave_impl: DaveImpl = "davey") -> None:
         self.world = world
         self.dave_version = dave_version
+        #: The DAVE implementation of members who join without choosing one.
+        self.dave_impl: DaveImpl = dave_impl
         self.calls: dict[int, VoiceCall] = {}
         self.pending: dict[int, PendingVoice] = {}
         self.udp_drops: Counter[str] = Counter()
@@ -154,9 +168,11 @@ class VoiceServer:
                 return call
         return None
 
-    async def member_joined(self, channel_id: int, user_id: int) -> VoiceMember:
+    async def member_joined(self, channel_id: int, user_id: int,
+                            dave_impl: DaveImpl | None = None) -> VoiceMember:
         call = self.call(channel_id)
-        member = VoiceMember(user_id, channel_id, self._next_ssrc(), self.dave_version)
+        member = VoiceMember(user_id, channel_id, self._next_ssrc(), self.dave_version,
+                             dave_impl or self.dave_impl)
         call.members[user_id] = member
         reply = member.start()
         if call.dave is not None:
@@ -191,7 +207,16 @@ class VoiceServer:
             member = call.members.get(msg.to)
             if member is None:
                 continue
-            queue.extend(self._replies_to_outgoing(call, msg.to, member.receive(msg)))
+            replies = member.receive(msg, self._connected_users(call))
+            queue.extend(self._replies_to_outgoing(call, msg.to, replies))
+
+    @staticmethod
+    def _connected_users(call: VoiceCall) -> set[int]:
+        """Who a client in the call knows is connected (ops 11/13 told it)."""
+        users = set(call.members)
+        if call.bot is not None:
+            users.add(call.bot.user_id)
+        return users
 
     def _replies_to_outgoing(self, call: VoiceCall, user_id: int,
                              replies: list[Reply]) -> list[Outgoing]:
@@ -203,7 +228,7 @@ class VoiceServer:
             if r.kind == "key_package":
                 out += group.on_key_package(user_id, r.data)
             elif r.kind == "commit_welcome":
-                out += group.on_commit_welcome(user_id, r.data[0], r.data[1])
+                out += group.on_commit_welcome_payload(user_id, r.data)
             elif r.kind == "transition_ready":
                 out += group.on_transition_ready(user_id, r.data)
             elif r.kind == "invalid_commit":
@@ -216,6 +241,8 @@ class VoiceServer:
     # -- sending to the bot -----------------------------------------------
 
     async def _send_outgoing(self, conn: BotConnection, msg: Outgoing) -> None:
+        if msg.epoch is not None and isinstance(msg.payload, bytes):
+            conn.offered_epochs[int.from_bytes(msg.payload[:2], "big")] = msg.epoch
         async with conn.lock:
             conn.seq += 1
             frame = msg.to_wire(conn.seq)
@@ -278,10 +305,20 @@ class VoiceServer:
         elif op == SPEAKING:
             conn.speaking.append(data)
         elif op in (DaveOp.TRANSITION_READY, DaveOp.MLS_INVALID_COMMIT_WELCOME):
+            if op == DaveOp.TRANSITION_READY:
+                self._bot_ready_for(conn, data)
             call = self.calls.get(conn.channel_id)
             if call is not None and call.dave is not None:
                 await self._route(call, call.dave.on_client_json(conn.user_id, op, data))
         return conn
+
+    @staticmethod
+    def _bot_ready_for(conn: BotConnection, data: Any) -> None:
+        try:
+            epoch = conn.offered_epochs.pop(int(data["transition_id"]))
+        except (KeyError, TypeError, ValueError):
+            return
+        conn.dave_epochs.add(epoch)
 
     async def _on_binary(self, conn: BotConnection, frame: bytes) -> None:
         if frame:
@@ -313,7 +350,7 @@ class VoiceServer:
             ws=ws, user_id=pending.user_id, guild_id=pending.guild_id,
             channel_id=pending.channel_id, session_id=pending.session_id,
             ssrc=self._next_ssrc(),
-            recorder=OutgoingAudioRecorder(pending.user_id, lambda: self._decrypting_session(call)),
+            recorder=OutgoingAudioRecorder(pending.user_id, lambda: self._listeners(call)),
         )
         call.bot = conn
         call.bot_history.append(conn)
@@ -364,11 +401,10 @@ class VoiceServer:
         if call.dave is not None:
             await self._route(call, call.dave.member_left(conn.user_id))
 
-    def _decrypting_session(self, call: VoiceCall) -> Any:
-        for member in call.members.values():
-            if member.ready:
-                return member.session
-        return None
+    @staticmethod
+    def _listeners(call: VoiceCall) -> list[VoiceMember]:
+        """Members whose clients decrypt what the bot says: those in the group."""
+        return [m for m in call.members.values() if m.ready]
 
     # -- UDP --------------------------------------------------------------
 

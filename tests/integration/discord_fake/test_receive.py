@@ -14,7 +14,10 @@ from bot.app import InterpretBot
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame, SpeakingEvent
 from tests.fakes.discord import FakeDiscord
+from tests.support.fixtures_discord import both_dave_impls
 from tests.support.signals import dominant_frequency, tone
+
+pytestmark = both_dave_impls
 
 
 def write_wav(path: Path, samples: np.ndarray) -> Path:

@@ -1,4 +1,7 @@
-"""Voice: the bot joins with DAVE, sends audio the fake decodes, sees members come and go."""
+"""Voice: the bot joins with DAVE, sends audio the fake decodes, sees members come and go.
+
+Every test runs with the members' clients on davey and on libdave (Discord's own).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ import pytest
 
 from bot.app import InterpretBot
 from tests.fakes.discord import FakeDiscord
-from tests.support.fixtures_discord import running_bot
+from tests.support.fixtures_discord import both_dave_impls, running_bot
 from tests.support.signals import dominant_frequency, tone
+
+pytestmark = both_dave_impls
 
 
 @pytest.fixture
@@ -53,10 +58,10 @@ async def test_bot_joins_voice_with_dave_and_privacy_codes_match(
     bot_session = voice_client._connection.dave_session
     alice = fake_discord.voice_call().members[fake_discord.member("alice").id]
     assert bot_session is not None
-    assert alice.session is not None
+    assert alice.client is not None
     assert voice_client._connection.dave_protocol_version == 1
     assert bot_session.voice_privacy_code
-    assert bot_session.voice_privacy_code == alice.session.voice_privacy_code
+    assert bot_session.voice_privacy_code == alice.client.privacy_code
 
 
 async def test_bot_audio_is_decoded_back_to_the_same_tone(
@@ -98,11 +103,11 @@ async def test_member_join_and_leave_reach_the_bot(
     await fake_discord.wait_for(lambda: bob.id in {m.id for m in channel.members},
                                 what="bob in the voice channel")
     await fake_discord.wait_dave_ready()
-    bob_session = fake_discord.voice_call().members[bob.id].session
-    assert bob_session is not None
+    bob_client = fake_discord.voice_call().members[bob.id].client
+    assert bob_client is not None
     bot_session = voice_client._connection.dave_session
     assert bot_session is not None
-    assert bob_session.voice_privacy_code == bot_session.voice_privacy_code
+    assert bob_client.privacy_code == bot_session.voice_privacy_code
     await fake_discord.move_member(bob, None)
     await fake_discord.wait_for(lambda: bob.id not in {m.id for m in channel.members},
                                 what="bob gone from the voice channel")
@@ -169,9 +174,9 @@ async def test_dave_group_rekeys_when_a_member_leaves(
     bot_session = voice_client._connection.dave_session
     alice = call.members[fake_discord.member("alice").id]
     assert bot_session is not None
-    assert alice.session is not None
+    assert alice.client is not None
     assert set(call.dave.members) == {fake_discord.bot_user_id, alice.user_id}
-    assert bot_session.voice_privacy_code == alice.session.voice_privacy_code
+    assert bot_session.voice_privacy_code == alice.client.privacy_code
 
 
 async def test_members_already_in_voice_arrive_with_guild_create(

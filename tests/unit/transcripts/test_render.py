@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.interpretation.pair_mode import Direction
 from bot.transcripts.pairing import Utterance
 from bot.transcripts.render import (
@@ -75,6 +77,11 @@ def test_webhook_usernames_follow_discords_rules() -> None:
     assert webhook_username("Discord Fan") is None
     assert webhook_username("clyde") is None
     assert webhook_username("   ") is None
+
+
+@pytest.mark.parametrize("name", ["everyone", "Here", " EVERYONE "])
+def test_a_name_discord_reserves_is_no_webhook_username(name: str) -> None:
+    assert webhook_username(name) is None
 
 
 def directed(member: int, original: str, translation: str | None, direction: Direction,

@@ -19,10 +19,13 @@ from bot.app import InterpretBot
 from bot.voice.client import ReceivingVoiceClient
 from bot.voice.events import PcmFrame, ReceiveEvent, SpeakingEvent
 from tests.fakes.discord import FakeDiscord
+from tests.support.fixtures_discord import both_dave_impls
 from tests.support.signals import dominant_frequency, tone
 from tests.support.waiting import eventually
 
 TIMEOUT = 10.0
+
+pytestmark = both_dave_impls
 
 
 @pytest.fixture
