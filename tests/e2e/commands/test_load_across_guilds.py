@@ -128,6 +128,14 @@ async def test_three_guilds_at_once_each_get_only_their_own_translations_and_los
 
     with contextlib.suppress(TimeoutError):  # what is missing then fails below, by name
         await eventually(settled, within=45)
+    # Speech the bot cut to keep its delay within its bound (issue 24) is a counted,
+    # exported and announced loss, not a silent one: a starved machine (the bot, the
+    # simulator and the fake share one process here, beside another test worker) may
+    # take a burst or two that way. Anything missing beyond what it counted is lost.
+    cut_s = interpret.bot.metrics.sample("interpret_behind_dropped_seconds_total",
+                                         {"cause": "uplink_speech_dropped"}) or 0.0
+    missing = sum(max(0, BURSTS - len(m)) for g in guilds for m in heard[g.id].values())
+    assert missing <= int(cut_s / BURST_S), (missing, cut_s)
     for guild in guilds:  # a stop writes what is left to the store
         await fake.answered(await fake.invoke("interpret stop", channel=text_channel(guild),
                                               within=30), 30)
@@ -141,7 +149,8 @@ async def test_three_guilds_at_once_each_get_only_their_own_translations_and_los
         # Nothing lost: every burst reached Pinch, in its own member's session (a starved
         # machine may cut one in two, which Pinch then hears as two segments)...
         assert set(counts) == {m.id for m in members}, guild.name
-        assert min(counts.values()) >= BURSTS, (guild.name, counts)
+        if not cut_s:
+            assert min(counts.values()) >= BURSTS, (guild.name, counts)
         for member, (hz, _) in zip(members, SPEAKERS, strict=True):
             assert {round(s.heard_frequency / 50) * 50 for s in heard[guild.id][member.id]} == {hz}
         # ...each has its post in the guild's own thread, which holds its own members only...
