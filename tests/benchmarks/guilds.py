@@ -59,6 +59,7 @@ from tests.benchmarks.report import Tails, growth_percent, markdown_table, tails
 from tests.benchmarks.simulator_feed import SimulatorEvents, SimulatorProcess
 from tests.benchmarks.speech import Member, encoded_speech
 from tests.benchmarks.suite import machine
+from tests.fakes.dave.clients import DaveyClient
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.model import Channel, Guild, User
 from tests.fakes.discord.sharding import UNSHARDED, add_guild_on_shard
@@ -133,9 +134,10 @@ async def talkers_in(fake: FakeDiscord, guild: Guild, count: int, seed: int) -> 
     out = []
     for k, member in enumerate(humans(guild)[:count]):
         voice = call.members[member.id]
-        assert voice.session is not None
+        # The bench encrypts each member's frames itself, with its davey session.
+        assert isinstance(voice.client, DaveyClient), "the load bench's members run davey"
         speech, opus = encoded_speech(seed + k, pause_s=PAUSE_S)
-        source = Member(member.id, voice.ssrc, voice.session,
+        source = Member(member.id, voice.ssrc, voice.client.session,
                         new_sender(voice.ssrc, conn.mode, conn.secret_key), speech, opus)
         await fake.voice.announce_speaking(conn, voice, 1)
         out.append(Talker(Speaker(guild.id, member.id), source, conn))
